@@ -1,0 +1,213 @@
+"""The core of the Ledger application: persistence, saving with the command's context,
+loading by id (now, at a version, or as of a time) and per-aggregate history.
+
+Use cases live in one mixin per aggregate (domain/use_cases/) and are composed in
+domain/ledger.py, so each file stays about one thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from domain import clock
+from domain.actors import Actor
+from domain.base import LedgerAggregate
+from domain.errors import ConcurrentWrite, IdempotencyKeyReused, NotFound, StaleVersion
+from domain.idempotency import IdempotencyRecord, record_id
+from domain.transcodings import ActorAsDict, DateAsISO
+
+A = TypeVar("A", bound=LedgerAggregate)
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """An Idempotency-Key and a fingerprint of the request it came with."""
+
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who issues a command, and the HTTP preconditions that come with it."""
+
+    actor: Actor
+    expected_version: int | None = None  # from If-Match
+    idempotency: Idempotency | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command returns: the record it touched, its new version, and the log position of
+    its last event (a client can ask a read model to catch up to it)."""
+
+    id: UUID
+    version: int
+    position: int
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    event: Any
+    position: int | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class LedgerCore(Application[UUID]):
+    name = "Ledger"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+        transcoder.register(ActorAsDict())
+
+    # ---- saving -------------------------------------------------------------------------
+    def _save(self, ctx: Context, subject: LedgerAggregate, *others: Aggregate) -> Outcome:
+        """Save the subject (and any others) atomically, with the idempotency record if any.
+
+        A conflicting concurrent save raises ConcurrentWrite and records nothing (the library
+        inserts all events of one save in one transaction)."""
+        extra: list[Aggregate] = list(others)
+        if ctx.idempotency is not None:
+            extra.append(
+                IdempotencyRecord(
+                    actor=ctx.actor, occurred_on=clock.today(), key=ctx.idempotency.key,
+                    fingerprint=ctx.idempotency.fingerprint, subject_id=subject.id,
+                    subject_version=subject.version,
+                )
+            )
+        try:
+            recordings = self.save(subject, *extra)
+        except IntegrityError as error:
+            raise ConcurrentWrite(
+                "another write to this record was saved first; reload it and try again"
+            ) from error
+        position = max((r.notification.id for r in recordings), default=0)
+        return Outcome(id=subject.id, version=subject.version, position=position)
+
+    def replay_idempotent(self, actor: Actor, idem: Idempotency) -> Outcome | None:
+        """The earlier outcome of this key, or None if it is new. Refuse a different request."""
+        try:
+            record: IdempotencyRecord = self.repository.get(record_id(actor.user_id, idem.key))
+        except AggregateNotFoundError:
+            return None
+        if record.fingerprint != idem.fingerprint:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was already used with a different request",
+                field="Idempotency-Key",
+            )
+        return Outcome(
+            id=record.subject_id, version=record.subject_version, position=0, replayed=True
+        )
+
+    # ---- loading ------------------------------------------------------------------------
+    def _load(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"no {what} with id {aggregate_id}") from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"no {what} with id {aggregate_id}")
+        return aggregate
+
+    def _load_for_change(self, cls: type[A], aggregate_id: UUID, what: str, ctx: Context) -> A:
+        aggregate = self._load(cls, aggregate_id, what)
+        if ctx.expected_version is not None and aggregate.version != ctx.expected_version:
+            raise StaleVersion(
+                f"{what} is at version {aggregate.version}, not {ctx.expected_version}",
+                field="If-Match",
+            )
+        return aggregate
+
+    def _load_at(
+        self, cls: type[A], aggregate_id: UUID, what: str, *,
+        version: int | None = None, as_of: datetime | None = None,
+    ) -> A:
+        """The aggregate now, at a version, or as it stood at a moment (by recorded time)."""
+        if version is None and as_of is None:
+            return self._load(cls, aggregate_id, what)
+        if version is not None:
+            if version < 1:
+                raise NotFound(f"{what} {aggregate_id} has no version {version}")
+            try:
+                aggregate = self.repository.get(aggregate_id, version=version)
+            except AggregateNotFoundError:
+                raise NotFound(f"no {what} with id {aggregate_id}") from None
+            if not isinstance(aggregate, cls) or aggregate.version != version:
+                raise NotFound(f"{what} {aggregate_id} has no version {version}")
+            return aggregate
+        state: Any = None
+        for domain_event in self.events.get(aggregate_id):
+            if domain_event.timestamp > as_of:  # type: ignore[operator]
+                break
+            state = domain_event.mutate(state)
+        if state is None:
+            raise NotFound(f"no {what} with id {aggregate_id} existed at {as_of.isoformat()}")
+        if not isinstance(state, cls):
+            raise NotFound(f"no {what} with id {aggregate_id}")
+        return state
+
+    def _history(self, cls: type[A], aggregate_id: UUID, what: str) -> list[HistoryEntry]:
+        self._load(cls, aggregate_id, what)  # 404 for unknown ids and wrong types
+        events = list(self.events.get(aggregate_id))
+        positions = self._positions(aggregate_id)
+        return [HistoryEntry(e, positions.get(e.originator_version)) for e in events]
+
+    def _positions(self, aggregate_id: UUID) -> dict[int, int]:
+        """Log position of each version of one aggregate, read straight from the store
+        (the library's select_events does not return notification ids)."""
+        recorder: Any = self.recorder
+        module = type(recorder).__module__
+        if module.endswith(".sqlite"):
+            with recorder.datastore.transaction(commit=False) as cursor:
+                cursor.execute(
+                    f"SELECT originator_version, rowid FROM {recorder.events_table_name} "
+                    "WHERE originator_id = ?",
+                    (aggregate_id.hex,),
+                )
+                return {row[0]: row[1] for row in cursor.fetchall()}
+        if module.endswith(".postgres"):
+            schema = (recorder.datastore.schema or "public").replace('"', '""')
+            table = recorder.events_table_name.replace('"', '""')
+            statement = (
+                f'SELECT originator_version, notification_id FROM "{schema}"."{table}" '
+                "WHERE originator_id = %s"
+            )
+            with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+                cursor.execute(statement, (aggregate_id,))
+                return {row["originator_version"]: row["notification_id"] for row in cursor}
+        stored = getattr(recorder, "_stored_events", [])
+        return {
+            s.originator_version: i + 1
+            for i, s in enumerate(stored)
+            if s.originator_id == aggregate_id
+        }
+
+    def head_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def iter_notifications(self, start: int = 1, batch: int = 1000,
+                           stop: int | None = None) -> Iterator[Any]:
+        """Every stored event in log order, read in batches (never the whole log at once)."""
+        position = start
+        while True:
+            rows = self.recorder.select_notifications(position, batch, stop=stop)
+            if not rows:
+                return
+            yield from rows
+            position = rows[-1].id + 1
+
+    def ping(self) -> None:
+        """Raise if the store cannot be reached (for /readyz)."""
+        self.recorder.max_notification_id()
+
+

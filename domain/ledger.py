@@ -1,0 +1,10 @@
+"""The Ledger application: every use case, composed from one mixin per aggregate."""
+
+from __future__ import annotations
+
+from domain.use_cases.agencies import AgencyUseCases
+from domain.use_cases.users import UserUseCases
+
+
+class Ledger(AgencyUseCases, UserUseCases):
+    """One object per process; its events table is named after it ("ledger_events")."""

@@ -1,0 +1,72 @@
+"""Use cases for users and tokens, and authentication by token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from domain import clock
+from domain.actors import Actor, Permission
+from domain.agency import Agency
+from domain.application import Context, HistoryEntry, LedgerCore, Outcome
+from domain.user import TokenIndex, User, hash_token, token_index_id
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    outcome: Outcome
+    token: str  # shown once, never stored
+    token_id: str
+
+
+class UserUseCases(LedgerCore):
+    def register_user(self, ctx: Context, *, name: str, role: str,
+                      agency_id: UUID | None = None) -> Outcome:
+        ctx.actor.require(Permission.MANAGE_USERS, "register users")
+        if agency_id is not None:
+            self._load(Agency, agency_id, "agency").check_active("take on users")
+        user = User.register(actor=ctx.actor, occurred_on=clock.today(), name=name, role=role,
+                             agency_id=agency_id)
+        return self._save(ctx, user)
+
+    def issue_token(self, ctx: Context, user_id: UUID) -> IssuedToken:
+        ctx.actor.require(Permission.MANAGE_USERS, "issue tokens")
+        user = self._load_for_change(User, user_id, "user", ctx)
+        token, index = user.issue_token(actor=ctx.actor, occurred_on=clock.today())
+        outcome = self._save(ctx, user, index)
+        return IssuedToken(outcome=outcome, token=token, token_id=index.token_id)
+
+    def revoke_token(self, ctx: Context, user_id: UUID, *, token_id: str,
+                     reason: str) -> Outcome:
+        ctx.actor.require(Permission.MANAGE_USERS, "revoke tokens")
+        user = self._load_for_change(User, user_id, "user", ctx)
+        user.revoke_token(actor=ctx.actor, occurred_on=clock.today(), token_id=token_id,
+                          reason=reason)
+        return self._save(ctx, user)
+
+    def deactivate_user(self, ctx: Context, user_id: UUID, *, reason: str) -> Outcome:
+        ctx.actor.require(Permission.MANAGE_USERS, "deactivate users")
+        user = self._load_for_change(User, user_id, "user", ctx)
+        user.deactivate(actor=ctx.actor, occurred_on=clock.today(), reason=reason)
+        return self._save(ctx, user)
+
+    def get_user(self, user_id: UUID, *, version: int | None = None,
+                 as_of: datetime | None = None) -> User:
+        return self._load_at(User, user_id, "user", version=version, as_of=as_of)
+
+    def user_history(self, user_id: UUID) -> list[HistoryEntry]:
+        return self._history(User, user_id, "user")
+
+    def authenticate(self, token: str) -> Actor | None:
+        """The actor a bearer token stands for, or None if unknown, revoked or deactivated."""
+        try:
+            index: TokenIndex = self.repository.get(token_index_id(hash_token(token)))
+            user: User = self.repository.get(index.user_id)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(index, TokenIndex) or not user.accepts(index.token_id):
+            return None
+        return user.as_actor()
