@@ -159,10 +159,10 @@ class LedgerCore(Application[UUID]):
     def _history(self, cls: type[A], aggregate_id: UUID, what: str) -> list[HistoryEntry]:
         self._load(cls, aggregate_id, what)  # 404 for unknown ids and wrong types
         events = list(self.events.get(aggregate_id))
-        positions = self._positions(aggregate_id)
+        positions = self.positions_of(aggregate_id)
         return [HistoryEntry(e, positions.get(e.originator_version)) for e in events]
 
-    def _positions(self, aggregate_id: UUID) -> dict[int, int]:
+    def positions_of(self, aggregate_id: UUID) -> dict[int, int]:
         """Log position of each version of one aggregate, read straight from the store
         (the library's select_events does not return notification ids)."""
         recorder: Any = self.recorder

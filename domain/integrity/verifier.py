@@ -147,10 +147,6 @@ def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof
     Policy: size1 == 0 is refused (an empty tree needs no proof and callers must
     handle "first checkpoint" explicitly); equal sizes need an empty proof and equal roots.
     """
-    _check_hash(root1, "root1")
-    _check_hash(root2, "root2")
-    for p in proof:
-        _check_hash(p, "proof element")
     if size1 < 1:
         raise ProofError("consistency from an empty tree is not accepted")
     if size1 > size2:
@@ -160,7 +156,11 @@ def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof
             raise ProofError("proof between equal sizes must be empty")
         if root1 != root2:
             raise ProofError("roots differ for equal tree sizes")
-        return
+        return  # no hashing involved, so (as in the golden probes) root length is not checked
+    _check_hash(root1, "root1")
+    _check_hash(root2, "root2")
+    for p in proof:
+        _check_hash(p, "proof element")
     if not proof:
         raise ProofError("consistency proof is empty")
     path = list(proof)
@@ -223,7 +223,7 @@ def compute_key_id(name: str, key_type: int, public_key: bytes) -> bytes:
 
 def _split_key(text: str, parts: int) -> tuple[list[str], int, bytes]:
     """Split 'name+hexid+base64(type||key)' and check the name, type, length and key ID."""
-    fields = text.split("+")
+    fields = text.split("+", parts - 1)  # base64 may itself contain '+'; names may not
     if len(fields) != parts:
         raise NoteError("malformed key string")
     name, id_hex, key_b64 = fields[-3:]
@@ -303,9 +303,11 @@ class Signer:
         fields, key_type, seed = _split_key(skey, 5)
         if fields[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("malformed private key string")
+        name, id_hex = fields[2], fields[3]
         private = Ed25519PrivateKey.from_private_bytes(seed)
-        signer = cls(fields[2], compute_key_id(fields[2], key_type, private.public_key().public_bytes_raw()), key_type, private)
-        if signer.key_id.hex() != fields[3]:
+        pub = private.public_key().public_bytes_raw()
+        signer = cls(name, compute_key_id(name, key_type, pub), key_type, private)
+        if signer.key_id.hex() != id_hex:
             raise NoteError("key ID does not match the key")
         return signer
 
@@ -453,8 +455,11 @@ def parse_checkpoint_body(text: str) -> Checkpoint:
     """Strictly parse 'origin\\nsize\\nbase64(root)\\n[extension lines]'."""
     if not text.endswith("\n") or any(c < " " and c != "\n" for c in text):
         raise CheckpointError("checkpoint must end in newline and contain no control characters")
-    origin, size, root, *extensions = text[:-1].split("\n") + ["", ""][: max(0, 3 - text.count("\n"))]
-    if not origin or not size or not root or "" in extensions:
+    lines = text[:-1].split("\n")
+    if len(lines) < 3:
+        raise CheckpointError("checkpoint needs origin, size and root lines")
+    origin, size, root, *extensions = lines
+    if not origin or "" in extensions:
         raise CheckpointError("checkpoint needs a non-empty origin, size, root and extension lines")
     if not _DECIMAL.fullmatch(size) or int(size) >= 2**64:
         raise CheckpointError("tree size must be decimal without leading zeros")
@@ -542,18 +547,21 @@ def parse_tlog_proof(text: str) -> TlogProof:
     """Parse header, optional 'extra', 'index N', proof hashes, blank line, checkpoint note."""
     head, blank, note = text.partition("\n\n")  # the proof section has no empty lines
     lines = head.split("\n")
-    if not blank or lines[0] != TLOG_PROOF_HEADER:
+    if not blank or lines.pop(0) != TLOG_PROOF_HEADER:
         raise ProofError("not a c2sp.org/tlog-proof@v1 document")
     try:
-        extra = _b64decode(lines.pop(1)[6:]) if len(lines) > 1 and lines[1].startswith("extra ") else None
-        if len(lines) < 2 or not lines[1].startswith("index ") or not _DECIMAL.fullmatch(lines[1][6:]):
+        extra = None
+        if lines and lines[0].startswith("extra "):
+            extra = _b64decode(lines.pop(0)[len("extra ") :])
+        index = lines.pop(0)[len("index ") :] if lines and lines[0].startswith("index ") else ""
+        if not _DECIMAL.fullmatch(index):
             raise ProofError("missing or malformed index line")
-        hashes = tuple(_b64decode(line) for line in lines[2:])
-    except ValueError as exc:
+        hashes = tuple(_b64decode(line) for line in lines)
+    except ValueError as exc:  # ProofError is a ValueError too: keep its message
         raise ProofError(f"tlog-proof: {exc}") from None
     if any(len(h) != HASH_SIZE for h in hashes):
         raise ProofError("proof hashes must be 32 bytes")
-    return TlogProof(int(lines[1][6:]), hashes, note, extra)
+    return TlogProof(int(index), hashes, note, extra)
 
 
 def format_tlog_proof(index: int, proof: Sequence[bytes], checkpoint_note: str, extra: bytes | None = None) -> str:

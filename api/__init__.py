@@ -1,0 +1,1 @@
+"""HTTP API, CLI, settings and composition: the adapters around the domain and projections."""

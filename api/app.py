@@ -1,0 +1,42 @@
+"""create_app(settings): the FastAPI application, built with a lifespan (nothing at import)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.composition import build_ledger
+from api.routes import agencies, health, users
+from api.settings import Settings
+from domain.ledger import Ledger
+
+
+def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None) -> FastAPI:
+    """Build the app. Tests may pass a ready Ledger; otherwise the lifespan builds one."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = ledger is None
+        app.state.settings = settings
+        app.state.ledger = ledger or build_ledger(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.ledger.close()
+
+    app = FastAPI(
+        title="Safeguarding accountability ledger",
+        version="0.1.0",
+        description="Every decision, action update and professional challenge of child "
+                    "safeguarding practice reviews, as immutable events.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for router in (health.router, agencies.router, users.router):
+        app.include_router(router)
+    return app

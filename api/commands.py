@@ -1,0 +1,45 @@
+"""Running a command over HTTP: idempotent replay, the ETag, and the log position."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from domain.application import Context, LedgerCore, Outcome
+from domain.errors import ConcurrentWrite
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def run_command(
+    ledger: LedgerCore, ctx: Context, command: Callable[[], Outcome],
+    render: Callable[[Outcome], Any], *, status: int = 200,
+    location: Callable[[Outcome], str] | None = None,
+) -> JSONResponse:
+    """Run the command once per Idempotency-Key; a retry gets the first response again.
+
+    The response body is the record as it stood right after the command (rendered from its
+    version), so a replay is byte-for-byte the first answer."""
+    outcome = ledger.replay_idempotent(ctx.actor, ctx.idempotency) if ctx.idempotency else None
+    if outcome is None:
+        try:
+            outcome = command()
+        except ConcurrentWrite:
+            # Two retries with one key can race: the loser answers with the winner's result.
+            if ctx.idempotency is None:
+                raise
+            outcome = ledger.replay_idempotent(ctx.actor, ctx.idempotency)
+            if outcome is None:
+                raise
+    position = outcome.position or ledger.positions_of(outcome.id).get(outcome.version, 0)
+    headers = {"ETag": etag(outcome.version), "X-Ledger-Position": str(position)}
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    if location is not None:
+        headers["Location"] = location(outcome)
+    return JSONResponse(jsonable_encoder(render(outcome)), status_code=status, headers=headers)

@@ -1,0 +1,121 @@
+"""Every error is application/problem+json (RFC 9457): type, title, status, detail and, for
+validation, the fields at fault. Domain rule breaches map to 4xx by their class, never 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import DomainError
+
+log = logging.getLogger("ledger.api")
+PROBLEM = "application/problem+json"
+TYPE_BASE = "https://ledger.invalid/problems/"
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="where the problem is, e.g. body.due_on or header.If-Match")
+    reason: str
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] = Field(default_factory=list)
+
+
+class ServiceUnavailable(Exception):
+    """The store or a dependency cannot be reached right now (503, retry later)."""
+
+
+def problem(status: int, title: str, detail: str, *, kind: str,
+            errors: list[dict[str, str]] | None = None,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    body = Problem(type=TYPE_BASE + kind, title=title, status=status, detail=detail,
+                   errors=[FieldProblem(**e) for e in errors or []])
+    return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM,
+                        headers=headers)
+
+
+def _kind(error: DomainError) -> str:
+    name = type(error).__name__
+    return "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    def domain_error(_: Request, error: DomainError) -> JSONResponse:
+        errors = [{"field": error.field, "reason": error.detail}] if error.field else None
+        return problem(error.status, error.title, error.detail, kind=_kind(error), errors=errors)
+
+    @app.exception_handler(RequestValidationError)
+    def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field_name(e.get("loc", ())), "reason": e.get("msg", "invalid")}
+                  for e in error.errors()]
+        fields = ", ".join(e["field"] for e in errors)
+        if any(e.get("type") == "json_invalid" for e in error.errors()):
+            return problem(400, "Malformed JSON", "the request body is not valid JSON",
+                           kind="malformed-json",
+                           errors=[{"field": "body", "reason": "not valid JSON"}])
+        return problem(422, "Invalid request", f"the request is not valid: {fields}",
+                       kind="validation", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        titles = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden",
+                  404: "Not found", 405: "Method not allowed", 406: "Not acceptable",
+                  412: "Precondition failed", 428: "Precondition required"}
+        detail = error.detail if isinstance(error.detail, str) else str(error.detail)
+        return problem(error.status_code, titles.get(error.status_code, "Error"), detail,
+                       kind=str(error.status_code), headers=getattr(error, "headers", None))
+
+    @app.exception_handler(ServiceUnavailable)
+    def unavailable(_: Request, error: ServiceUnavailable) -> JSONResponse:
+        return problem(503, "Service unavailable", str(error), kind="unavailable",
+                       headers={"Retry-After": "5"})
+
+    @app.exception_handler(Exception)
+    def unexpected(_: Request, error: Exception) -> JSONResponse:
+        # A store that cannot be reached is a 503 (retry), anything else a logged 500.
+        if _is_store_unavailable(error):
+            return problem(503, "Service unavailable", "the ledger store cannot be reached",
+                           kind="unavailable", headers={"Retry-After": "5"})
+        log.exception("unexpected error")
+        return problem(500, "Internal error", "an unexpected error occurred; it was logged",
+                       kind="internal")
+
+
+def _is_store_unavailable(error: Exception) -> bool:
+    from eventsourcing.persistence import OperationalError
+
+    return isinstance(error, OperationalError | TimeoutError)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI declarations of the problem responses a route can give."""
+    descriptions = {
+        400: "Malformed request", 401: "Missing, unknown or revoked token",
+        403: "The role or agency may not do this", 404: "No such record",
+        409: "Not allowed at this stage, or a conflicting concurrent write",
+        412: "If-Match names a version that is no longer current",
+        422: "Invalid request or a domain rule refused it", 503: "Store unavailable",
+    }
+    return {s: {"model": Problem, "description": descriptions[s],
+                "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+            for s in statuses}
+
+
+READ_ERRORS = responses(401, 403, 404, 422, 503)
+WRITE_ERRORS = responses(401, 403, 404, 409, 412, 422, 503)

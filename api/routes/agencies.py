@@ -1,0 +1,69 @@
+"""Agencies: register, rename (CCG -> ICB), merge, retire; state and history."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+
+from api.commands import etag, run_command
+from api.deps import ContextDep, LedgerDep, ReaderDep
+from api.errors import READ_ERRORS, WRITE_ERRORS
+from api.routes.params import AsOfQuery, VersionQuery, aware
+from api.schemas.agencies import AgencyIn, AgencyOut, MergeIn, RenameIn, RetireIn
+from api.schemas.common import History, HistoryEntryOut
+
+router = APIRouter(prefix="/agencies", tags=["agencies"])
+
+
+def _render(ledger: LedgerDep):  # noqa: ANN202 - a small closure factory
+    return lambda o: AgencyOut.of(ledger.get_agency(o.id, version=o.version))
+
+
+@router.post("", status_code=201, response_model=AgencyOut, responses=WRITE_ERRORS)
+def register_agency(body: AgencyIn, ledger: LedgerDep, ctx: ContextDep) -> Response:
+    return run_command(
+        ledger, ctx,
+        lambda: ledger.register_agency(ctx, name=body.name, kind=body.kind.value,
+                                       statutory_partner=body.statutory_partner,
+                                       partnerships=body.partnerships,
+                                       occurred_on=body.occurred_on),
+        _render(ledger), status=201, location=lambda o: f"/agencies/{o.id}",
+    )
+
+
+@router.get("/{agency_id}", response_model=AgencyOut, responses=READ_ERRORS)
+def get_agency(agency_id: UUID, ledger: LedgerDep, _: ReaderDep, response: Response,
+               version: VersionQuery = None, as_of: AsOfQuery = None) -> AgencyOut:
+    agency = ledger.get_agency(agency_id, version=version, as_of=aware(as_of))
+    response.headers["ETag"] = etag(agency.version)
+    return AgencyOut.of(agency)
+
+
+@router.get("/{agency_id}/history", response_model=History, responses=READ_ERRORS)
+def agency_history(agency_id: UUID, ledger: LedgerDep, _: ReaderDep) -> History:
+    entries = ledger.agency_history(agency_id)
+    return History(id=agency_id, entries=[HistoryEntryOut.of(e) for e in entries])
+
+
+@router.post("/{agency_id}/rename", response_model=AgencyOut, responses=WRITE_ERRORS)
+def rename_agency(agency_id: UUID, body: RenameIn, ledger: LedgerDep,
+                  ctx: ContextDep) -> Response:
+    return run_command(ledger, ctx, lambda: ledger.rename_agency(
+        ctx, agency_id, name=body.name, reason=body.reason, occurred_on=body.occurred_on),
+        _render(ledger))
+
+
+@router.post("/{agency_id}/merger", response_model=AgencyOut, responses=WRITE_ERRORS)
+def merge_agency(agency_id: UUID, body: MergeIn, ledger: LedgerDep,
+                 ctx: ContextDep) -> Response:
+    return run_command(ledger, ctx, lambda: ledger.merge_agency(
+        ctx, agency_id, into_agency_id=body.into_agency_id, reason=body.reason,
+        occurred_on=body.occurred_on), _render(ledger))
+
+
+@router.post("/{agency_id}/retirement", response_model=AgencyOut, responses=WRITE_ERRORS)
+def retire_agency(agency_id: UUID, body: RetireIn, ledger: LedgerDep,
+                  ctx: ContextDep) -> Response:
+    return run_command(ledger, ctx, lambda: ledger.retire_agency(
+        ctx, agency_id, reason=body.reason, occurred_on=body.occurred_on), _render(ledger))

@@ -1,0 +1,18 @@
+"""Query parameters shared by the GET routes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Query
+
+VersionQuery = Annotated[int | None, Query(ge=1, description="the state at this version")]
+AsOfQuery = Annotated[datetime | None, Query(
+    description="the state as recorded at this moment (ISO 8601; UTC if no offset)")]
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment

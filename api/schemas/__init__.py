@@ -1,0 +1,1 @@
+"""Response and request models (module level, so FastAPI reads them as bodies)."""

@@ -1,0 +1,69 @@
+"""Models shared by every resource: actors, history entries, command results."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from domain.actors import Actor
+from domain.application import HistoryEntry
+from domain.base import event_fields
+
+
+class ActorOut(BaseModel):
+    user_id: str
+    role: str
+    agency_id: UUID | None
+    name: str
+
+    @classmethod
+    def of(cls, actor: Actor) -> ActorOut:
+        return cls(user_id=actor.user_id, role=actor.role.value, agency_id=actor.agency_id,
+                   name=actor.name)
+
+
+class HistoryEntryOut(BaseModel):
+    type: str = Field(description="event type, e.g. Action.ProgressReported")
+    version: int
+    position: int | None = Field(description="position in the ledger's log")
+    recorded_at: datetime
+    occurred_on: date | None = Field(description="business date; differs when backdated")
+    actor: ActorOut | None
+    reason: str | None = None
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> HistoryEntryOut:
+        event = entry.event
+        fields = event_fields(event)
+        actor = fields.pop("actor", None)
+        occurred_on = fields.pop("occurred_on", None)
+        return cls(
+            type=type(event).__qualname__, version=event.originator_version,
+            position=entry.position, recorded_at=event.timestamp, occurred_on=occurred_on,
+            actor=ActorOut.of(actor) if isinstance(actor, Actor) else None,
+            reason=fields.get("reason") or fields.get("rationale"), data=_plain(fields),
+        )
+
+
+class History(BaseModel):
+    id: UUID
+    entries: list[HistoryEntryOut]
+
+
+def _plain(value: Any) -> Any:
+    """Event values as JSON-ready data (dataclasses and UUIDs included)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _plain(getattr(value, k)) for k in value.__dataclass_fields__}
+    return value

@@ -1,0 +1,350 @@
+"""Actions: the SMART actions an agency owns to implement a review's recommendation.
+
+Status: open -> completion_claimed -> assured. A rejected claim reopens the action; an action
+can be withdrawn while open or claimed; nothing happens after withdrawal. Escalation to the
+Board and the Board holding the agency to account run beside the status: an action is
+escalated at most once until the Board has held the agency to account for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain import clock
+from domain.actors import Actor
+from domain.base import LedgerAggregate, require_text
+from domain.errors import InvalidInput, WrongStage
+
+MAX_REFERENCES = 50
+MAX_REFERENCE_LENGTH = 500
+
+
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    COMPLETION_CLAIMED = "completion_claimed"
+    ASSURED = "assured"
+    WITHDRAWN = "withdrawn"
+
+
+class Rag(StrEnum):
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
+
+
+class Impact(StrEnum):
+    NONE = "none"
+    LIMITED = "limited"
+    DEMONSTRABLE = "demonstrable"
+
+
+@dataclass(frozen=True)
+class Progress:
+    occurred_on: date
+    narrative: str
+    rag: str
+    evidence: list[str]
+    by: str  # user id of the reporter
+
+
+@dataclass(frozen=True)
+class Claim:
+    occurred_on: date
+    narrative: str
+    evidence: list[str]
+    by: str
+
+
+@dataclass(frozen=True)
+class DueDateRevision:
+    occurred_on: date
+    previous_due_on: date
+    due_on: date
+    reason: str
+    approved_by: str
+
+
+@dataclass(frozen=True)
+class BoardOutcome:
+    occurred_on: date
+    outcome: str
+    meeting: str
+    by: str
+
+
+@dataclass(frozen=True)
+class ImpactEvaluation:
+    occurred_on: date
+    impact: str
+    narrative: str
+
+
+def one_of(enum: type[StrEnum], value: str, field: str) -> str:
+    """The value as a plain string, or InvalidInput naming the field and the allowed values."""
+    try:
+        return enum(value).value
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise InvalidInput(f"{field} must be one of {allowed}", field=field) from None
+
+
+def references(values: Iterable[str], field: str) -> list[str]:
+    """Short references (evidence, milestones): each non-blank, at most 500 characters, at
+    most 50 of them. The documents themselves live elsewhere; the ledger records what they are."""
+    if isinstance(values, str):
+        raise InvalidInput(f"{field} must be a list of references, not one string", field=field)
+    items = [require_text(v, field, max_length=MAX_REFERENCE_LENGTH) for v in values]
+    if len(items) > MAX_REFERENCES:
+        raise InvalidInput(f"{field} has more than {MAX_REFERENCES} items", field=field)
+    return items
+
+
+def check_not_future(occurred_on: date, field: str = "occurred_on") -> None:
+    # The same rule as LedgerAggregate.check_business_date, for a factory with no instance yet.
+    if occurred_on > clock.today():
+        raise InvalidInput(f"{field} {occurred_on} is in the future", field=field)
+
+
+class Action(LedgerAggregate):
+    @event("Assigned")
+    def __init__(
+        self, *, actor: Actor, occurred_on: date, review_id: UUID, recommendation_id: UUID,
+        agency_id: UUID, description: str, measure_of_success: str, due_on: date,
+        milestones: list[str],
+    ) -> None:
+        self.review_id = review_id
+        self.recommendation_id = recommendation_id
+        self.agency_id = agency_id
+        self.description = description
+        self.measure_of_success = measure_of_success
+        self.due_on = due_on
+        self.milestones = list(milestones)
+        self.assigned_on = occurred_on
+        self.status = ActionStatus.OPEN
+        self.progress: list[Progress] = []
+        self.claims: list[Claim] = []
+        self.last_progress_on: date | None = None
+        self.last_rag: str | None = None
+        self.claimed_on: date | None = None
+        self.assured_on: date | None = None
+        self.assurance_comments: str | None = None
+        self.due_date_revisions: list[DueDateRevision] = []
+        self.escalated = False
+        self.escalated_on: date | None = None
+        self.held_to_account: list[BoardOutcome] = []
+        self.impact: ImpactEvaluation | None = None
+        self.withdrawn_reason: str | None = None
+
+    @classmethod
+    def assign(
+        cls, *, actor: Actor, occurred_on: date, review_id: UUID, recommendation_id: UUID,
+        agency_id: UUID, description: str, measure_of_success: str, due_on: date,
+        milestones: Iterable[str] = (),
+    ) -> Action:
+        check_not_future(occurred_on)
+        if due_on < occurred_on:
+            raise InvalidInput(
+                f"due_on {due_on} is before the assignment date {occurred_on}", field="due_on"
+            )
+        return cls(
+            actor=actor, occurred_on=occurred_on, review_id=review_id,
+            recommendation_id=recommendation_id, agency_id=agency_id,
+            description=require_text(description, "description", max_length=2_000),
+            measure_of_success=require_text(measure_of_success, "measure_of_success",
+                                            max_length=2_000),
+            due_on=due_on, milestones=references(milestones, "milestones"),
+        )
+
+    # ---- what may happen next -----------------------------------------------------------
+    def allowed_next(self) -> list[str]:
+        """The commands the current state accepts (a view shows them; refusals name them)."""
+        s = self.status
+        allowed: list[str] = []
+        if s == ActionStatus.OPEN:
+            allowed += ["report_progress", "claim_completion"]
+        if s == ActionStatus.COMPLETION_CLAIMED:
+            allowed += ["assure_completion", "reject_completion"]
+        if s in (ActionStatus.OPEN, ActionStatus.COMPLETION_CLAIMED):
+            allowed.append("revise_due_date")
+            if not self.escalated:
+                allowed.append("escalate_action")
+        if self.escalated and s != ActionStatus.WITHDRAWN:
+            allowed.append("hold_to_account")
+        if s == ActionStatus.ASSURED and self.impact is None:
+            allowed.append("evaluate_impact")
+        if s in (ActionStatus.OPEN, ActionStatus.COMPLETION_CLAIMED):
+            allowed.append("withdraw_action")
+        return allowed
+
+    def check_allowed(self, command: str) -> None:
+        allowed = self.allowed_next()
+        if command not in allowed:
+            state = str(self.status) + (" and escalated" if self.escalated else "")
+            raise WrongStage(
+                f"action {self.id} is {state}; it cannot {command.replace('_', ' ')}; "
+                f"allowed next: {', '.join(allowed) or 'nothing'}"
+            )
+
+    def check_date(self, occurred_on: date) -> None:
+        self.check_business_date(occurred_on)
+        if occurred_on < self.assigned_on:
+            raise InvalidInput(
+                f"occurred_on {occurred_on} is before the action was assigned "
+                f"({self.assigned_on})", field="occurred_on",
+            )
+
+    # ---- progress and completion --------------------------------------------------------
+    def report_progress(self, *, actor: Actor, occurred_on: date, narrative: str, rag: str,
+                        evidence: Iterable[str] = ()) -> None:
+        self.check_allowed("report_progress")
+        self.check_date(occurred_on)
+        self._progress_reported(
+            actor=actor, occurred_on=occurred_on, narrative=require_text(narrative, "narrative"),
+            rag=one_of(Rag, rag, "rag"), evidence=references(evidence, "evidence"),
+        )
+
+    @event("ProgressReported")
+    def _progress_reported(self, *, actor: Actor, occurred_on: date, narrative: str, rag: str,
+                           evidence: list[str]) -> None:
+        self.progress = [*self.progress,
+                         Progress(occurred_on, narrative, rag, list(evidence), actor.user_id)]
+        self.last_rag = rag
+        self._touch(occurred_on)
+
+    def claim_completion(self, *, actor: Actor, occurred_on: date, narrative: str,
+                         evidence: Iterable[str] = ()) -> None:
+        self.check_allowed("claim_completion")
+        self.check_date(occurred_on)
+        self._completion_claimed(
+            actor=actor, occurred_on=occurred_on, narrative=require_text(narrative, "narrative"),
+            evidence=references(evidence, "evidence"),
+        )
+
+    @event("CompletionClaimed")
+    def _completion_claimed(self, *, actor: Actor, occurred_on: date, narrative: str,
+                            evidence: list[str]) -> None:
+        self.claims = [*self.claims, Claim(occurred_on, narrative, list(evidence), actor.user_id)]
+        self.status = ActionStatus.COMPLETION_CLAIMED
+        self.claimed_on = occurred_on
+        self._touch(occurred_on)
+
+    def _touch(self, occurred_on: date) -> None:
+        # A backdated report must not make the action look more recently updated than it is.
+        if self.last_progress_on is None or occurred_on > self.last_progress_on:
+            self.last_progress_on = occurred_on
+
+    def assure_completion(self, *, actor: Actor, occurred_on: date, comments: str) -> None:
+        self.check_allowed("assure_completion")
+        self.check_date(occurred_on)
+        self._completion_assured(actor=actor, occurred_on=occurred_on,
+                                 comments=require_text(comments, "comments"))
+
+    @event("CompletionAssured")
+    def _completion_assured(self, *, actor: Actor, occurred_on: date, comments: str) -> None:
+        self.status = ActionStatus.ASSURED
+        self.assured_on = occurred_on
+        self.assurance_comments = comments
+
+    def reject_completion(self, *, actor: Actor, occurred_on: date, reason: str) -> None:
+        self.check_allowed("reject_completion")
+        self.check_date(occurred_on)
+        self._completion_rejected(actor=actor, occurred_on=occurred_on,
+                                  reason=require_text(reason, "reason"))
+
+    @event("CompletionRejected")
+    def _completion_rejected(self, *, actor: Actor, occurred_on: date, reason: str) -> None:
+        self.status = ActionStatus.OPEN
+        self.claimed_on = None
+
+    # ---- due date -----------------------------------------------------------------------
+    def revise_due_date(self, *, actor: Actor, occurred_on: date, due_on: date, reason: str,
+                        approved_by: str) -> None:
+        self.check_allowed("revise_due_date")
+        self.check_date(occurred_on)
+        if due_on == self.due_on:
+            raise InvalidInput(f"the action is already due on {due_on}", field="due_on")
+        if due_on < self.assigned_on:
+            raise InvalidInput(
+                f"due_on {due_on} is before the assignment date {self.assigned_on}",
+                field="due_on",
+            )
+        self._due_date_revised(
+            actor=actor, occurred_on=occurred_on, previous_due_on=self.due_on, due_on=due_on,
+            reason=require_text(reason, "reason"),
+            approved_by=require_text(approved_by, "approved_by", max_length=200),
+        )
+
+    @property
+    def original_due_on(self) -> date:
+        revisions = self.due_date_revisions
+        return revisions[0].previous_due_on if revisions else self.due_on
+
+    @event("DueDateRevised")
+    def _due_date_revised(self, *, actor: Actor, occurred_on: date, previous_due_on: date,
+                          due_on: date, reason: str, approved_by: str) -> None:
+        self.due_date_revisions = [
+            *self.due_date_revisions,
+            DueDateRevision(occurred_on, previous_due_on, due_on, reason, approved_by),
+        ]
+        self.due_on = due_on
+
+    # ---- escalation and the Board -------------------------------------------------------
+    def escalate_to_board(self, *, actor: Actor, occurred_on: date, reason: str) -> None:
+        self.check_allowed("escalate_action")
+        self.check_date(occurred_on)
+        self._escalated_to_board(actor=actor, occurred_on=occurred_on,
+                                 reason=require_text(reason, "reason"))
+
+    @event("EscalatedToBoard")
+    def _escalated_to_board(self, *, actor: Actor, occurred_on: date, reason: str) -> None:
+        self.escalated = True
+        self.escalated_on = occurred_on
+
+    def hold_to_account(self, *, actor: Actor, occurred_on: date, outcome: str,
+                        meeting: str) -> None:
+        self.check_allowed("hold_to_account")
+        self.check_date(occurred_on)
+        self._held_to_account(
+            actor=actor, occurred_on=occurred_on, outcome=require_text(outcome, "outcome"),
+            meeting=require_text(meeting, "meeting", max_length=200),
+        )
+
+    @event("HeldToAccount")
+    def _held_to_account(self, *, actor: Actor, occurred_on: date, outcome: str,
+                         meeting: str) -> None:
+        self.held_to_account = [
+            *self.held_to_account, BoardOutcome(occurred_on, outcome, meeting, actor.user_id)
+        ]
+        self.escalated = False
+        self.escalated_on = None
+
+    # ---- impact and withdrawal ----------------------------------------------------------
+    def evaluate_impact(self, *, actor: Actor, occurred_on: date, impact: str,
+                        narrative: str) -> None:
+        self.check_allowed("evaluate_impact")
+        self.check_date(occurred_on)
+        self._impact_evaluated(actor=actor, occurred_on=occurred_on,
+                               impact=one_of(Impact, impact, "impact"),
+                               narrative=require_text(narrative, "narrative"))
+
+    @event("ImpactEvaluated")
+    def _impact_evaluated(self, *, actor: Actor, occurred_on: date, impact: str,
+                          narrative: str) -> None:
+        self.impact = ImpactEvaluation(occurred_on, impact, narrative)
+
+    def withdraw(self, *, actor: Actor, occurred_on: date, reason: str) -> None:
+        self.check_allowed("withdraw_action")
+        self.check_date(occurred_on)
+        self._withdrawn(actor=actor, occurred_on=occurred_on,
+                        reason=require_text(reason, "reason"))
+
+    @event("Withdrawn")
+    def _withdrawn(self, *, actor: Actor, occurred_on: date, reason: str) -> None:
+        self.status = ActionStatus.WITHDRAWN
+        self.withdrawn_reason = reason
