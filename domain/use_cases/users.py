@@ -70,3 +70,10 @@ class UserUseCases(LedgerCore):
         if not isinstance(index, TokenIndex) or not user.accepts(index.token_id):
             return None
         return user.as_actor()
+
+    def list_users(self) -> list[User]:
+        """Every user, from the log's user-registration events (users are few)."""
+        topic = f"{User.__module__}:{User.__qualname__}.Registered"
+        ids = [n.originator_id for n in self.recorder.select_notifications(
+            1, 1_000_000, topics=[topic])]
+        return [self.repository.get(i) for i in ids]

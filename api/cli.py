@@ -1,0 +1,118 @@
+"""The `ledger` command: serve, demo data, users and tokens (and, later, projections and
+integrity). Errors print a message and exit non-zero; a refused command writes nothing."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Annotated
+from uuid import UUID
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from api.composition import build_ledger
+from api.settings import Settings
+from domain.actors import USER_ROLES, Actor, Role
+from domain.application import Context
+from domain.errors import DomainError
+
+app = typer.Typer(help="The safeguarding accountability ledger.", no_args_is_help=True)
+users_app = typer.Typer(help="Users and their tokens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+out = Console()
+err = Console(stderr=True)
+
+
+def operator() -> Context:
+    """The CLI acts as the operator: the OS user on the server, named in the record."""
+    return Context(Actor(user_id=f"operator:{getpass.getuser()}", role=Role.OPERATOR,
+                         name=getpass.getuser()))
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Serve the API and dashboard."""
+    import uvicorn
+
+    settings = Settings()
+    if workers > 1 and settings.projections.value == "in_process":
+        raise fail("several workers need LEDGER_PROJECTIONS=external and a `ledger project` "
+                   "process (in-process projections would race on one tracking table)")
+    uvicorn.run("api.asgi:app_factory", factory=True, host=host, port=port, workers=workers)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="display name")],
+    role: Annotated[str, typer.Option(help=", ".join(r.value for r in USER_ROLES))],
+    agency: Annotated[str | None, typer.Option(help="agency id (agency leads only)")] = None,
+) -> None:
+    """Register a user and print a token for them (shown once)."""
+    ledger = build_ledger(Settings())
+    try:
+        agency_id = UUID(agency) if agency else None
+    except ValueError:
+        raise fail(f"--agency {agency!r} is not an agency id") from None
+    try:
+        user = ledger.register_user(operator(), name=name, role=role, agency_id=agency_id)
+        issued = ledger.issue_token(operator(), user.id)
+    except DomainError as error:
+        raise fail(error.detail) from None
+    finally:
+        ledger.close()
+    out.print(f"user {user.id} ({role})")
+    out.print(f"token {issued.token_id}: {issued.token}")
+    out.print("[yellow]The token is shown once; only its hash is stored.[/yellow]")
+
+
+@users_app.command("revoke")
+def users_revoke(
+    user_id: Annotated[str, typer.Argument()], token_id: Annotated[str, typer.Argument()],
+    reason: Annotated[str, typer.Option(help="why it is revoked")],
+) -> None:
+    """Revoke one of a user's tokens."""
+    ledger = build_ledger(Settings())
+    try:
+        ledger.revoke_token(operator(), UUID(user_id), token_id=token_id, reason=reason)
+    except ValueError:
+        raise fail(f"{user_id!r} is not a user id") from None
+    except DomainError as error:
+        raise fail(error.detail) from None
+    finally:
+        ledger.close()
+    out.print(f"token {token_id} of user {user_id} revoked")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every user, role, agency and token status."""
+    ledger = build_ledger(Settings())
+    try:
+        users = ledger.list_users()
+    finally:
+        ledger.close()
+    table = Table("id", "name", "role", "agency", "active", "tokens (active)")
+    for user in users:
+        active = sum(1 for t in user.tokens.values() if not t.revoked)
+        table.add_row(str(user.id), user.name, user.role.value,
+                      str(user.agency_id or ""), "yes" if user.active else "no",
+                      f"{len(user.tokens)} ({active})")
+    out.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

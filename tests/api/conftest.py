@@ -1,0 +1,61 @@
+"""An API client on each store, with one user and token per role and two agencies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from domain.actors import Actor, Role
+from domain.application import Context
+from domain.ledger import Ledger
+
+OPERATOR = Context(Actor("cli:test", Role.OPERATOR))
+
+
+@dataclass
+class Api:
+    client: TestClient
+    ledger: Ledger
+    agency_a: UUID
+    agency_b: UUID
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def headers(self, who: str, **extra: str) -> dict[str, str]:
+        """who: a role name, or lead_a / lead_b for the two agencies' leads."""
+        return {"Authorization": f"Bearer {self.tokens[who]}", **extra}
+
+    def post(self, who: str, path: str, body: Any = None, **headers: str) -> Any:
+        return self.client.post(path, json=body, headers=self.headers(who, **headers))
+
+    def get(self, who: str, path: str, **params: Any) -> Any:
+        return self.client.get(path, params=params, headers=self.headers(who))
+
+
+def make_user(ledger: Ledger, name: str, role: str, agency: UUID | None = None) -> str:
+    user = ledger.register_user(OPERATOR, name=name, role=role, agency_id=agency)
+    return ledger.issue_token(OPERATOR, user.id).token
+
+
+@pytest.fixture
+def api(ledger: Ledger, store: str) -> Iterator[Api]:
+    a = ledger.register_agency(OPERATOR, name="Staffordshire Police", kind="police",
+                               statutory_partner=True, partnerships=["Staffordshire"]).id
+    b = ledger.register_agency(OPERATOR, name="Stoke-on-Trent City Council",
+                               kind="local_authority", statutory_partner=True,
+                               partnerships=["Stoke-on-Trent"]).id
+    tokens = {role.value: make_user(ledger, f"{role.value} user", role.value)
+              for role in (Role.SCB_MANAGER, Role.BOARD_MEMBER, Role.SCRUTINEER, Role.AUDITOR)}
+    tokens["lead_a"] = make_user(ledger, "Lead A", "agency_lead", a)
+    tokens["lead_b"] = make_user(ledger, "Lead B", "agency_lead", b)
+    tokens["agency_lead"] = tokens["lead_a"]
+    app = create_app(Settings(store=store if store != "postgres" else "postgres"),
+                     ledger=ledger)
+    with TestClient(app) as client:
+        yield Api(client=client, ledger=ledger, agency_a=a, agency_b=b, tokens=tokens)
