@@ -111,6 +111,40 @@ def users_list() -> None:
     out.print(table)
 
 
+@app.command()
+def demo(
+    if_empty: Annotated[bool, typer.Option(
+        "--if-empty", help="load only into an empty store; otherwise just print tokens")] = False,
+) -> None:
+    """Load the demo ledger into the configured store and print a token per role."""
+    from api.demo import demo_user_ids, load_demo
+
+    settings = Settings()
+    ledger = build_ledger(settings)
+    try:
+        events = ledger.head_position()
+        if events == 0:
+            with out.status("Loading the demo ledger (2019-2026, simulated clock)..."):
+                counts = load_demo(ledger)
+            out.print(f"Demo loaded: {counts['events']} events, {counts['agencies']} agencies, "
+                      f"{counts['reviews']} reviews, {counts['actions']} actions.")
+        elif not if_empty:
+            raise fail(f"the store already holds {events} events; the demo loads only into an "
+                       "empty store (use --if-empty to print fresh demo tokens instead)")
+        else:
+            out.print(f"The store already holds {events} events; the demo was not reloaded.")
+        people = demo_user_ids(ledger)
+        if not people:
+            out.print("No demo users in this store: add users with `ledger users add`.")
+            return
+        out.print("Demo tokens (fresh on every run; each is shown once):")
+        for role, user_id in people.items():
+            token = ledger.issue_token(operator(), user_id).token
+            out.print(f"  {role:<13} {token}")
+    finally:
+        ledger.close()
+
+
 def main() -> None:
     try:
         app()
