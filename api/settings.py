@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     postgres_schema: str = "public"
     postgres_pool_size: int = 10
     postgres_max_overflow: int = 10
-    postgres_connect_timeout: float = 5.0
+    postgres_connect_timeout: int = 5
 
     projections: ProjectionMode = ProjectionMode.IN_PROCESS
     sqlite_poll_interval: float = 0.05

@@ -99,3 +99,17 @@ def ledger(store: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterat
         yield app
     finally:
         app.close()
+
+
+@pytest.fixture
+def pg_env(pg_schema: str) -> dict[str, dict[str, str]]:
+    """Settings for a fresh schema: the library's (\"library\") and the API's (\"ledger\")."""
+    library = {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": PG["dbname"],
+               "POSTGRES_HOST": PG["host"], "POSTGRES_PORT": PG["port"],
+               "POSTGRES_USER": PG["user"], "POSTGRES_PASSWORD": PG["password"],
+               "POSTGRES_SCHEMA": pg_schema}
+    api = {"LEDGER_STORE": "postgres", "LEDGER_POSTGRES_HOST": PG["host"],
+           "LEDGER_POSTGRES_PORT": PG["port"], "LEDGER_POSTGRES_DBNAME": PG["dbname"],
+           "LEDGER_POSTGRES_USER": PG["user"], "LEDGER_POSTGRES_PASSWORD": PG["password"],
+           "LEDGER_POSTGRES_SCHEMA": pg_schema}
+    return {"library": library, "ledger": api}

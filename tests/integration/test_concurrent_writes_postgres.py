@@ -1,0 +1,100 @@
+"""On a real server and PostgreSQL, 16 threads race on one action: exactly one write per
+version succeeds, the losers get 409/412 problems, and the history has no gap or duplicate."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import date, timedelta
+from uuid import UUID
+
+import httpx
+import pytest
+
+from domain.actors import Actor, Role
+from domain.application import Context
+from domain.ledger import Ledger
+
+pytestmark = pytest.mark.postgres
+
+THREADS, ROUNDS = 16, 6
+OP = Context(Actor("cli:test", Role.OPERATOR))
+
+
+def seed(ledger: Ledger) -> tuple[str, str]:
+    """An action owned by an agency, and a token for that agency's lead."""
+    mgr = Context(Actor("u-mgr", Role.SCB_MANAGER))
+    agency = ledger.register_agency(OP, name="Staffordshire Police", kind="police",
+                                    statutory_partner=True, partnerships=["Staffordshire"]).id
+    day = date.today() - timedelta(days=60)
+    review = ledger.record_incident(
+        mgr, reference="RACE-01", partnership="Staffordshire",
+        local_authority_area="Staffordshire", age_band="1_to_4", harm="serious_harm",
+        category="neglect", legal_status="none", agencies_involved=[agency], occurred_on=day).id
+    ledger.notify_panel(mgr, review, occurred_on=day)
+    ledger.complete_rapid_review(mgr, review, summary="done", occurred_on=day)
+    ledger.record_local_decision(mgr, review, conduct_review=True,
+                                 criteria=["improvements_needed"], rationale="r", occurred_on=day)
+    ledger.commission_reviewer(mgr, review, reviewer="R", occurred_on=day)
+    finding = ledger.record_finding(mgr, review, text="f", themes=["t"], occurred_on=day)
+    rec = ledger.record_recommendation(mgr, review, text="r", finding_ids=[finding.item_id],
+                                       occurred_on=day)
+    action = ledger.assign_action(mgr, review_id=review, recommendation_id=rec.item_id,
+                                  agency_id=agency, description="d", measure_of_success="m",
+                                  due_on=day + timedelta(days=200), occurred_on=day).id
+    lead = ledger.register_user(OP, name="Lead", role="agency_lead", agency_id=agency).id
+    return str(action), ledger.issue_token(OP, lead).token
+
+
+@pytest.fixture
+def server(pg_env, start_server):
+    ledger = Ledger(env=pg_env["library"])
+    action_id, token = seed(ledger)
+    env = {**pg_env["ledger"], "LEDGER_PROJECTIONS": "external",
+           "LEDGER_POSTGRES_POOL_SIZE": "20"}
+    with start_server(env) as base:
+        yield base, ledger, action_id, token
+    ledger.close()
+
+
+def test_sixteen_threads_one_write_per_version(server):
+    base, ledger, action_id, token = server
+    headers = {"Authorization": f"Bearer {token}"}
+    wins: Counter[int] = Counter()
+    refusals: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def race(round_no: int, barrier: threading.Barrier, version: int) -> None:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            barrier.wait()
+            response = client.post(
+                f"/actions/{action_id}/progress",
+                json={"narrative": f"round {round_no}", "rag": "green", "evidence": []},
+                headers={**headers, "If-Match": f'"{version}"'})
+        with lock:
+            if response.status_code == 200:
+                wins[version] += 1
+            else:
+                assert response.headers["content-type"] == "application/problem+json"
+                refusals[response.status_code] += 1
+
+    for round_no in range(ROUNDS):
+        version = ledger.get_action(UUID(action_id)).version
+        barrier = threading.Barrier(THREADS)
+        threads = [threading.Thread(target=race, args=(round_no, barrier, version))
+                   for _ in range(THREADS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    assert all(count == 1 for count in wins.values()), wins
+    assert len(wins) == ROUNDS
+    assert set(refusals) <= {409, 412}
+    assert sum(refusals.values()) == ROUNDS * (THREADS - 1)
+    history = ledger.action_history(UUID(action_id))
+    versions = [h.event.originator_version for h in history]
+    positions = [h.position for h in history]
+    assert versions == list(range(1, len(versions) + 1))
+    assert len(set(positions)) == len(positions) and positions == sorted(positions)
+    assert len(versions) == 1 + ROUNDS
