@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.composition import build_ledger
-from api.routes import agencies, health, users
+from api.routes import actions, agencies, challenges, health, reviews, users
 from api.settings import Settings
 from domain.ledger import Ledger
 
@@ -36,7 +36,11 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
                     "safeguarding practice reviews, as immutable events.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
+    if ledger is not None:  # ready before any lifespan runs (ASGI test transports may skip it)
+        app.state.ledger = ledger
     errors.install(app)
-    for router in (health.router, agencies.router, users.router):
+    for router in (health.router, agencies.router, users.router, reviews.router,
+                   actions.router, challenges.router):
         app.include_router(router)
     return app

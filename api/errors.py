@@ -92,7 +92,7 @@ def install(app: FastAPI) -> None:
         if _is_store_unavailable(error):
             return problem(503, "Service unavailable", "the ledger store cannot be reached",
                            kind="unavailable", headers={"Retry-After": "5"})
-        log.exception("unexpected error")
+        log.error("unexpected error", exc_info=error)
         return problem(500, "Internal error", "an unexpected error occurred; it was logged",
                        kind="internal")
 
@@ -118,4 +118,4 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 READ_ERRORS = responses(401, 403, 404, 422, 503)
-WRITE_ERRORS = responses(401, 403, 404, 409, 412, 422, 503)
+WRITE_ERRORS = responses(400, 401, 403, 404, 409, 412, 422, 503)

@@ -23,7 +23,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache
 
 import holidays
 
@@ -35,7 +35,7 @@ SENT_BEFORE_PUBLICATION_WORKING_DAYS = 7
 _ONE_DAY = timedelta(days=1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _bank_holidays(year: int) -> frozenset[date]:
     # Built from the neighbouring years too, so that a substitute day observed across a year
     # boundary is not lost; filtered back to the one year asked for.

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import Query
 
-VersionQuery = Annotated[int | None, Query(ge=1, description="the state at this version")]
+VersionQuery = Annotated[int | None, Query(ge=1, le=2_000_000_000,
+                                              description="the state at this version")]
 AsOfQuery = Annotated[datetime | None, Query(
     description="the state as recorded at this moment (ISO 8601; UTC if no offset)")]
 

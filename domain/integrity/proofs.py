@@ -13,7 +13,7 @@ Every function below reads O(log n) nodes. Verification lives in verifier.py.
 from __future__ import annotations
 
 import hashlib
-from typing import Callable
+from collections.abc import Callable
 
 GetNode = Callable[[int, int], bytes]
 EMPTY_ROOT = hashlib.sha256(b"").digest()

@@ -15,8 +15,8 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -76,10 +76,10 @@ class TreeBuilder:
         """Number of leaves appended so far."""
         return self._size
 
-    def append(self, leaf: bytes) -> None:
+    def append(self, leaf_hash: bytes) -> None:
         """Add one leaf hash; merge equal-sized perfect subtrees like a binary carry."""
-        _check_hash(leaf, "leaf hash")
-        h, n = leaf, self._size
+        _check_hash(leaf_hash, "leaf hash")
+        h, n = leaf_hash, self._size
         while n & 1:
             h = node_hash(self._stack.pop(), h)
             n >>= 1
@@ -107,14 +107,15 @@ def root_from_leaf_hashes(hashes: Iterable[bytes]) -> bytes:
 # ------------------------------------------------------- RFC 9162 proof verification
 
 
-def root_from_inclusion_proof(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -> bytes:
+def root_from_inclusion_proof(
+    index: int, size: int, leaf_hash: bytes, proof: Sequence[bytes]
+) -> bytes:
     """Recompute the tree root implied by an inclusion proof (RFC 9162 §2.1.3.2)."""
     if not 0 <= index < size:
         raise ProofError(f"leaf index {index} is outside a tree of size {size}")
-    _check_hash(leaf, "leaf hash")
-    for p in proof:
-        _check_hash(p, "proof element")
-    fn, sn, r = index, size - 1, leaf
+    for h in (leaf_hash, *proof):
+        _check_hash(h, "leaf hash and proof elements")
+    fn, sn, r = index, size - 1, leaf_hash
     for p in proof:
         if sn == 0:
             raise ProofError("inclusion proof is too long")
@@ -131,23 +132,27 @@ def root_from_inclusion_proof(index: int, size: int, leaf: bytes, proof: Sequenc
     return r
 
 
-def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes], root: bytes) -> None:
-    """Raise ProofError unless ``leaf`` is at ``index`` in the tree of ``size`` with ``root``.
+def verify_inclusion(
+    index: int, size: int, leaf_hash: bytes, proof: Sequence[bytes], root: bytes
+) -> None:
+    """Raise ProofError unless ``leaf_hash`` is at ``index`` in the tree of ``size`` with ``root``.
 
     The size is not bound by the proof itself: it must come from a signed checkpoint.
     """
     _check_hash(root, "root")
-    if root_from_inclusion_proof(index, size, leaf, proof) != root:
+    if root_from_inclusion_proof(index, size, leaf_hash, proof) != root:
         raise ProofError("inclusion proof does not lead to the expected root")
 
 
-def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]) -> None:
-    """Raise ProofError unless tree (size1, root1) is a prefix of (size2, root2) (RFC 9162 §2.1.4.2).
+def verify_consistency(
+    size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]
+) -> None:
+    """Raise ProofError unless (size1, root1) is a prefix of (size2, root2) (RFC 9162 §2.1.4.2).
 
     Policy: size1 == 0 is refused (an empty tree needs no proof and callers must
     handle "first checkpoint" explicitly); equal sizes need an empty proof and equal roots.
     """
-    if size1 < 1:
+    if size1 < 0:
         raise ProofError("consistency from an empty tree is not accepted")
     if size1 > size2:
         raise ProofError("size1 is larger than size2")
@@ -157,10 +162,8 @@ def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof
         if root1 != root2:
             raise ProofError("roots differ for equal tree sizes")
         return  # no hashing involved, so (as in the golden probes) root length is not checked
-    _check_hash(root1, "root1")
-    _check_hash(root2, "root2")
-    for p in proof:
-        _check_hash(p, "proof element")
+    for h in (root1, root2, *proof):
+        _check_hash(h, "roots and proof elements")
     if not proof:
         raise ProofError("consistency proof is empty")
     path = list(proof)
@@ -200,14 +203,14 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _b64decode(text: str) -> bytes:
-    """Strict base64: only the standard alphabet, correct padding, canonical encoding."""
+def _b64decode(text: str, error: type[IntegrityError], what: str) -> bytes:
+    """Strict base64: standard alphabet, padding, and the canonical encoding only."""
     try:
         raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError(f"invalid base64: {exc}") from None
-    if _b64(raw) != text:  # refuse non-zero padding bits: one value, one encoding
-        raise ValueError("non-canonical base64")
+    except (binascii.Error, ValueError):
+        raise error(f"{what}: invalid base64") from None
+    if _b64(raw) != text:  # non-zero padding bits: one value must have one encoding
+        raise error(f"{what}: non-canonical base64")
     return raw
 
 
@@ -222,17 +225,14 @@ def compute_key_id(name: str, key_type: int, public_key: bytes) -> bytes:
 
 
 def _split_key(text: str, parts: int) -> tuple[list[str], int, bytes]:
-    """Split 'name+hexid+base64(type||key)' and check the name, type, length and key ID."""
+    """Split '[PRIVATE+KEY+]name+hexid+base64(type||key)'; check name, ID syntax, type, length."""
     fields = text.split("+", parts - 1)  # base64 may itself contain '+'; names may not
     if len(fields) != parts:
         raise NoteError("malformed key string")
     name, id_hex, key_b64 = fields[-3:]
     if not valid_key_name(name) or not re.fullmatch(r"[0-9a-f]{8}", id_hex):
         raise NoteError("malformed key name or key ID")
-    try:
-        raw = _b64decode(key_b64)
-    except ValueError as exc:
-        raise NoteError(str(exc)) from None
+    raw = _b64decode(key_b64, NoteError, "key")
     if len(raw) != 33 or raw[0] not in _KEY_TYPES:
         raise NoteError("only Ed25519 (0x01) and cosignature/v1 (0x04) keys are supported")
     return fields, raw[0], raw[1:]
@@ -269,23 +269,18 @@ class Verifier:
         return f"{self.name}+{self.key_id.hex()}+{_b64(bytes([self.key_type]) + self.public_key)}"
 
     def verify(self, text: str, signature: bytes) -> bool:
-        """Check a signature (bytes after the key ID) over a note text."""
-        if self.key_type == COSIGNATURE_V1:
-            if len(signature) != 72:
-                return False
+        """Check a signature (the bytes after the key ID) over a note text."""
+        message = text.encode()
+        if self.key_type == COSIGNATURE_V1:  # u64 big-endian timestamp || Ed25519 signature
             timestamp = int.from_bytes(signature[:8], "big")
-            if timestamp >= 2**63:
+            if len(signature) != 8 + 64 or timestamp >= 2**63:
                 return False
             message, signature = _cosigned_message(text, timestamp), signature[8:]
-        else:
-            message = text.encode()
-        if len(signature) != 64:
-            return False
         try:
             Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
-        except InvalidSignature:
+            return True
+        except InvalidSignature:  # also what a signature of the wrong length gets
             return False
-        return True
 
 
 @dataclass(frozen=True)
@@ -303,18 +298,29 @@ class Signer:
         fields, key_type, seed = _split_key(skey, 5)
         if fields[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("malformed private key string")
-        name, id_hex = fields[2], fields[3]
-        private = Ed25519PrivateKey.from_private_bytes(seed)
-        pub = private.public_key().public_bytes_raw()
-        signer = cls(name, compute_key_id(name, key_type, pub), key_type, private)
-        if signer.key_id.hex() != id_hex:
+        signer = cls.from_private_key(
+            fields[2], Ed25519PrivateKey.from_private_bytes(seed), key_type
+        )
+        if signer.key_id.hex() != fields[3]:
             raise NoteError("key ID does not match the key")
         return signer
+
+    @classmethod
+    def from_private_key(
+        cls, name: str, private_key: Ed25519PrivateKey, key_type: int = ED25519
+    ) -> Signer:
+        """Wrap an Ed25519 private key, deriving the key ID from its public half."""
+        verifier = Verifier.from_public_key(
+            name, private_key.public_key().public_bytes_raw(), key_type
+        )
+        return cls(name, verifier.key_id, key_type, private_key)
 
     @property
     def verifier(self) -> Verifier:
         """The matching public key."""
-        return Verifier.from_public_key(self.name, self.private_key.public_key().public_bytes_raw(), self.key_type)
+        return Verifier.from_public_key(
+            self.name, self.private_key.public_key().public_bytes_raw(), self.key_type
+        )
 
     @property
     def skey(self) -> str:
@@ -325,9 +331,7 @@ class Signer:
 
 def generate_signer(name: str, key_type: int = ED25519) -> tuple[str, str]:
     """Create a fresh key pair; returns (skey, vkey). Use COSIGNATURE_V1 for witnesses."""
-    private = Ed25519PrivateKey.generate()
-    pub = private.public_key().public_bytes_raw()
-    signer = Signer(name, Verifier.from_public_key(name, pub, key_type).key_id, key_type, private)
+    signer = Signer.from_private_key(name, Ed25519PrivateKey.generate(), key_type)
     return signer.skey, signer.verifier.vkey
 
 
@@ -357,10 +361,10 @@ class Note:
     signatures: tuple[NoteSignature, ...]
 
 
-def _check_text(text: str) -> None:
-    """A note text is non-empty UTF-8 text ending in newline, without other control characters."""
+def _check_text(text: str, error: type[IntegrityError] = NoteError) -> None:
+    """Notes and checkpoints end in newline and hold no other control characters."""
     if not text.endswith("\n") or any(c < " " and c != "\n" for c in text):
-        raise NoteError("note text must end in newline and contain no control characters")
+        raise error("text must end in newline and contain no other control characters")
 
 
 def _signature_line(name: str, payload: bytes) -> str:
@@ -375,10 +379,7 @@ def _parse_signature_line(line: str) -> tuple[str, bytes, bytes]:
     name, _, sig_b64 = line[2:].partition(" ")
     if not valid_key_name(name):
         raise NoteError("invalid key name in signature line")
-    try:
-        raw = _b64decode(sig_b64)
-    except ValueError as exc:
-        raise NoteError(f"signature: {exc}") from None
+    raw = _b64decode(sig_b64, NoteError, "signature")
     if len(raw) < 5:
         raise NoteError("signature too short")
     return name, raw[:4], raw[4:]
@@ -453,20 +454,16 @@ class Checkpoint:
 
 def parse_checkpoint_body(text: str) -> Checkpoint:
     """Strictly parse 'origin\\nsize\\nbase64(root)\\n[extension lines]'."""
-    if not text.endswith("\n") or any(c < " " and c != "\n" for c in text):
-        raise CheckpointError("checkpoint must end in newline and contain no control characters")
+    _check_text(text, CheckpointError)
     lines = text[:-1].split("\n")
     if len(lines) < 3:
         raise CheckpointError("checkpoint needs origin, size and root lines")
     origin, size, root, *extensions = lines
     if not origin or "" in extensions:
-        raise CheckpointError("checkpoint needs a non-empty origin, size, root and extension lines")
+        raise CheckpointError("origin and extension lines must be non-empty")
     if not _DECIMAL.fullmatch(size) or int(size) >= 2**64:
         raise CheckpointError("tree size must be decimal without leading zeros")
-    try:
-        root_hash = _b64decode(root)
-    except ValueError as exc:
-        raise CheckpointError(f"root hash: {exc}") from None
+    root_hash = _b64decode(root, CheckpointError, "root hash")
     if len(root_hash) != HASH_SIZE:
         raise CheckpointError("root hash must be 32 bytes")
     return Checkpoint(origin, int(size), root_hash, tuple(extensions))
@@ -482,7 +479,11 @@ def format_checkpoint_body(cp: Checkpoint) -> str:
 
 
 def open_checkpoint(
-    note: str | bytes, verifiers: Iterable[Verifier], *, origin: str | None = None, min_cosignatures: int = 0
+    note: str | bytes,
+    verifiers: Iterable[Verifier],
+    *,
+    origin: str | None = None,
+    min_cosignatures: int = 0,
 ) -> tuple[Checkpoint, Note]:
     """Open a checkpoint note: a trusted log key (0x01) must have signed it, and at
     least ``min_cosignatures`` distinct trusted witnesses (0x04) must have cosigned it."""
@@ -492,7 +493,9 @@ def open_checkpoint(
     cp = parse_checkpoint_body(opened.text)
     if origin is not None and cp.origin != origin:
         raise CheckpointError(f"unexpected origin {cp.origin!r}")
-    witnesses = {(s.name, s.key_id) for s in opened.signatures if s.verified and s.key_type == COSIGNATURE_V1}
+    witnesses = {
+        (s.name, s.key_id) for s in opened.signatures if s.verified and s.key_type == COSIGNATURE_V1
+    }
     if len(witnesses) < min_cosignatures:
         raise NoteError(f"{len(witnesses)} trusted cosignatures, {min_cosignatures} required")
     return cp, opened
@@ -549,22 +552,21 @@ def parse_tlog_proof(text: str) -> TlogProof:
     lines = head.split("\n")
     if not blank or lines.pop(0) != TLOG_PROOF_HEADER:
         raise ProofError("not a c2sp.org/tlog-proof@v1 document")
-    try:
-        extra = None
-        if lines and lines[0].startswith("extra "):
-            extra = _b64decode(lines.pop(0)[len("extra ") :])
-        index = lines.pop(0)[len("index ") :] if lines and lines[0].startswith("index ") else ""
-        if not _DECIMAL.fullmatch(index):
-            raise ProofError("missing or malformed index line")
-        hashes = tuple(_b64decode(line) for line in lines)
-    except ValueError as exc:  # ProofError is a ValueError too: keep its message
-        raise ProofError(f"tlog-proof: {exc}") from None
+    extra = None
+    if lines and lines[0].startswith("extra "):
+        extra = _b64decode(lines.pop(0)[len("extra ") :], ProofError, "extra")
+    index = lines.pop(0)[len("index ") :] if lines and lines[0].startswith("index ") else ""
+    if not _DECIMAL.fullmatch(index):
+        raise ProofError("missing or malformed index line")
+    hashes = tuple(_b64decode(line, ProofError, "proof hash") for line in lines)
     if any(len(h) != HASH_SIZE for h in hashes):
         raise ProofError("proof hashes must be 32 bytes")
     return TlogProof(int(index), hashes, note, extra)
 
 
-def format_tlog_proof(index: int, proof: Sequence[bytes], checkpoint_note: str, extra: bytes | None = None) -> str:
+def format_tlog_proof(
+    index: int, proof: Sequence[bytes], checkpoint_note: str, extra: bytes | None = None
+) -> str:
     """Serialise a tlog-proof; ``extra`` (the leaf bytes, for our ledger) is optional."""
     lines = [TLOG_PROOF_HEADER]
     if extra is not None:
@@ -597,6 +599,8 @@ def verify_tlog_proof(
         leaf_bytes = parsed.extra
     elif parsed.extra is not None and parsed.extra != leaf_bytes:
         raise ProofError("the proof's extra data is not the expected leaf")
-    cp, _ = open_checkpoint(parsed.checkpoint_note, verifiers, origin=origin, min_cosignatures=min_cosignatures)
+    cp, _ = open_checkpoint(
+        parsed.checkpoint_note, verifiers, origin=origin, min_cosignatures=min_cosignatures
+    )
     verify_inclusion(parsed.index, cp.size, leaf_hash(leaf_bytes), parsed.proof, cp.root_hash)
     return cp

@@ -13,11 +13,12 @@ from domain.actors import Permission
 from domain.agency import Agency
 from domain.application import Context, HistoryEntry, LedgerCore, Outcome
 from domain.errors import InvalidInput, WrongStage
+from domain.review import Review, Stage
 
 # Actions follow from recommendations, which exist once a reviewer is commissioned; a closed
 # review takes no new actions.
-ASSIGNABLE_STAGES = ("reviewer_commissioned", "report_submitted", "scrutinised", "signed_off",
-                     "sent_to_panel", "published")
+ASSIGNABLE_STAGES = (Stage.REVIEWER_COMMISSIONED, Stage.REPORT_SUBMITTED, Stage.SCRUTINISED,
+                     Stage.SIGNED_OFF, Stage.SENT_TO_PANEL, Stage.PUBLISHED)
 
 
 class ActionUseCases(LedgerCore):
@@ -26,8 +27,6 @@ class ActionUseCases(LedgerCore):
         description: str, measure_of_success: str, due_on: date,
         milestones: Iterable[str] = (), occurred_on: date | None = None,
     ) -> Outcome:
-        from domain.review import Review  # written in parallel; see the report
-
         ctx.actor.require(Permission.ASSIGN_ACTIONS, "assign actions")
         self._load(Agency, agency_id, "agency").check_active("be assigned actions")
         review = self._load(Review, review_id, "review")

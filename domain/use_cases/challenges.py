@@ -14,6 +14,7 @@ from domain.application import Context, HistoryEntry, LedgerCore, Outcome
 from domain.base import LedgerAggregate
 from domain.challenge import Challenge, ChallengeOutcome, SubjectType
 from domain.errors import Forbidden, InvalidInput
+from domain.review import Review
 
 
 class ChallengeUseCases(LedgerCore):
@@ -41,8 +42,6 @@ class ChallengeUseCases(LedgerCore):
     def _load_subject(self, subject_type: str, subject_id: UUID) -> LedgerAggregate:
         if subject_type == SubjectType.ACTION_UPDATE:
             return self._load(Action, subject_id, "action")
-        from domain.review import Review  # written in parallel; see the report
-
         return self._load(Review, subject_id, "review")
 
     def respond_to_challenge(self, ctx: Context, challenge_id: UUID, *, response: str,
@@ -71,13 +70,14 @@ class ChallengeUseCases(LedgerCore):
 
     def resolve_challenge(self, ctx: Context, challenge_id: UUID, *, outcome: str, reason: str,
                           occurred_on: date | None = None) -> Outcome:
-        challenge = self._load_for_change(Challenge, challenge_id, "challenge", ctx)
         # Whoever raised a challenge may withdraw it; any other outcome is a decision for a
         # role that resolves challenges.
-        withdrawing = (outcome == ChallengeOutcome.WITHDRAWN
-                       and ctx.actor.user_id == challenge.raised_by.user_id)
-        if not withdrawing:
+        may_resolve = ctx.actor.may(Permission.RESOLVE_CHALLENGE)
+        if not may_resolve and outcome != ChallengeOutcome.WITHDRAWN:
             ctx.actor.require(Permission.RESOLVE_CHALLENGE, "resolve challenges")
+        challenge = self._load_for_change(Challenge, challenge_id, "challenge", ctx)
+        if not may_resolve and ctx.actor.user_id != challenge.raised_by.user_id:
+            raise Forbidden(f"role {ctx.actor.role.value} may only withdraw challenges it raised")
         challenge.resolve(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
                           outcome=outcome, reason=reason)
         return self._save(ctx, challenge)

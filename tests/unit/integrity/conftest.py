@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,9 @@ PROBES_DIR = VECTORS_DIR / "transparency-dev-merkle" / "testdata"
 
 def _require(path: Path) -> Path:
     if not path.exists():
-        raise FileNotFoundError(f"test vectors not found at {path} (expected <repo>/../shared/vectors)")
+        raise FileNotFoundError(
+            f"test vectors not found at {path} (expected <repo>/../shared/vectors)"
+        )
     return path
 
 
@@ -54,7 +57,9 @@ def serverless_log(vectors_dir: Path, load_json: Callable[[str], Any]) -> dict[s
     cases = load_json("extracted/signed_note_vectors.json")["cases"]
     keys = next(c for c in cases if c.get("origin") == "example.com/testdata")
     seq = sorted((log / "seq" / "00" / "00" / "00" / "00").iterdir(), key=lambda p: int(p.name, 16))
-    checkpoints = {int(p.name.split(".")[1]): p.read_bytes().decode() for p in log.glob("checkpoint.*")}
+    checkpoints = {
+        int(p.name.split(".")[1]): p.read_bytes().decode() for p in log.glob("checkpoint.*")
+    }
     return {
         "leaves": [p.read_bytes() for p in seq],
         "checkpoints": checkpoints,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -26,10 +27,17 @@ REFERENCE = "extracted/rfc6962_reference_tree.json"
 # --------------------------------------------------- transparency-dev golden probes
 
 
-def test_inclusion_probe(inclusion_probe: dict[str, Any], b64decode: Callable[[str | None], bytes]) -> None:
+def test_inclusion_probe(
+    inclusion_probe: dict[str, Any], b64decode: Callable[[str | None], bytes]
+) -> None:
     """Each probe is accepted iff wantErr is false."""
     p = inclusion_probe
-    args = (p["leafIdx"], p["treeSize"], b64decode(p["leafHash"]), [b64decode(h) for h in p["proof"] or []])
+    args = (
+        p["leafIdx"],
+        p["treeSize"],
+        b64decode(p["leafHash"]),
+        [b64decode(h) for h in p["proof"] or []],
+    )
     if p["wantErr"]:
         with pytest.raises(ProofError):
             verify_inclusion(*args, b64decode(p["root"]))
@@ -37,7 +45,9 @@ def test_inclusion_probe(inclusion_probe: dict[str, Any], b64decode: Callable[[s
         verify_inclusion(*args, b64decode(p["root"]))
 
 
-def test_consistency_probe(consistency_probe: dict[str, Any], b64decode: Callable[[str | None], bytes]) -> None:
+def test_consistency_probe(
+    consistency_probe: dict[str, Any], b64decode: Callable[[str | None], bytes]
+) -> None:
     """Each probe is accepted iff wantErr is false (size1 == 0 is always an error)."""
     p = consistency_probe
     args = (p["size1"], p["size2"], b64decode(p["root1"]), b64decode(p["root2"]))
@@ -70,10 +80,15 @@ def test_hasher_known_answers(reference: dict[str, Any]) -> None:
     assert EMPTY_ROOT.hex() == kats[0]["want_hex"] == hashlib.sha256(b"").hexdigest()
     assert leaf_hash(bytes.fromhex(kats[1]["leaf_hex"])).hex() == kats[1]["want_hex"]
     assert leaf_hash(bytes.fromhex(kats[2]["leaf_hex"])).hex() == kats[2]["want_hex"]
-    assert node_hash(bytes.fromhex(kats[3]["left_hex"]), bytes.fromhex(kats[3]["right_hex"])).hex() == kats[3]["want_hex"]
+    assert (
+        node_hash(bytes.fromhex(kats[3]["left_hex"]), bytes.fromhex(kats[3]["right_hex"])).hex()
+        == kats[3]["want_hex"]
+    )
 
 
-def test_reference_leaf_and_node_hashes(reference: dict[str, Any], reference_tree: proofs.MemoryTree) -> None:
+def test_reference_leaf_and_node_hashes(
+    reference: dict[str, Any], reference_tree: proofs.MemoryTree
+) -> None:
     assert [h.hex() for h in reference_tree.levels[0]] == reference["leaf_hashes_hex"]
     for level, hashes in enumerate(reference["node_hashes_by_level_hex"]):
         if hashes is not None:
@@ -81,14 +96,18 @@ def test_reference_leaf_and_node_hashes(reference: dict[str, Any], reference_tre
 
 
 @pytest.mark.parametrize("size", range(9))
-def test_reference_roots(reference: dict[str, Any], reference_tree: proofs.MemoryTree, size: int) -> None:
+def test_reference_roots(
+    reference: dict[str, Any], reference_tree: proofs.MemoryTree, size: int
+) -> None:
     want = reference["roots_by_size_hex"][size]
     leaves = [leaf_hash(bytes.fromhex(d)) for d in reference["leaf_inputs_hex"][:size]]
     assert root_from_leaf_hashes(leaves).hex() == want
     assert reference_tree.root(size).hex() == want
 
 
-def test_reference_inclusion_proofs(reference: dict[str, Any], reference_tree: proofs.MemoryTree) -> None:
+def test_reference_inclusion_proofs(
+    reference: dict[str, Any], reference_tree: proofs.MemoryTree
+) -> None:
     roots = [bytes.fromhex(r) for r in reference["roots_by_size_hex"]]
     assert reference["inclusion_proofs"]
     for case in reference["inclusion_proofs"]:
@@ -98,7 +117,9 @@ def test_reference_inclusion_proofs(reference: dict[str, Any], reference_tree: p
         verify_inclusion(i, n, reference_tree.get_node(0, i), proof, roots[n])
 
 
-def test_reference_consistency_proofs(reference: dict[str, Any], reference_tree: proofs.MemoryTree) -> None:
+def test_reference_consistency_proofs(
+    reference: dict[str, Any], reference_tree: proofs.MemoryTree
+) -> None:
     roots = [bytes.fromhex(r) for r in reference["roots_by_size_hex"]]
     assert reference["consistency_proofs"]
     for case in reference["consistency_proofs"]:
@@ -108,12 +129,16 @@ def test_reference_consistency_proofs(reference: dict[str, Any], reference_tree:
         verify_consistency(m, n, roots[m], roots[n], proof)
 
 
-def test_reference_all_proofs_verify(reference: dict[str, Any], reference_tree: proofs.MemoryTree) -> None:
+def test_reference_all_proofs_verify(
+    reference: dict[str, Any], reference_tree: proofs.MemoryTree
+) -> None:
     """Beyond the listed cases: every (index, size) and (size1, size2) of the 8-leaf tree."""
     roots = [bytes.fromhex(r) for r in reference["roots_by_size_hex"]]
     for n in range(1, 9):
         for i in range(n):
-            verify_inclusion(i, n, reference_tree.get_node(0, i), reference_tree.inclusion_proof(i, n), roots[n])
+            verify_inclusion(
+                i, n, reference_tree.get_node(0, i), reference_tree.inclusion_proof(i, n), roots[n]
+            )
         for m in range(1, n + 1):
             verify_consistency(m, n, roots[m], roots[n], reference_tree.consistency_proof(m, n))
 
@@ -161,13 +186,16 @@ def test_rolling_subtree_inclusion_proofs(load_json: Callable[[str], Any], rolli
     tree, ranges = rolling
     digest = hashlib.sha256()
     for start, end in ranges:
+
         def shifted(level: int, index: int, start: int = start) -> bytes:
             # start is a multiple of every 2**level used inside the subtree
             return tree.get_node(level, index + (start >> level))
 
         for index in range(start, end):
             path = proofs.inclusion_proof(index - start, end - start, shifted)
-            digest.update((f"{index} [{start}, {end})" + "".join(f" {h.hex()}" for h in path) + "\n").encode())
+            digest.update(
+                (f"{index} [{start}, {end})" + "".join(f" {h.hex()}" for h in path) + "\n").encode()
+            )
     assert digest.hexdigest() == _want(load_json, "subtree inclusion proofs")
 
 

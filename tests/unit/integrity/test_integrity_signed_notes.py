@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import base64
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_der_public_key
@@ -54,7 +55,9 @@ def _b64(data: bytes) -> str:
 
 def test_every_vkey_in_the_vectors_parses_and_round_trips(cases: list[dict[str, Any]]) -> None:
     vkeys = [c["vkey"] for c in cases if "vkey" in c]
-    vkeys += [c["vkey_derived_from_trusted_root"] for c in cases if "vkey_derived_from_trusted_root" in c]
+    vkeys += [
+        c["vkey_derived_from_trusted_root"] for c in cases if "vkey_derived_from_trusted_root" in c
+    ]
     vkeys += [w for c in cases for w in c.get("witness_vkeys", [])]
     assert len(vkeys) >= 9
     for vkey in vkeys:
@@ -73,25 +76,34 @@ def test_skeys_match_their_vkeys(cases: list[dict[str, Any]]) -> None:
         assert case["skey"] not in repr(signer)
 
 
-def _reencode(name: str, key_id_hex: str, key_type: int, key: bytes) -> str:
+def _vkey(name: str, key_type: int, key: bytes, key_id_hex: str | None = None) -> str:
+    """Encode a vkey, with the correct key ID unless one is given."""
+    key_id_hex = key_id_hex or compute_key_id(name, key_type, key).hex()
     return f"{name}+{key_id_hex}+{_b64(bytes([key_type]) + key)}"
 
 
 @pytest.mark.parametrize(
     "mutate",
     [
-        pytest.param(lambda v: _reencode(v.name, "00000000", 1, v.public_key), id="wrong-key-id"),
-        pytest.param(lambda v: _reencode(v.name, v.key_id.hex().upper(), 1, v.public_key), id="uppercase-key-id"),
-        pytest.param(lambda v: _reencode(v.name, compute_key_id(v.name, 2, v.public_key).hex(), 2, v.public_key), id="ecdsa-type"),
-        pytest.param(lambda v: _reencode(v.name, compute_key_id(v.name, 1, v.public_key[:31]).hex(), 1, v.public_key[:31]), id="short-key"),
-        pytest.param(lambda v: _reencode("bad name", compute_key_id("bad name", 1, v.public_key).hex(), 1, v.public_key), id="space-in-name"),
-        pytest.param(lambda v: _reencode("", compute_key_id("", 1, v.public_key).hex(), 1, v.public_key), id="empty-name"),
+        pytest.param(lambda v: _vkey(v.name, 1, v.public_key, "00000000"), id="wrong-key-id"),
+        pytest.param(
+            lambda v: _vkey(v.name, 1, v.public_key, v.key_id.hex().upper()), id="uppercase-id"
+        ),
+        pytest.param(lambda v: _vkey(v.name, 2, v.public_key), id="ecdsa-type-byte"),
+        pytest.param(lambda v: _vkey(v.name, 0xFF, v.public_key), id="unknown-type-byte"),
+        pytest.param(lambda v: _vkey(v.name, 1, v.public_key[:31]), id="short-key"),
+        pytest.param(lambda v: _vkey(v.name, 1, v.public_key + b"\0"), id="long-key"),
+        pytest.param(lambda v: _vkey("bad name", 1, v.public_key), id="space-in-name"),
+        pytest.param(lambda v: _vkey("bad\u00a0name", 1, v.public_key), id="nbsp-in-name"),
+        pytest.param(lambda v: _vkey("", 1, v.public_key), id="empty-name"),
         pytest.param(lambda v: v.vkey + "=", id="bad-base64"),
         pytest.param(lambda v: "a+" + v.vkey, id="plus-in-name"),
         pytest.param(lambda v: v.vkey.replace("+", "+0", 1), id="nine-hex-digits"),
     ],
 )
-def test_bad_vkeys_are_refused(cases: list[dict[str, Any]], mutate: Callable[[Verifier], str]) -> None:
+def test_bad_vkeys_are_refused(
+    cases: list[dict[str, Any]], mutate: Callable[[Verifier], str]
+) -> None:
     good = Verifier.from_vkey(_case(cases, "golang/mod sumdb/note/note_test.go TestSign")["vkey"])
     with pytest.raises(NoteError):
         Verifier.from_vkey(mutate(good))
@@ -137,9 +149,15 @@ def test_two_signature_note_each_key_alone_and_neither(cases: list[dict[str, Any
     peter = Verifier.from_vkey(_case(cases, "golang/mod sumdb/note/note_test.go TestSign")["vkey"])
     note_text = enoch["note"]
     by_enoch = open_note(note_text, [Verifier.from_vkey(enoch["vkey"])])
-    assert [(s.name, s.verified) for s in by_enoch.signatures] == [("PeterNeumann", False), ("EnochRoot", True)]
+    assert [(s.name, s.verified) for s in by_enoch.signatures] == [
+        ("PeterNeumann", False),
+        ("EnochRoot", True),
+    ]
     by_peter = open_note(note_text, [peter])
-    assert [(s.name, s.verified) for s in by_peter.signatures] == [("PeterNeumann", True), ("EnochRoot", False)]
+    assert [(s.name, s.verified) for s in by_peter.signatures] == [
+        ("PeterNeumann", True),
+        ("EnochRoot", False),
+    ]
     assert by_enoch.text == by_peter.text
     with pytest.raises(NoteError, match="no verifiable"):
         open_note(note_text, [])
@@ -259,18 +277,29 @@ def test_checkpoint_format_round_trip_and_refusals() -> None:
 @pytest.mark.parametrize("size", range(16))
 def test_serverless_checkpoint(serverless_log: dict[str, Any], size: int) -> None:
     text = serverless_log["checkpoints"][size]
-    cp, note = open_checkpoint(text, [Verifier.from_vkey(serverless_log["vkey"])], origin=serverless_log["origin"])
+    cp, note = open_checkpoint(
+        text, [Verifier.from_vkey(serverless_log["vkey"])], origin=serverless_log["origin"]
+    )
     assert cp.size == size and cp.extensions == ()
-    assert cp.root_hash == root_from_leaf_hashes(leaf_hash(d) for d in serverless_log["leaves"][:size])
+    assert cp.root_hash == root_from_leaf_hashes(
+        leaf_hash(d) for d in serverless_log["leaves"][:size]
+    )
     assert format_checkpoint_body(cp) == note.text
     assert sign_note(note.text, Signer.from_skey(serverless_log["skey"])) == text
 
 
 def test_serverless_all_proofs(serverless_log: dict[str, Any]) -> None:
     leaves = serverless_log["leaves"]
-    assert len(leaves) == 15 and leaves[0] == b"one" and serverless_log["latest"] == serverless_log["checkpoints"][15]
+    assert (
+        len(leaves) == 15
+        and leaves[0] == b"one"
+        and serverless_log["latest"] == serverless_log["checkpoints"][15]
+    )
     verifier = Verifier.from_vkey(serverless_log["vkey"])
-    roots = {n: open_checkpoint(t, [verifier])[0].root_hash for n, t in serverless_log["checkpoints"].items()}
+    roots = {
+        n: open_checkpoint(t, [verifier])[0].root_hash
+        for n, t in serverless_log["checkpoints"].items()
+    }
     tree = proofs.MemoryTree()
     for d in leaves:
         tree.append(leaf_hash(d))
@@ -306,7 +335,9 @@ def test_cosign_round_trip_and_tamper(serverless_log: dict[str, Any]) -> None:
     log_verifier = Verifier.from_vkey(serverless_log["vkey"])
     text = serverless_log["checkpoints"][7]
     body = text.split("\n\n")[0] + "\n"
-    witnesses = [Signer.from_skey(generate_signer(f"w{i}.example", COSIGNATURE_V1)[0]) for i in range(2)]
+    witnesses = [
+        Signer.from_skey(generate_signer(f"w{i}.example", COSIGNATURE_V1)[0]) for i in range(2)
+    ]
     lines = [cosign_checkpoint(body, w, 1_700_000_000 + i) for i, w in enumerate(witnesses)]
     assert verify_cosignature(body, lines[0], witnesses[0].verifier) == 1_700_000_000
     with pytest.raises(NoteError):
@@ -338,10 +369,15 @@ def test_cosign_round_trip_and_tamper(serverless_log: dict[str, Any]) -> None:
 def rekor(load_json: Callable[[str], Any]) -> dict[str, Any]:
     bundle = load_json("sigstore-rekor-v2/bundle.sigstore.json")
     trusted_root = load_json("sigstore-rekor-v2/trusted_root.json")
-    return {"entry": bundle["verificationMaterial"]["tlogEntries"][0], "tlogs": trusted_root["tlogs"]}
+    return {
+        "entry": bundle["verificationMaterial"]["tlogEntries"][0],
+        "tlogs": trusted_root["tlogs"],
+    }
 
 
-def test_rekor_v2_inclusion_checkpoint_and_witnesses(rekor: dict[str, Any], cases: list[dict[str, Any]]) -> None:
+def test_rekor_v2_inclusion_checkpoint_and_witnesses(
+    rekor: dict[str, Any], cases: list[dict[str, Any]]
+) -> None:
     entry = rekor["entry"]
     proof = entry["inclusionProof"]
     index, size = int(proof["logIndex"]), int(proof["treeSize"])
@@ -352,7 +388,9 @@ def test_rekor_v2_inclusion_checkpoint_and_witnesses(rekor: dict[str, Any], case
     verify_inclusion(index, size, leaf, hashes, root)
 
     # Log key: PKIX Ed25519 key from the trusted root, named after the checkpoint origin.
-    tlog = next(t for t in rekor["tlogs"] if t["baseUrl"] == "https://log2025-alpha3.rekor.sigstage.dev")
+    tlog = next(
+        t for t in rekor["tlogs"] if t["baseUrl"] == "https://log2025-alpha3.rekor.sigstage.dev"
+    )
     pub = load_der_public_key(base64.b64decode(tlog["publicKey"]["rawBytes"])).public_bytes_raw()
     log_key = Verifier.from_public_key("log2025-alpha3.rekor.sigstage.dev", pub)
     case = next(c for c in cases if "witness_vkeys" in c)
@@ -361,7 +399,9 @@ def test_rekor_v2_inclusion_checkpoint_and_witnesses(rekor: dict[str, Any], case
     envelope = proof["checkpoint"]["envelope"]
     assert envelope == case["note"]
     witnesses = [Verifier.from_vkey(v) for v in case["witness_vkeys"]]
-    cp, note = open_checkpoint(envelope, [log_key, *witnesses], origin=log_key.name, min_cosignatures=3)
+    cp, note = open_checkpoint(
+        envelope, [log_key, *witnesses], origin=log_key.name, min_cosignatures=3
+    )
     assert (cp.size, cp.root_hash) == (size, root)
     assert [s.verified for s in note.signatures] == [True, True, True, True]
     assert {s.timestamp for s in note.signatures[1:]} == {1778700214}

@@ -1,0 +1,182 @@
+"""Action requests and responses: assignment, progress with evidence, completion, assurance,
+due dates, escalation to the Board, impact and withdrawal."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.action import Action, Impact, Rag
+
+_WHEN = "business date it refers to (default today; past dates are visible as backdating)"
+
+
+class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    review_id: UUID
+    recommendation_id: UUID = Field(description="the review's recommendation it implements")
+    agency_id: UUID = Field(description="the agency that owns the action")
+    description: str = Field(min_length=1, max_length=2_000)
+    measure_of_success: str = Field(min_length=1, max_length=2_000)
+    due_on: date
+    milestones: list[str] = Field(default_factory=list, max_length=50)
+    occurred_on: date | None = Field(None, description=_WHEN)
+
+
+class ProgressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    narrative: str = Field(min_length=1)
+    rag: Rag = Field(description="the agency's own red / amber / green rating")
+    evidence: list[str] = Field(default_factory=list, max_length=50,
+                                description="references: training dates, documents, audits")
+    occurred_on: date | None = Field(None, description=_WHEN)
+
+
+class ClaimIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    narrative: str = Field(min_length=1)
+    evidence: list[str] = Field(default_factory=list, max_length=50)
+    occurred_on: date | None = Field(None, description=_WHEN)
+
+
+class AssuranceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    comments: str = Field(min_length=1)
+    occurred_on: date | None = Field(None, description=_WHEN)
+
+
+class ReasonIn(BaseModel):
+    """Rejecting a claim, escalating to the Board, or withdrawing: a reason is the record."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1)
+    occurred_on: date | None = Field(None, description=_WHEN)
+
+
+class DueDateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    due_on: date
+    reason: str = Field(min_length=1)
+    approved_by: str = Field(min_length=1, max_length=200, description="who approved it")
+    occurred_on: date | None = Field(None, description=_WHEN)
+
+
+class BoardOutcomeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: str = Field(min_length=1, description="what the Board decided")
+    meeting: str = Field(min_length=1, max_length=200, description="the named Board meeting")
+    occurred_on: date | None = Field(None, description=_WHEN)
+
+
+class ImpactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    impact: Impact
+    narrative: str = Field(min_length=1)
+    occurred_on: date | None = Field(None, description=_WHEN)
+
+
+class ProgressOut(BaseModel):
+    occurred_on: date
+    narrative: str
+    rag: str
+    evidence: list[str]
+    by: str = Field(description="user id of the reporter")
+
+
+class ClaimOut(BaseModel):
+    occurred_on: date
+    narrative: str
+    evidence: list[str]
+    by: str
+
+
+class AssuranceOut(BaseModel):
+    assured_on: date
+    comments: str | None
+
+
+class RevisionOut(BaseModel):
+    occurred_on: date
+    previous_due_on: date
+    due_on: date
+    reason: str
+    approved_by: str
+
+
+class EscalationOut(BaseModel):
+    escalated: bool = Field(description="awaiting the Board's outcome")
+    escalated_on: date | None
+
+
+class BoardOutcomeOut(BaseModel):
+    occurred_on: date
+    outcome: str
+    meeting: str
+    by: str
+
+
+class ImpactOut(BaseModel):
+    occurred_on: date
+    impact: str
+    narrative: str
+
+
+class ActionOut(BaseModel):
+    id: UUID
+    version: int
+    status: str
+    agency_id: UUID
+    review_id: UUID
+    recommendation_id: UUID
+    description: str
+    measure_of_success: str
+    milestones: list[str]
+    assigned_on: date
+    due_on: date
+    original_due_on: date
+    last_rag: str | None
+    last_progress_on: date | None
+    progress: list[ProgressOut]
+    claims: list[ClaimOut]
+    claimed_on: date | None = Field(description="the open claim's date, if one awaits assurance")
+    assurance: AssuranceOut | None
+    revisions: list[RevisionOut] = Field(description="due-date revisions, oldest first")
+    escalation: EscalationOut
+    held_to_account: list[BoardOutcomeOut]
+    impact: ImpactOut | None
+    withdrawn_reason: str | None
+    allowed_next: list[str]
+
+    @classmethod
+    def of(cls, action: Action) -> ActionOut:
+        assurance = (AssuranceOut(assured_on=action.assured_on,
+                                  comments=action.assurance_comments)
+                     if action.assured_on is not None else None)
+        impact = action.impact
+        return cls(
+            id=action.id, version=action.version, status=str(action.status),
+            agency_id=action.agency_id, review_id=action.review_id,
+            recommendation_id=action.recommendation_id, description=action.description,
+            measure_of_success=action.measure_of_success, milestones=action.milestones,
+            assigned_on=action.assigned_on, due_on=action.due_on,
+            original_due_on=action.original_due_on, last_rag=action.last_rag,
+            last_progress_on=action.last_progress_on,
+            progress=[ProgressOut(occurred_on=p.occurred_on, narrative=p.narrative, rag=p.rag,
+                                  evidence=p.evidence, by=p.by) for p in action.progress],
+            claims=[ClaimOut(occurred_on=c.occurred_on, narrative=c.narrative,
+                             evidence=c.evidence, by=c.by) for c in action.claims],
+            claimed_on=action.claimed_on, assurance=assurance,
+            revisions=[RevisionOut(occurred_on=r.occurred_on, previous_due_on=r.previous_due_on,
+                                   due_on=r.due_on, reason=r.reason, approved_by=r.approved_by)
+                       for r in action.due_date_revisions],
+            escalation=EscalationOut(escalated=action.escalated,
+                                     escalated_on=action.escalated_on),
+            held_to_account=[BoardOutcomeOut(occurred_on=b.occurred_on, outcome=b.outcome,
+                                             meeting=b.meeting, by=b.by)
+                             for b in action.held_to_account],
+            impact=(ImpactOut(occurred_on=impact.occurred_on, impact=impact.impact,
+                              narrative=impact.narrative) if impact is not None else None),
+            withdrawn_reason=action.withdrawn_reason, allowed_next=action.allowed_next(),
+        )

@@ -1,0 +1,107 @@
+"""Professional challenge requests and responses: raised, answered, escalated stage by stage
+(1 practitioner, 2 manager, 3 senior manager, 4 Board) and resolved."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.common import ActorOut
+from domain.challenge import STAGE_NAMES, Challenge, ChallengeOutcome, SubjectType
+
+_WHEN = "business date it refers to (default today; past dates are visible as backdating)"
+
+
+class ChallengeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject_type: SubjectType
+    subject_id: UUID = Field(description="the review (decision or report) or action challenged")
+    subject_version: int | None = Field(None, ge=1,
+                                        description="the version of the subject challenged")
+    grounds: str = Field(min_length=1)
+    addressed_to: UUID = Field(description="the agency expected to answer")
+    occurred_on: date | None = Field(None, description=_WHEN)
+
+
+class ResponseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    response: str = Field(min_length=1)
+    occurred_on: date | None = Field(None, description=_WHEN)
+
+
+class EscalationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to_stage: int = Field(ge=2, le=4, description="the next stage (one at a time)")
+    reason: str = Field(min_length=1)
+    occurred_on: date | None = Field(None, description=_WHEN)
+
+
+class ResolutionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: ChallengeOutcome
+    reason: str = Field(min_length=1)
+    occurred_on: date | None = Field(None, description=_WHEN)
+
+
+class SubjectOut(BaseModel):
+    type: str
+    id: UUID
+    version: int | None
+
+
+class StageOut(BaseModel):
+    stage: int
+    name: str
+    entered_on: date = Field(description="business date the stage began")
+    entered_at: datetime = Field(description="when it was recorded")
+
+
+class ResponseOut(BaseModel):
+    stage: int
+    occurred_on: date
+    response: str
+    by: str = Field(description="user id")
+    role: str
+
+
+class ChallengeOut(BaseModel):
+    id: UUID
+    version: int
+    stage: int
+    stage_name: str
+    stage_entered_on: date
+    stage_history: list[StageOut]
+    raised_by: ActorOut
+    raised_on: date
+    addressed_to: UUID
+    subject: SubjectOut
+    grounds: str
+    responses: list[ResponseOut]
+    outcome: str | None = Field(description="upheld, not_upheld or withdrawn once resolved")
+    resolution_reason: str | None
+    resolved_on: date | None
+    is_open: bool
+    allowed_next: list[str]
+
+    @classmethod
+    def of(cls, challenge: Challenge) -> ChallengeOut:
+        return cls(
+            id=challenge.id, version=challenge.version, stage=challenge.stage,
+            stage_name=challenge.stage_name, stage_entered_on=challenge.stage_entered_on,
+            stage_history=[StageOut(stage=s.stage, name=STAGE_NAMES[s.stage],
+                                    entered_on=s.entered_on, entered_at=s.entered_at)
+                           for s in challenge.stage_history],
+            raised_by=ActorOut.of(challenge.raised_by), raised_on=challenge.raised_on,
+            addressed_to=challenge.addressed_to,
+            subject=SubjectOut(type=challenge.subject_type, id=challenge.subject_id,
+                               version=challenge.subject_version),
+            grounds=challenge.grounds,
+            responses=[ResponseOut(stage=r.stage, occurred_on=r.occurred_on,
+                                   response=r.response, by=r.by, role=r.role)
+                       for r in challenge.responses],
+            outcome=challenge.outcome, resolution_reason=challenge.resolution_reason,
+            resolved_on=challenge.resolved_on, is_open=challenge.is_open,
+            allowed_next=challenge.allowed_next(),
+        )

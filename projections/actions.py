@@ -1,0 +1,246 @@
+"""Action status: every action with its state, owner agency (current name, joined at query
+time), review, due date, last progress update, and a RAG derived at QUERY time.
+
+Stored facts never depend on "today"; RAG, overdue, at-risk and days since the last update
+are computed from the stored dates and the date of the query, by comparing ISO dates (so the
+filters use the indexes on both stores).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from projections.base import Changes, Table, ViewProjection, iso, later, on, uid
+from projections.db import Tx
+
+ACTIONS = Table(
+    "view_actions",
+    (("action_id", "TEXT"), ("review_id", "TEXT NOT NULL"),
+     ("recommendation_id", "TEXT NOT NULL"), ("agency_id", "TEXT NOT NULL"),
+     ("description", "TEXT NOT NULL"), ("status", "TEXT NOT NULL"),
+     ("assigned_on", "TEXT NOT NULL"), ("due_on", "TEXT NOT NULL"),
+     ("original_due_on", "TEXT NOT NULL"), ("due_revisions", "INTEGER NOT NULL"),
+     ("last_progress_on", "TEXT"), ("last_rag", "TEXT"), ("updated_on", "TEXT NOT NULL"),
+     ("progress_reports", "INTEGER NOT NULL"), ("claimed_on", "TEXT"), ("assured_on", "TEXT"),
+     ("escalated", "INTEGER NOT NULL"), ("escalated_on", "TEXT"),
+     ("held_to_account", "INTEGER NOT NULL"), ("impact", "TEXT"), ("withdrawn_on", "TEXT")),
+    key=("action_id",),
+    indexes=("due_on, action_id", "status, due_on, action_id",
+             "agency_id, status, due_on, action_id", "review_id, due_on, action_id"),
+)
+
+ACTION = "domain.action:Action."
+
+# Statuses (stored) and RAG values (derived at query time).
+OPEN, CLAIMED, ASSURED, WITHDRAWN = "open", "completion_claimed", "assured", "withdrawn"
+RAGS = ("assured", "complete_awaiting_assurance", "overdue", "at_risk", "on_track", "withdrawn")
+
+
+class ActionStatusProjection(ViewProjection):
+    name = "actions"
+    version = 1
+    tables = (ACTIONS,)
+
+    def prefetch(self, changes: Changes, events: list[Any]) -> None:
+        changes.prefetch(ACTIONS.name, [uid(e.originator_id) for e in events])
+
+    @on(ACTION + "Assigned")
+    def assigned(self, ch: Changes, e: Any) -> None:
+        on_ = iso(e.occurred_on)
+        ch.put(ACTIONS.name, {
+            "action_id": uid(e.originator_id), "review_id": uid(e.review_id),
+            "recommendation_id": uid(e.recommendation_id), "agency_id": uid(e.agency_id),
+            "description": e.description, "status": OPEN, "assigned_on": on_,
+            "due_on": iso(e.due_on), "original_due_on": iso(e.due_on), "due_revisions": 0,
+            "last_progress_on": None, "last_rag": None, "updated_on": on_,
+            "progress_reports": 0, "claimed_on": None, "assured_on": None, "escalated": 0,
+            "escalated_on": None, "held_to_account": 0, "impact": None, "withdrawn_on": None,
+        })
+
+    @on(ACTION + "ProgressReported")
+    def progress(self, ch: Changes, e: Any) -> None:
+        row = ch.get(ACTIONS.name, uid(e.originator_id))
+        if row is not None:
+            last = later(row["last_progress_on"], iso(e.occurred_on))
+            ch.update(ACTIONS.name, row["action_id"], last_progress_on=last, last_rag=e.rag,
+                      updated_on=later(row["updated_on"], last),
+                      progress_reports=row["progress_reports"] + 1)
+
+    @on(ACTION + "CompletionClaimed")
+    def claimed(self, ch: Changes, e: Any) -> None:
+        row = ch.get(ACTIONS.name, uid(e.originator_id))
+        if row is not None:
+            last = later(row["last_progress_on"], iso(e.occurred_on))
+            ch.update(ACTIONS.name, row["action_id"], status=CLAIMED,
+                      claimed_on=iso(e.occurred_on), last_progress_on=last,
+                      updated_on=later(row["updated_on"], last))
+
+    @on(ACTION + "CompletionAssured")
+    def assured(self, ch: Changes, e: Any) -> None:
+        ch.update(ACTIONS.name, uid(e.originator_id), status=ASSURED,
+                  assured_on=iso(e.occurred_on))
+
+    @on(ACTION + "CompletionRejected")
+    def rejected(self, ch: Changes, e: Any) -> None:
+        ch.update(ACTIONS.name, uid(e.originator_id), status=OPEN, claimed_on=None)
+
+    @on(ACTION + "DueDateRevised")
+    def revised(self, ch: Changes, e: Any) -> None:
+        row = ch.get(ACTIONS.name, uid(e.originator_id))
+        if row is not None:
+            ch.update(ACTIONS.name, row["action_id"], due_on=iso(e.due_on),
+                      due_revisions=row["due_revisions"] + 1)
+
+    @on(ACTION + "EscalatedToBoard")
+    def escalated(self, ch: Changes, e: Any) -> None:
+        ch.update(ACTIONS.name, uid(e.originator_id), escalated=1,
+                  escalated_on=iso(e.occurred_on))
+
+    @on(ACTION + "HeldToAccount")
+    def held(self, ch: Changes, e: Any) -> None:
+        row = ch.get(ACTIONS.name, uid(e.originator_id))
+        if row is not None:
+            ch.update(ACTIONS.name, row["action_id"], escalated=0, escalated_on=None,
+                      held_to_account=row["held_to_account"] + 1)
+
+    @on(ACTION + "ImpactEvaluated")
+    def impact(self, ch: Changes, e: Any) -> None:
+        ch.update(ACTIONS.name, uid(e.originator_id), impact=e.impact)
+
+    @on(ACTION + "Withdrawn")
+    def withdrawn(self, ch: Changes, e: Any) -> None:
+        ch.update(ACTIONS.name, uid(e.originator_id), status=WITHDRAWN,
+                  withdrawn_on=iso(e.occurred_on))
+
+
+# ---- queries --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What "at risk" and "stalled" mean; from settings, applied at query time."""
+
+    at_risk_due_within_days: int = 14
+    at_risk_no_update_days: int = 30
+    stalled_days: int = 60
+
+
+def rag_of(row: dict[str, Any], today: date, t: Thresholds) -> str:
+    """The derived RAG of one action on `today` (the SQL filters below say the same)."""
+    status = row["status"]
+    if status == WITHDRAWN:
+        return "withdrawn"
+    if status == ASSURED:
+        return "assured"
+    if status == CLAIMED:
+        return "complete_awaiting_assurance"
+    today_s = today.isoformat()
+    if row["due_on"] < today_s:
+        return "overdue"
+    due_soon = (today + timedelta(days=t.at_risk_due_within_days)).isoformat()
+    stale = (today - timedelta(days=t.at_risk_no_update_days)).isoformat()
+    if row["due_on"] <= due_soon and row["updated_on"] <= stale:
+        return "at_risk"
+    return "on_track"
+
+
+def rag_condition(rag: str, today: date, t: Thresholds) -> tuple[str, list[Any]]:
+    """SQL (on view_actions aliased a) selecting the actions with this derived RAG."""
+    today_s = today.isoformat()
+    due_soon = (today + timedelta(days=t.at_risk_due_within_days)).isoformat()
+    stale = (today - timedelta(days=t.at_risk_no_update_days)).isoformat()
+    if rag == "withdrawn":
+        return "a.status = ?", [WITHDRAWN]
+    if rag == "assured":
+        return "a.status = ?", [ASSURED]
+    if rag == "complete_awaiting_assurance":
+        return "a.status = ?", [CLAIMED]
+    if rag == "overdue":
+        return "a.status = ? AND a.due_on < ?", [OPEN, today_s]
+    if rag == "at_risk":
+        return ("a.status = ? AND a.due_on >= ? AND a.due_on <= ? AND a.updated_on <= ?",
+                [OPEN, today_s, due_soon, stale])
+    if rag == "on_track":
+        return ("a.status = ? AND a.due_on >= ? AND (a.due_on > ? OR a.updated_on > ?)",
+                [OPEN, today_s, due_soon, stale])
+    raise ValueError(f"rag must be one of {', '.join(RAGS)}")
+
+
+def days_between(earlier: str, later_day: date) -> int:
+    return (later_day - date.fromisoformat(earlier)).days
+
+
+ACTION_COLUMNS = (
+    "a.*, g.name AS agency_name, g.status AS agency_status, r.reference AS review_reference"
+)
+
+
+def list_actions(
+    tx: Tx, *, today: date, thresholds: Thresholds, agency_id: str | None = None,
+    review_id: str | None = None, status: str | None = None, rag: str | None = None,
+    overdue: bool | None = None, stalled_days: int | None = None, limit: int = 100,
+    after: tuple[str, str] | None = None,
+) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+    """A page of actions, most urgent due date first, and the cursor of the next page.
+
+    Filters combine with AND. `overdue` and `stalled_days` apply to open actions only
+    (a claimed completion is waiting on assurance, not on the agency)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if agency_id is not None:
+        where.append("a.agency_id = ?")
+        params.append(agency_id)
+    if review_id is not None:
+        where.append("a.review_id = ?")
+        params.append(review_id)
+    if status is not None:
+        where.append("a.status = ?")
+        params.append(status)
+    if rag is not None:
+        sql, values = rag_condition(rag, today, thresholds)
+        where.append(sql)
+        params += values
+    if overdue is not None:
+        if overdue:
+            where.append("a.status = ? AND a.due_on < ?")
+            params += [OPEN, today.isoformat()]
+        else:
+            where.append("NOT (a.status = ? AND a.due_on < ?)")
+            params += [OPEN, today.isoformat()]
+    if stalled_days is not None:
+        where.append("a.status = ? AND a.updated_on <= ?")
+        params += [OPEN, (today - timedelta(days=stalled_days)).isoformat()]
+    if after is not None:
+        where.append("(a.due_on, a.action_id) > (?, ?)")
+        params += list(after)
+    sql = (f"SELECT {ACTION_COLUMNS} FROM {{view_actions}} a "
+           "LEFT JOIN {view_agencies} g ON g.agency_id = a.agency_id "
+           "LEFT JOIN {view_reviews} r ON r.review_id = a.review_id"
+           + (" WHERE " + " AND ".join(where) if where else "")
+           + " ORDER BY a.due_on, a.action_id LIMIT ?")
+    rows = tx.query(sql, [*params, limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = (rows[-1]["due_on"], rows[-1]["action_id"]) if more and rows else None
+    return [present(r, today, thresholds) for r in rows], cursor
+
+
+def get_action(tx: Tx, action_id: str, *, today: date,
+               thresholds: Thresholds) -> dict[str, Any] | None:
+    row = tx.one(f"SELECT {ACTION_COLUMNS} FROM {{view_actions}} a "
+                 "LEFT JOIN {view_agencies} g ON g.agency_id = a.agency_id "
+                 "LEFT JOIN {view_reviews} r ON r.review_id = a.review_id "
+                 "WHERE a.action_id = ?", (action_id,))
+    return present(row, today, thresholds) if row else None
+
+
+def present(row: dict[str, Any], today: date, t: Thresholds) -> dict[str, Any]:
+    out = dict(row)
+    out["escalated"] = bool(row["escalated"])
+    out["rag"] = rag_of(row, today, t)
+    open_ = row["status"] == OPEN
+    out["overdue"] = open_ and row["due_on"] < today.isoformat()
+    out["days_since_update"] = days_between(row["updated_on"], today)
+    out["days_overdue"] = days_between(row["due_on"], today) if out["overdue"] else 0
+    return out

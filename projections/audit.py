@@ -1,0 +1,205 @@
+"""Audit trail: every event, one row each, never updated: position, recorded time, business
+date, actor (user id, name, role, agency), entity type and id, event type, the agency it
+concerns, and a one-line summary.
+
+Summaries are built from structured fields only (references, statuses, dates, ids), never
+from free text (reasons, narratives): free text may later be made unreadable (erasure), and
+the audit view must not keep a second copy of it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from projections.base import Changes, Table, ViewProjection, iso, stamp, uid
+from projections.db import Tx
+
+AUDIT = Table(
+    "view_audit",
+    (("position", "BIGINT"), ("recorded_at", "TEXT NOT NULL"), ("occurred_on", "TEXT"),
+     ("actor_user_id", "TEXT"), ("actor_name", "TEXT"), ("actor_role", "TEXT"),
+     ("actor_agency_id", "TEXT"), ("entity_type", "TEXT NOT NULL"),
+     ("entity_id", "TEXT NOT NULL"), ("entity_version", "INTEGER NOT NULL"),
+     ("event_type", "TEXT NOT NULL"), ("agency_id", "TEXT"), ("summary", "TEXT NOT NULL")),
+    key=("position",),
+    indexes=("entity_id, position", "actor_user_id, position", "agency_id, position",
+             "actor_agency_id, position", "event_type, position", "recorded_at"),
+)
+# Which agency an entity concerns (an action's owner, a challenge's addressee, a user's
+# agency), remembered from its first event for the events that follow.
+ENTITIES = Table("view_audit_entities", (("entity_id", "TEXT"), ("agency_id", "TEXT")),
+                 key=("entity_id",))
+
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def _snake(name: str) -> str:
+    return _CAMEL.sub("_", name).lower()
+
+
+def _words(name: str) -> str:
+    return _CAMEL.sub(" ", name).lower()
+
+
+_SUMMARIES: dict[str, Callable[[Any], str]] = {
+    "Agency.Registered": lambda e: f"agency {e.name} registered ({e.kind})",
+    "Agency.Renamed": lambda e: f"agency renamed to {e.name}, effective {e.occurred_on}",
+    "Agency.Merged": lambda e: f"agency merged into agency {e.into_agency_id}",
+    "Agency.Retired": lambda e: "agency retired",
+    "User.Registered": lambda e: f"user {e.name} registered as {e.role}",
+    "User.TokenIssued": lambda e: f"token {e.token_id} issued",
+    "User.TokenRevoked": lambda e: f"token {e.token_id} revoked",
+    "User.Deactivated": lambda e: "user deactivated",
+    "TokenIndex.Indexed": lambda e: f"token {e.token_id} indexed for user {e.user_id}",
+    "IdempotencyRecord.KeyUsed": lambda e: (
+        f"idempotency key recorded for {e.subject_id} version {e.subject_version}"),
+    "Review.IncidentRecorded": lambda e: (
+        f"incident {e.reference} recorded ({e.harm}, {e.category}, {e.age_band}), "
+        f"aware on {e.occurred_on}"),
+    "Review.PanelNotified": lambda e: f"National Panel notified on {e.occurred_on}",
+    "Review.RapidReviewCompleted": lambda e: f"rapid review completed on {e.occurred_on}",
+    "Review.LocalDecisionMade": lambda e: (
+        "local decision: " + ("conduct a review" if e.conduct_review else "no review")
+        + (f" ({', '.join(e.criteria)})" if e.criteria else "")),
+    "Review.NationalPanelDecisionRecorded": lambda e: (
+        "National Panel decision: " + ("national review" if e.national_review
+                                       else "no national review")),
+    "Review.ReviewerCommissioned": lambda e: f"reviewer {e.reviewer} commissioned",
+    "Review.FindingRecorded": lambda e: (
+        f"finding {e.finding_id} recorded" + (f" (themes: {', '.join(e.themes)})"
+                                              if e.themes else "")),
+    "Review.RecommendationRecorded": lambda e: (
+        f"recommendation {e.recommendation_id} recorded on {len(e.finding_ids)} finding(s)"),
+    "Review.ReportSubmitted": lambda e: "report submitted",
+    "Review.Scrutinised": lambda e: f"scrutinised: {e.outcome}",
+    "Review.SignedOff": lambda e: f"signed off at {e.meeting}",
+    "Review.SentToPanel": lambda e: "report sent to the Panel and the Secretary of State",
+    "Review.Published": lambda e: "report published",
+    "Review.PublicationDeferred": lambda e: "publication deferred (reason recorded)",
+    "Review.DateCorrected": lambda e: (
+        f"{e.field} corrected from {e.previous} to {e.corrected} "
+        f"(corrects version {e.corrects_version})"),
+    "Review.Closed": lambda e: "review closed",
+    "ReviewReference.Indexed": lambda e: f"reference {e.reference} claimed",
+    "Action.Assigned": lambda e: f"action assigned to agency {e.agency_id}, due {e.due_on}",
+    "Action.ProgressReported": lambda e: f"progress reported ({e.rag})",
+    "Action.CompletionClaimed": lambda e: "completion claimed",
+    "Action.CompletionAssured": lambda e: "completion assured",
+    "Action.CompletionRejected": lambda e: "completion rejected; action reopened",
+    "Action.DueDateRevised": lambda e: (
+        f"due date revised from {e.previous_due_on} to {e.due_on}"),
+    "Action.EscalatedToBoard": lambda e: "escalated to the Board",
+    "Action.HeldToAccount": lambda e: f"agency held to account at {e.meeting}",
+    "Action.ImpactEvaluated": lambda e: f"impact evaluated: {e.impact}",
+    "Action.Withdrawn": lambda e: "action withdrawn",
+    "Challenge.Raised": lambda e: (
+        f"challenge raised on {e.subject_type} {e.subject_id}, "
+        f"addressed to agency {e.addressed_to}"),
+    "Challenge.Responded": lambda e: "challenge answered",
+    "Challenge.Escalated": lambda e: f"challenge escalated to stage {e.to_stage}",
+    "Challenge.Resolved": lambda e: f"challenge resolved: {e.outcome}",
+    "ProjectionSkip.Skipped": lambda e: (
+        f"view {e.view} deliberately skipped the event at position {e.position}"),
+}
+
+# The agency an entity's first event names.
+_AGENCY_OF: dict[str, Callable[[Any], Any]] = {
+    "Action.Assigned": lambda e: e.agency_id,
+    "Challenge.Raised": lambda e: e.addressed_to,
+    "User.Registered": lambda e: e.agency_id,
+}
+
+
+class AuditTrail(ViewProjection):
+    name = "audit"
+    version = 1
+    tables = (AUDIT, ENTITIES)
+    all_events = True
+
+    def __init__(self, view: Any = None) -> None:
+        super().__init__(view)
+        self._kinds: dict[str, tuple[str, str, str]] = {}
+
+    def _kind(self, topic: str) -> tuple[str, str, str]:
+        """(entity type, event type, class name) of a topic like domain.action:Action.Assigned."""
+        kind = self._kinds.get(topic)
+        if kind is None:
+            qualname = topic.partition(":")[2]
+            cls, _, event = qualname.rpartition(".")
+            cls = cls.rpartition(".")[2] or qualname
+            kind = self._kinds[topic] = (_snake(cls), f"{cls}.{event}", cls)
+        return kind
+
+    def prefetch(self, changes: Changes, events: list[Any]) -> None:
+        changes.prefetch(ENTITIES.name, [uid(e.originator_id) for e in events])
+
+    def fallback(self, ch: Changes, e: Any, topic: str, position: int) -> None:
+        entity_type, event_type, cls = self._kind(topic)
+        entity_id = uid(e.originator_id)
+        actor = getattr(e, "actor", None)
+        agency = None
+        if cls == "Agency":
+            agency = entity_id
+        elif event_type in _AGENCY_OF:
+            agency = uid(_AGENCY_OF[event_type](e))
+            if agency is not None:
+                ch.put(ENTITIES.name, {"entity_id": entity_id, "agency_id": agency})
+        else:
+            known = ch.get(ENTITIES.name, entity_id)
+            agency = known["agency_id"] if known else None
+        summarise = _SUMMARIES.get(event_type)
+        summary = summarise(e) if summarise else _words(event_type.rpartition(".")[2])
+        occurred_on = getattr(e, "occurred_on", None)
+        timestamp: datetime = e.timestamp
+        ch.append(AUDIT.name, (
+            position, stamp(timestamp), iso(occurred_on),
+            actor.user_id if actor else None, actor.name if actor else None,
+            str(actor.role) if actor else None, uid(actor.agency_id) if actor else None,
+            entity_type, entity_id, e.originator_version, event_type, agency, summary[:300],
+        ))
+
+
+# ---- queries --------------------------------------------------------------------------------
+
+def audit_page(
+    tx: Tx, *, entity_id: str | None = None, actor: str | None = None,
+    agency_id: str | None = None, event_type: str | None = None,
+    since: datetime | None = None, until: datetime | None = None,
+    after: int | None = None, up_to: int | None = None, limit: int = 100,
+    descending: bool = False,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of the trail in log order (or newest first), and the cursor (a position) of the
+    next page. `agency_id` matches events concerning the agency or done by its staff;
+    `up_to` bounds the positions (the trail as it stood then)."""
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in (("entity_id", entity_id), ("actor_user_id", actor),
+                          ("event_type", event_type)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if agency_id is not None:
+        where.append("(agency_id = ? OR actor_agency_id = ?)")
+        params += [agency_id, agency_id]
+    if since is not None:
+        where.append("recorded_at >= ?")
+        params.append(stamp(since))
+    if until is not None:
+        where.append("recorded_at <= ?")
+        params.append(stamp(until))
+    if up_to is not None:
+        where.append("position <= ?")
+        params.append(up_to)
+    if after is not None:
+        where.append("position < ?" if descending else "position > ?")
+        params.append(after)
+    order = "DESC" if descending else "ASC"
+    sql = ("SELECT * FROM {view_audit}" + (" WHERE " + " AND ".join(where) if where else "")
+           + f" ORDER BY position {order} LIMIT ?")
+    rows = tx.query(sql, [*params, limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [dict(r) for r in rows], (rows[-1]["position"] if more and rows else None)

@@ -1,0 +1,105 @@
+"""Challenge register: open and closed professional challenges, their stage, the agency each
+is addressed to, age in working days, and how long the current stage has waited.
+
+A stage waits from the day it began until the first response at that stage (or, without one,
+until resolution or today); ages are counted in England and Wales working days at query time
+with domain.deadlines.working_days_between.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from domain.deadlines import working_days_between
+from projections.base import Changes, Table, ViewProjection, iso, on, uid
+from projections.db import Tx
+
+CHALLENGES = Table(
+    "view_challenges",
+    (("challenge_id", "TEXT"), ("subject_type", "TEXT NOT NULL"),
+     ("subject_id", "TEXT NOT NULL"), ("subject_version", "INTEGER"),
+     ("addressed_to", "TEXT NOT NULL"), ("raised_by", "TEXT NOT NULL"),
+     ("raised_by_name", "TEXT NOT NULL"), ("raised_by_role", "TEXT NOT NULL"),
+     ("raised_on", "TEXT NOT NULL"), ("stage", "INTEGER NOT NULL"),
+     ("stage_entered_on", "TEXT NOT NULL"), ("stage_responded_on", "TEXT"),
+     ("responses", "INTEGER NOT NULL"), ("escalations", "INTEGER NOT NULL"),
+     ("status", "TEXT NOT NULL"), ("outcome", "TEXT"), ("resolved_on", "TEXT")),
+    key=("challenge_id",), indexes=("status, raised_on", "addressed_to, status"),
+)
+
+CHALLENGE = "domain.challenge:Challenge."
+STAGE_NAMES = {1: "practitioner", 2: "manager", 3: "senior manager", 4: "Board"}
+
+
+class ChallengeRegister(ViewProjection):
+    name = "challenges"
+    version = 1
+    tables = (CHALLENGES,)
+
+    def prefetch(self, changes: Changes, events: list[Any]) -> None:
+        changes.prefetch(CHALLENGES.name, [uid(e.originator_id) for e in events])
+
+    @on(CHALLENGE + "Raised")
+    def raised(self, ch: Changes, e: Any) -> None:
+        ch.put(CHALLENGES.name, {
+            "challenge_id": uid(e.originator_id), "subject_type": e.subject_type,
+            "subject_id": uid(e.subject_id), "subject_version": e.subject_version,
+            "addressed_to": uid(e.addressed_to), "raised_by": e.actor.user_id,
+            "raised_by_name": e.actor.name, "raised_by_role": str(e.actor.role),
+            "raised_on": iso(e.occurred_on), "stage": 1, "stage_entered_on": iso(e.occurred_on),
+            "stage_responded_on": None, "responses": 0, "escalations": 0, "status": "open",
+            "outcome": None, "resolved_on": None,
+        })
+
+    @on(CHALLENGE + "Responded")
+    def responded(self, ch: Changes, e: Any) -> None:
+        row = ch.get(CHALLENGES.name, uid(e.originator_id))
+        if row is not None:
+            ch.update(CHALLENGES.name, row["challenge_id"], responses=row["responses"] + 1,
+                      stage_responded_on=row["stage_responded_on"] or iso(e.occurred_on))
+
+    @on(CHALLENGE + "Escalated")
+    def escalated(self, ch: Changes, e: Any) -> None:
+        row = ch.get(CHALLENGES.name, uid(e.originator_id))
+        if row is not None:
+            ch.update(CHALLENGES.name, row["challenge_id"], stage=int(e.to_stage),
+                      stage_entered_on=iso(e.occurred_on), stage_responded_on=None,
+                      escalations=row["escalations"] + 1)
+
+    @on(CHALLENGE + "Resolved")
+    def resolved(self, ch: Changes, e: Any) -> None:
+        ch.update(CHALLENGES.name, uid(e.originator_id), status="resolved", outcome=e.outcome,
+                  resolved_on=iso(e.occurred_on))
+
+
+# ---- queries --------------------------------------------------------------------------------
+
+def present(row: dict[str, Any], today: date) -> dict[str, Any]:
+    out = dict(row)
+    end = date.fromisoformat(row["resolved_on"]) if row["resolved_on"] else today
+    out["stage_name"] = STAGE_NAMES.get(row["stage"], str(row["stage"]))
+    out["age_working_days"] = working_days_between(date.fromisoformat(row["raised_on"]), end)
+    waited_until = (date.fromisoformat(row["stage_responded_on"])
+                    if row["stage_responded_on"] else end)
+    out["stage_waited_working_days"] = working_days_between(
+        date.fromisoformat(row["stage_entered_on"]), waited_until)
+    out["awaiting_response"] = row["status"] == "open" and row["stage_responded_on"] is None
+    return out
+
+
+def list_challenges(tx: Tx, *, today: date, status: str | None = None,
+                    agency_id: str | None = None, stage: int | None = None) -> list[dict[str, Any]]:
+    """Challenges, open ones first, oldest first."""
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in (("status", status), ("addressed_to", agency_id), ("stage", stage)):
+        if value is not None:
+            where.append(f"c.{column} = ?")
+            params.append(value)
+    sql = ("SELECT c.*, g.name AS addressed_to_name FROM {view_challenges} c "
+           "LEFT JOIN {view_agencies} g ON g.agency_id = c.addressed_to"
+           + (" WHERE " + " AND ".join(where) if where else "")
+           + " ORDER BY CASE WHEN c.status = 'open' THEN 0 ELSE 1 END, c.raised_on, "
+           "c.challenge_id")
+    return [present(r, today) for r in tx.query(sql, params)]

@@ -1,0 +1,113 @@
+"""One worker per view: a second worker for the same view is refused with a clear message.
+
+PostgreSQL: a session advisory lock per view (keyed by schema and view name), held on a
+dedicated connection for the worker's life; if the worker dies, its session ends and the lock
+goes with it. SQLite: an exclusive flock on a file beside the views' file, released by the OS
+when the process dies.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from projections.db import Db, PostgresDb, SqliteDb
+
+
+class ViewBusy(Exception):
+    """Another worker is already running this view."""
+
+
+def _key(identity: str, view: str) -> int:
+    digest = hashlib.blake2b(f"ledger-view:{identity}:{view}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class ViewLocks:
+    """Locks for a set of views, all or nothing."""
+
+    def __init__(self, db: Db, views: Iterable[str], *, purpose: str = "worker") -> None:
+        self.db = db
+        self.views = tuple(views)
+        self.purpose = purpose
+        self._conn: Any = None
+        self._files: list[int] = []
+
+    def acquire(self) -> ViewLocks:
+        try:
+            if isinstance(self.db, PostgresDb):
+                self._acquire_pg(self.db)
+            elif isinstance(self.db, SqliteDb) and not self.db.memory:
+                self._acquire_files(self.db)
+        except BaseException:
+            self.release()
+            raise
+        return self
+
+    def _acquire_pg(self, db: PostgresDb) -> None:
+        self._conn = db.connect()
+        busy = []
+        for view in self.views:
+            key = _key(db.identity, view)
+            got = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+            if not got:
+                row = self._conn.execute(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND classid = %s AND objid = %s",
+                    ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF)).fetchone()
+                busy.append(f"{view} (PostgreSQL backend pid {row[0] if row else '?'})")
+        if busy:
+            raise ViewBusy(self._message(busy))
+
+    def _acquire_files(self, db: SqliteDb) -> None:
+        busy = []
+        for view in self.views:
+            path = f"{db.path}.{view}.lock"
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                holder = _read_holder(path)
+                busy.append(f"{view} (process {holder})" if holder else view)
+                continue
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+            self._files.append(fd)
+        if busy:
+            raise ViewBusy(self._message(busy))
+
+    def _message(self, busy: list[str]) -> str:
+        return (f"refusing to start a second {self.purpose}: another worker is already running "
+                f"view(s) {', '.join(busy)}. Stop it first (or use `ledger projections "
+                "status` to see what runs).")
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()  # ends the session: every advisory lock goes with it
+            finally:
+                self._conn = None
+        for fd in self._files:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+        self._files.clear()
+
+    def __enter__(self) -> ViewLocks:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _read_holder(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read().strip() or None
+    except OSError:
+        return None

@@ -1,0 +1,84 @@
+"""Themes: each theme with the reviews and findings that carry it; a theme is recurrent when
+it appears in two or more reviews (what the region shares and escalates nationally).
+
+The list is one row per theme with its counts (bounded by the number of themes, not of
+findings); one theme's reviews and findings come with `theme_detail`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.base import Changes, Table, ViewProjection, iso, on, uid
+from projections.db import Tx
+
+FINDINGS = Table(
+    "view_theme_findings",
+    (("theme", "TEXT"), ("finding_id", "TEXT"), ("review_id", "TEXT NOT NULL"),
+     ("text", "TEXT NOT NULL"), ("recorded_on", "TEXT NOT NULL")),
+    key=("theme", "finding_id"), indexes=("theme, recorded_on",),
+)
+THEME_REVIEWS = Table(
+    "view_theme_reviews",
+    (("theme", "TEXT"), ("review_id", "TEXT"), ("findings", "INTEGER NOT NULL"),
+     ("first_on", "TEXT NOT NULL")),
+    key=("theme", "review_id"),
+)
+THEMES = Table(
+    "view_themes",
+    (("theme", "TEXT"), ("reviews", "BIGINT NOT NULL"), ("findings", "BIGINT NOT NULL")),
+    key=("theme",), counters=("reviews", "findings"),
+)
+
+REVIEW = "domain.review:Review."
+
+
+class ThemesProjection(ViewProjection):
+    name = "themes"
+    version = 1
+    tables = (FINDINGS, THEME_REVIEWS, THEMES)
+
+    @on(REVIEW + "FindingRecorded")
+    def finding(self, ch: Changes, e: Any) -> None:
+        review_id = uid(e.originator_id)
+        for theme in e.themes:
+            ch.put(FINDINGS.name, {
+                "theme": theme, "finding_id": uid(e.finding_id), "review_id": review_id,
+                "text": e.text, "recorded_on": iso(e.occurred_on),
+            })
+            link = ch.get(THEME_REVIEWS.name, (theme, review_id))
+            if link is None:
+                ch.put(THEME_REVIEWS.name, {"theme": theme, "review_id": review_id,
+                                            "findings": 1, "first_on": iso(e.occurred_on)})
+                ch.add(THEMES.name, theme, reviews=1, findings=1)
+            else:
+                ch.put(THEME_REVIEWS.name, {**link, "findings": link["findings"] + 1})
+                ch.add(THEMES.name, theme, findings=1)
+
+
+def list_themes(tx: Tx, *, recurrent_only: bool = False) -> list[dict[str, Any]]:
+    """Every theme with how many reviews and findings carry it, most widespread first."""
+    sql = "SELECT theme, reviews, findings FROM {view_themes}"
+    if recurrent_only:
+        sql += " WHERE reviews >= 2"
+    rows = tx.query(sql + " ORDER BY reviews DESC, findings DESC, theme")
+    return [{"theme": r["theme"], "review_count": int(r["reviews"]),
+             "finding_count": int(r["findings"]), "recurrent": int(r["reviews"]) >= 2}
+            for r in rows]
+
+
+def theme_detail(tx: Tx, theme: str, *, limit: int = 500) -> dict[str, Any] | None:
+    """One theme: its reviews (with references) and findings, oldest first."""
+    head = tx.one("SELECT theme, reviews, findings FROM {view_themes} WHERE theme = ?", (theme,))
+    if head is None:
+        return None
+    reviews = tx.query(
+        "SELECT t.review_id, r.reference, t.findings, t.first_on FROM {view_theme_reviews} t "
+        "LEFT JOIN {view_reviews} r ON r.review_id = t.review_id WHERE t.theme = ? "
+        "ORDER BY t.first_on, t.review_id LIMIT ?", (theme, limit))
+    findings = tx.query(
+        "SELECT finding_id, review_id, text, recorded_on FROM {view_theme_findings} "
+        "WHERE theme = ? ORDER BY recorded_on, finding_id LIMIT ?", (theme, limit))
+    return {"theme": theme, "review_count": int(head["reviews"]),
+            "finding_count": int(head["findings"]), "recurrent": int(head["reviews"]) >= 2,
+            "reviews": reviews, "findings": findings}
