@@ -7,7 +7,7 @@ domain/ledger.py, so each file stays about one thing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -119,8 +119,15 @@ class LedgerCore(Application[UUID]):
             raise NotFound(f"no {what} with id {aggregate_id}")
         return aggregate
 
-    def _load_for_change(self, cls: type[A], aggregate_id: UUID, what: str, ctx: Context) -> A:
+    def _load_for_change(
+        self, cls: type[A], aggregate_id: UUID, what: str, ctx: Context,
+        authorize: Callable[[A], None] | None = None,
+    ) -> A:
+        """Load a record to change it: authorize (agency scope) first, then check If-Match,
+        so a stale If-Match never tells an outsider whether a version is current."""
         aggregate = self._load(cls, aggregate_id, what)
+        if authorize is not None:
+            authorize(aggregate)
         if ctx.expected_version is not None and aggregate.version != ctx.expected_version:
             raise StaleVersion(
                 f"{what} is at version {aggregate.version}, not {ctx.expected_version}",

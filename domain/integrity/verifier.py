@@ -152,7 +152,7 @@ def verify_consistency(
     Policy: size1 == 0 is refused (an empty tree needs no proof and callers must
     handle "first checkpoint" explicitly); equal sizes need an empty proof and equal roots.
     """
-    if size1 < 0:
+    if size1 < 1:
         raise ProofError("consistency from an empty tree is not accepted")
     if size1 > size2:
         raise ProofError("size1 is larger than size2")

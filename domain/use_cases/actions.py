@@ -68,9 +68,9 @@ class ActionUseCases(LedgerCore):
 
     def _load_for_report(self, ctx: Context, action_id: UUID) -> Action:
         ctx.actor.require(Permission.REPORT_PROGRESS, "report on actions")
-        action = self._load_for_change(Action, action_id, "action", ctx)
-        ctx.actor.require_agency(action.agency_id, "report on actions")
-        return action
+        return self._load_for_change(
+            Action, action_id, "action", ctx,
+            authorize=lambda a: ctx.actor.require_agency(a.agency_id, "report on actions"))
 
     def assure_completion(self, ctx: Context, action_id: UUID, *, comments: str,
                           occurred_on: date | None = None) -> Outcome:

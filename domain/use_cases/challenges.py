@@ -47,8 +47,9 @@ class ChallengeUseCases(LedgerCore):
     def respond_to_challenge(self, ctx: Context, challenge_id: UUID, *, response: str,
                              occurred_on: date | None = None) -> Outcome:
         ctx.actor.require(Permission.RESPOND_CHALLENGE, "respond to challenges")
-        challenge = self._load_for_change(Challenge, challenge_id, "challenge", ctx)
-        ctx.actor.require_agency(challenge.addressed_to, "respond to challenges")
+        challenge = self._load_for_change(
+            Challenge, challenge_id, "challenge", ctx,
+            authorize=lambda c: ctx.actor.require_agency(c.addressed_to, "respond to challenges"))
         challenge.respond(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
                           response=response)
         return self._save(ctx, challenge)
@@ -56,14 +57,17 @@ class ChallengeUseCases(LedgerCore):
     def escalate_challenge(self, ctx: Context, challenge_id: UUID, *, to_stage: int,
                            reason: str, occurred_on: date | None = None) -> Outcome:
         ctx.actor.require(Permission.ESCALATE_CHALLENGE, "escalate challenges")
-        challenge = self._load_for_change(Challenge, challenge_id, "challenge", ctx)
         actor = ctx.actor
-        if (actor.role is Role.AGENCY_LEAD and actor.agency_id != challenge.addressed_to
-                and actor.user_id != challenge.raised_by.user_id):
-            raise Forbidden(
-                "an agency lead may only escalate challenges addressed to their agency "
-                "or raised by them"
-            )
+
+        def authorize(challenge: Challenge) -> None:
+            if (actor.role is Role.AGENCY_LEAD and actor.agency_id != challenge.addressed_to
+                    and actor.user_id != challenge.raised_by.user_id):
+                raise Forbidden(
+                    "an agency lead may only escalate challenges addressed to their agency "
+                    "or raised by them"
+                )
+
+        challenge = self._load_for_change(Challenge, challenge_id, "challenge", ctx, authorize)
         challenge.escalate(actor=actor, occurred_on=occurred_on or clock.today(),
                            to_stage=to_stage, reason=reason)
         return self._save(ctx, challenge)
@@ -75,9 +79,12 @@ class ChallengeUseCases(LedgerCore):
         may_resolve = ctx.actor.may(Permission.RESOLVE_CHALLENGE)
         if not may_resolve and outcome != ChallengeOutcome.WITHDRAWN:
             ctx.actor.require(Permission.RESOLVE_CHALLENGE, "resolve challenges")
-        challenge = self._load_for_change(Challenge, challenge_id, "challenge", ctx)
-        if not may_resolve and ctx.actor.user_id != challenge.raised_by.user_id:
-            raise Forbidden(f"role {ctx.actor.role.value} may only withdraw challenges it raised")
+        def authorize(challenge: Challenge) -> None:
+            if not may_resolve and ctx.actor.user_id != challenge.raised_by.user_id:
+                raise Forbidden(
+                    f"role {ctx.actor.role.value} may only withdraw challenges it raised")
+
+        challenge = self._load_for_change(Challenge, challenge_id, "challenge", ctx, authorize)
         challenge.resolve(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
                           outcome=outcome, reason=reason)
         return self._save(ctx, challenge)

@@ -234,3 +234,18 @@ def test_wrong_length_hashes_are_refused() -> None:
         verify_inclusion(0, 2, leaf, [leaf + b"\x00"], leaf)
     with pytest.raises(ProofError):
         TreeBuilder().append(b"short")
+
+
+def test_rejection_reasons_for_short_and_long_proofs(reference_tree: proofs.MemoryTree) -> None:
+    roots = [reference_tree.root(s) for s in range(9)]
+    incl = reference_tree.inclusion_proof(2, 7)
+    leaf = reference_tree.get_node(0, 2)
+    with pytest.raises(ProofError, match="too short"):
+        verify_inclusion(2, 7, leaf, incl[:-1], roots[7])
+    with pytest.raises(ProofError, match="too long"):
+        verify_inclusion(2, 7, leaf, [*incl, roots[1]], roots[7])
+    cons = reference_tree.consistency_proof(3, 7)
+    with pytest.raises(ProofError, match="too short"):
+        verify_consistency(3, 7, roots[3], roots[7], cons[:-1])
+    with pytest.raises(ProofError, match="too long"):
+        verify_consistency(3, 7, roots[3], roots[7], [*cons, roots[1]])

@@ -181,3 +181,12 @@ def test_min_cosignatures_policy(log: dict[str, Any]) -> None:
         verify_tlog_proof(text, None, trusted, min_cosignatures=2)
     with pytest.raises(IntegrityError):
         verify_tlog_proof(text, None, [log["verifier"]], min_cosignatures=1)
+
+
+def test_extra_must_match_the_expected_leaf(log: dict[str, Any]) -> None:
+    """An inconsistent document is refused even when the caller's leaf is in the log."""
+    index, size = 4, 9
+    proof = log["tree"].inclusion_proof(index, size)
+    text = format_tlog_proof(index, proof, log["checkpoints"][size], b"not the leaf")
+    with pytest.raises(ProofError, match="extra"):
+        verify_tlog_proof(text, log["leaves"][index], [log["verifier"]])
