@@ -1,0 +1,142 @@
+"""Every role against every endpoint: a role that may not act gets 403 problem+json and
+nothing is written; a role that may act is never refused for its role (it may still meet
+a domain rule: 409/422). Agency leads act for their own agency only."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from domain.actors import Actor, Role
+from domain.application import Context
+
+ROLES = ["scb_manager", "lead_a", "lead_b", "board_member", "scrutineer", "auditor"]
+EVERYONE = set(ROLES)
+MANAGER = {"scb_manager"}
+RAISERS = {"scb_manager", "lead_a", "lead_b", "board_member", "scrutineer"}
+DAY = (date.today() - timedelta(days=20)).isoformat()
+
+
+def world(api):
+    """A review with a finding and recommendation, an action of agency A, a challenge to A."""
+    ledger = api.ledger
+    mgr = Context(Actor("u-mgr", Role.SCB_MANAGER))
+    scrutineer = Context(Actor("u-scr", Role.SCRUTINEER))
+    day = date.today() - timedelta(days=40)
+    review = ledger.record_incident(
+        mgr, reference="MATRIX-01", partnership="Staffordshire",
+        local_authority_area="Staffordshire", age_band="5_to_9", harm="serious_harm",
+        category="neglect", legal_status="none", agencies_involved=[api.agency_a],
+        occurred_on=day).id
+    ledger.notify_panel(mgr, review, occurred_on=day)
+    ledger.complete_rapid_review(mgr, review, summary="s", occurred_on=day)
+    ledger.record_local_decision(mgr, review, conduct_review=True,
+                                 criteria=["improvements_needed"], rationale="r", occurred_on=day)
+    ledger.commission_reviewer(mgr, review, reviewer="R", occurred_on=day)
+    finding = ledger.record_finding(mgr, review, text="f", themes=["t"], occurred_on=day).item_id
+    rec = ledger.record_recommendation(mgr, review, text="r", finding_ids=[finding],
+                                       occurred_on=day).item_id
+    action = ledger.assign_action(mgr, review_id=review, recommendation_id=rec,
+                                  agency_id=api.agency_a, description="d",
+                                  measure_of_success="m", due_on=day + timedelta(days=90),
+                                  occurred_on=day).id
+    challenge = ledger.raise_challenge(scrutineer, subject_type="action_update",
+                                       subject_id=action, grounds="g",
+                                       addressed_to=api.agency_a, occurred_on=day).id
+    user = ledger.register_user(mgr, name="Someone", role="auditor").id
+    token_id = ledger.issue_token(mgr, user).token_id
+    return {"review": review, "finding": finding, "rec": rec, "action": action,
+            "challenge": challenge, "user": user, "token": token_id,
+            "agency": api.agency_a, "other_agency": api.agency_b}
+
+
+def endpoints(w):
+    """(method, path, body, roles allowed)."""
+    r, a, c, g = f"/reviews/{w['review']}", f"/actions/{w['action']}", \
+        f"/challenges/{w['challenge']}", f"/agencies/{w['agency']}"
+    u = f"/users/{w['user']}"
+    reason = {"reason": "because"}
+    return [
+        ("GET", g, None, EVERYONE), ("GET", f"{g}/history", None, EVERYONE),
+        ("GET", r, None, EVERYONE), ("GET", f"{r}/history", None, EVERYONE),
+        ("GET", a, None, EVERYONE - {"lead_b"}), ("GET", f"{a}/history", None,
+                                                  EVERYONE - {"lead_b"}),
+        ("GET", c, None, EVERYONE - {"lead_b"}), ("GET", u, None, EVERYONE),
+        ("POST", "/agencies", {"name": "New", "kind": "other", "statutory_partner": False,
+                               "partnerships": ["Staffordshire"]}, MANAGER),
+        ("POST", f"{g}/rename", {"name": "Renamed", "reason": "r"}, MANAGER),
+        ("POST", f"{g}/merger", {"into_agency_id": str(w["other_agency"]), "reason": "r"},
+         MANAGER),
+        ("POST", f"{g}/retirement", reason, MANAGER),
+        ("POST", "/users", {"name": "N", "role": "auditor"}, MANAGER),
+        ("POST", f"{u}/tokens", None, MANAGER),
+        ("POST", f"{u}/tokens/{w['token']}/revocation", reason, MANAGER),
+        ("POST", f"{u}/deactivation", reason, MANAGER),
+        ("POST", "/reviews", {"reference": "MATRIX-02", "partnership": "Staffordshire",
+                              "local_authority_area": "Staffordshire", "age_band": "1_to_4",
+                              "harm": "death", "category": "other", "legal_status": "none",
+                              "agencies_involved": [], "occurred_on": DAY}, MANAGER),
+        ("POST", f"{r}/panel-notification", None, MANAGER),
+        ("POST", f"{r}/rapid-review", {"summary": "s"}, MANAGER),
+        ("POST", f"{r}/local-decision", {"conduct_review": True, "criteria": [],
+                                         "rationale": "r"}, MANAGER),
+        ("POST", f"{r}/panel-decision", {"national_review": False, "criteria": [],
+                                         "rationale": "r"}, MANAGER),
+        ("POST", f"{r}/reviewer", {"reviewer": "R2"}, MANAGER),
+        ("POST", f"{r}/findings", {"text": "f2", "themes": ["t"]}, MANAGER),
+        ("POST", f"{r}/recommendations", {"text": "r2", "finding_ids": [str(w["finding"])]},
+         MANAGER),
+        ("POST", f"{r}/report", {"summary": "s"}, MANAGER),
+        ("POST", f"{r}/scrutiny", {"outcome": "no_challenge"}, MANAGER),
+        ("POST", f"{r}/sign-off", {"meeting": "Full Board"}, {"board_member"}),
+        ("POST", f"{r}/sent-to-panel", None, MANAGER),
+        ("POST", f"{r}/publication", {"location": "website"}, MANAGER),
+        ("POST", f"{r}/publication-deferral", reason, MANAGER),
+        ("POST", f"{r}/date-corrections", {"field": "aware_on", "corrected": DAY,
+                                           "reason": "r"}, MANAGER),
+        ("POST", f"{r}/closure", reason, MANAGER),
+        ("POST", "/actions", {"review_id": str(w["review"]), "recommendation_id": str(w["rec"]),
+                              "agency_id": str(w["agency"]), "description": "d",
+                              "measure_of_success": "m",
+                              "due_on": (date.today() + timedelta(days=60)).isoformat()},
+         MANAGER),
+        ("POST", f"{a}/progress", {"narrative": "n", "rag": "green"}, {"lead_a"}),
+        ("POST", f"{a}/completion-claim", {"narrative": "n"}, {"lead_a"}),
+        ("POST", f"{a}/assurance", {"comments": "c"}, MANAGER),
+        ("POST", f"{a}/completion-rejection", reason, MANAGER),
+        ("POST", f"{a}/due-date", {"due_on": (date.today() + timedelta(days=99)).isoformat(),
+                                   "reason": "r", "approved_by": "sub-committee"}, MANAGER),
+        ("POST", f"{a}/escalation", reason, MANAGER),
+        ("POST", f"{a}/board-outcome", {"outcome": "o", "meeting": "m"}, {"board_member"}),
+        ("POST", f"{a}/impact", {"impact": "limited", "narrative": "n"}, MANAGER),
+        ("POST", f"{a}/withdrawal", reason, MANAGER),
+        ("POST", "/challenges", {"subject_type": "action_update", "subject_id": str(w["action"]),
+                                 "grounds": "g", "addressed_to": str(w["agency"])}, RAISERS),
+        ("POST", f"{c}/response", {"response": "r"}, {"lead_a"}),
+        ("POST", f"{c}/escalation", {"to_stage": 2, "reason": "r"},
+         {"scb_manager", "lead_a", "board_member", "scrutineer"}),
+        ("POST", f"{c}/resolution", {"outcome": "upheld", "reason": "r"},
+         {"scb_manager", "board_member"}),
+    ]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_matrix(api, role):
+    w = world(api)
+    wrong = []
+    for method, path, body, allowed in endpoints(w):
+        before = api.ledger.head_position()
+        if method == "GET":
+            response = api.get(role, path)
+        else:
+            response = api.post(role, path, body)
+        status = response.status_code
+        if role in allowed:
+            if status in (401, 403) or status >= 500:
+                wrong.append(f"{role} {method} {path}: {status} {response.text[:200]}")
+        else:
+            problem = response.headers.get("content-type") == "application/problem+json"
+            if status != 403 or not problem or api.ledger.head_position() != before:
+                wrong.append(f"{role} {method} {path}: expected 403, got {status}")
+    assert wrong == []
