@@ -16,9 +16,8 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain import clock
 from domain.actors import Actor
-from domain.base import LedgerAggregate, require_text
+from domain.base import LedgerAggregate, check_not_future, one_of, require_text
 from domain.errors import InvalidInput, WrongStage
 
 MAX_REFERENCES = 50
@@ -85,15 +84,6 @@ class ImpactEvaluation:
     narrative: str
 
 
-def one_of(enum: type[StrEnum], value: str, field: str) -> str:
-    """The value as a plain string, or InvalidInput naming the field and the allowed values."""
-    try:
-        return enum(value).value
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum)
-        raise InvalidInput(f"{field} must be one of {allowed}", field=field) from None
-
-
 def references(values: Iterable[str], field: str) -> list[str]:
     """Short references (evidence, milestones): each non-blank, at most 500 characters, at
     most 50 of them. The documents themselves live elsewhere; the ledger records what they are."""
@@ -103,12 +93,6 @@ def references(values: Iterable[str], field: str) -> list[str]:
     if len(items) > MAX_REFERENCES:
         raise InvalidInput(f"{field} has more than {MAX_REFERENCES} items", field=field)
     return items
-
-
-def check_not_future(occurred_on: date, field: str = "occurred_on") -> None:
-    # The same rule as LedgerAggregate.check_business_date, for a factory with no instance yet.
-    if occurred_on > clock.today():
-        raise InvalidInput(f"{field} {occurred_on} is in the future", field=field)
 
 
 class Action(LedgerAggregate):

@@ -8,12 +8,12 @@ the entry was backdated, and the history shows it.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from eventsourcing.domain import Aggregate
 
 from domain import clock
-from domain.actors import Actor
 from domain.errors import InvalidInput
 
 
@@ -26,14 +26,25 @@ class LedgerAggregate(Aggregate):
     class Created(Event, Aggregate.Created):
         pass
 
-    # Set by every event's apply; the projection and the API read these.
-    last_actor: Actor
-    last_occurred_on: date
-
     def check_business_date(self, occurred_on: date, *, field: str = "occurred_on") -> None:
-        """A business date may be in the past (backdating is visible) but never the future."""
-        if occurred_on > clock.today():
-            raise InvalidInput(f"{field} {occurred_on} is in the future", field=field)
+        check_not_future(occurred_on, field)
+
+
+def check_not_future(day: Any, field: str = "occurred_on") -> date:
+    """A business date may be in the past (backdating is visible) but never the future."""
+    if not isinstance(day, date):
+        raise InvalidInput(f"{field} must be a date", field=field)
+    if day > clock.today():
+        raise InvalidInput(f"{field} {day} is in the future", field=field)
+    return day
+
+
+def one_of(enum: type[StrEnum], value: Any, field: str) -> str:
+    """The value as a plain string, or InvalidInput naming the field and the allowed values."""
+    if not isinstance(value, str) or value not in {m.value for m in enum}:
+        allowed = ", ".join(m.value for m in enum)
+        raise InvalidInput(f"{field} must be one of {allowed}", field=field)
+    return str(value)
 
 
 def require_text(value: str, field: str, *, max_length: int = 10_000) -> str:

@@ -17,9 +17,8 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.action import check_not_future, one_of
 from domain.actors import Actor
-from domain.base import LedgerAggregate, require_text
+from domain.base import LedgerAggregate, check_not_future, one_of, require_text
 from domain.errors import InvalidInput, WrongStage
 
 FIRST_STAGE = 1

@@ -31,9 +31,8 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import event
 
-from domain import clock
 from domain.actors import Actor
-from domain.base import LedgerAggregate, require_text
+from domain.base import LedgerAggregate, check_not_future, one_of, require_text
 from domain.deadlines import Deadline, RapidReviewClock, review_deadlines
 from domain.errors import InvalidInput, WrongStage
 
@@ -183,18 +182,10 @@ def check_reference(reference: str) -> str:
     return value
 
 
-def one_of(value: Any, allowed: type[StrEnum], field: str) -> str:
-    if not isinstance(value, str) or value not in {a.value for a in allowed}:
-        raise InvalidInput(
-            f"{field} must be one of {', '.join(a.value for a in allowed)}", field=field
-        )
-    return str(value)
-
-
 def many_of(values: Any, allowed: type[StrEnum], field: str) -> list[str]:
     if not isinstance(values, list | tuple):
         raise InvalidInput(f"{field} must be a list", field=field)
-    checked = [one_of(v, allowed, field) for v in values]
+    checked = [one_of(allowed, v, field) for v in values]
     if len(set(checked)) != len(checked):
         raise InvalidInput(f"{field} lists a value twice", field=field)
     return checked
@@ -226,14 +217,6 @@ def check_themes(themes: Any) -> list[str]:
     if len(set(themes)) != len(themes):
         raise InvalidInput("themes lists a theme twice", field="themes")
     return list(themes)
-
-
-def check_not_future(day: Any, field: str = "occurred_on") -> date:
-    if not isinstance(day, date):
-        raise InvalidInput(f"{field} must be a date", field=field)
-    if day > clock.today():
-        raise InvalidInput(f"{field} {day} is in the future", field=field)
-    return day
 
 
 def _key_date(field: str) -> Any:
@@ -286,10 +269,10 @@ class Review(LedgerAggregate):
             local_authority_area=require_text(
                 local_authority_area, "local_authority_area", max_length=200
             ),
-            age_band=one_of(age_band, AgeBand, "age_band"),
-            harm=one_of(harm, Harm, "harm"),
-            category=one_of(category, Category, "category"),
-            legal_status=one_of(legal_status, LegalStatus, "legal_status"),
+            age_band=one_of(AgeBand, age_band, "age_band"),
+            harm=one_of(Harm, harm, "harm"),
+            category=one_of(Category, category, "category"),
+            legal_status=one_of(LegalStatus, legal_status, "legal_status"),
             agencies_involved=check_ids(agencies_involved, "agencies_involved"),
         )
 
@@ -559,7 +542,7 @@ class Review(LedgerAggregate):
         notes: str = "",
     ) -> None:
         self._check_stage_step("record_scrutiny", "scrutinised_on", occurred_on)
-        outcome = one_of(outcome, ScrutinyOutcome, "outcome")
+        outcome = one_of(ScrutinyOutcome, outcome, "outcome")
         if outcome == ScrutinyOutcome.CHALLENGED and not isinstance(challenge_id, UUID):
             raise InvalidInput("a challenged outcome must name its challenge_id",
                                field="challenge_id")
@@ -644,7 +627,7 @@ class Review(LedgerAggregate):
     ) -> None:
         self.check_allowed("correct_date")
         self.check_business_date(occurred_on)
-        field = one_of(field, CorrectableDate, "field")
+        field = one_of(CorrectableDate, field, "field")
         previous = self._dates.get(field)
         if previous is None:
             raise InvalidInput(f"review {self.reference} has no {field} to correct",
