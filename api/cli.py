@@ -21,6 +21,8 @@ from domain.errors import DomainError
 app = typer.Typer(help="The safeguarding accountability ledger.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and their tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+views_app = typer.Typer(help="Projection (read model) operations.", no_args_is_help=True)
+app.add_typer(views_app, name="projections")
 out = Console()
 err = Console(stderr=True)
 
@@ -143,6 +145,115 @@ def demo(
             out.print(f"  {role:<13} {token}")
     finally:
         ledger.close()
+
+
+@app.command()
+def project() -> None:
+    """Run every projection in this process until interrupted (the projection worker)."""
+    import signal
+    import threading
+
+    from projections.locks import ViewBusy
+    from projections.runner import run_projections
+
+    settings = Settings()
+    ledger = build_ledger(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        out.print("Projection worker running; Ctrl-C to stop.")
+        run_projections(settings, ledger, stop)
+    except ViewBusy as error:
+        raise fail(str(error), code=3) from None
+    finally:
+        ledger.close()
+
+
+@app.command()
+def rebuild(views: Annotated[list[str] | None, typer.Argument(
+        help="views to rebuild (default: all)")] = None) -> None:
+    """Rebuild views from the first event, with a progress bar."""
+    from rich.progress import Progress
+
+    from projections.locks import ViewBusy
+    from projections.runner import rebuild as rebuild_views
+
+    settings = Settings()
+    ledger = build_ledger(settings)
+    try:
+        with Progress(console=out) as progress:
+            task = progress.add_task("Rebuilding", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            result = rebuild_views(settings, ledger, views or None, advance)
+    except (KeyError, ViewBusy) as error:
+        raise fail(str(error).strip("'\""), code=2) from None
+    finally:
+        ledger.close()
+    for name, status in result.items():
+        out.print(f"{name}: position {status.get('position')} ({status.get('state')})")
+
+
+@views_app.command("status")
+def projections_status() -> None:
+    """Each view's position, lag and state; a stopped view shows where and why."""
+    from projections.runner import projection_status
+
+    settings = Settings()
+    ledger = build_ledger(settings)
+    try:
+        status = projection_status(settings, ledger)
+    finally:
+        ledger.close()
+    table = Table("view", "state", "position", "lag", "failed at", "error")
+    for view in status["views"]:
+        table.add_row(view["view"], str(view.get("state")), str(view.get("position")),
+                      str(view.get("lag")), str(view.get("failed_position") or ""),
+                      str(view.get("error") or ""))
+    out.print(table)
+    if any(v.get("failed") for v in status["views"]):
+        raise typer.Exit(1)
+
+
+@views_app.command("retry")
+def projections_retry(view: Annotated[str, typer.Argument(help="a stopped view")]) -> None:
+    """Apply a stopped view's failed event again (after a fix is deployed)."""
+    from projections.runner import retry_view
+
+    settings = Settings()
+    ledger = build_ledger(settings)
+    try:
+        state = retry_view(settings, ledger, view)
+    except (KeyError, ValueError) as error:
+        raise fail(str(error).strip("'\""), code=2) from None
+    finally:
+        ledger.close()
+    out.print(f"{view}: retry requested; it resumes from position {state.position}")
+
+
+@views_app.command("skip")
+def projections_skip(
+    view: Annotated[str, typer.Argument(help="a stopped view")],
+    position: Annotated[int, typer.Argument(help="the position it stopped at")],
+    reason: Annotated[str, typer.Option(help="why skipping is right (recorded)")],
+) -> None:
+    """Deliberately skip the event a stopped view cannot apply (recorded as an event)."""
+    from projections.runner import skip_event
+
+    if not reason.strip():
+        raise fail("--reason must say why the event is skipped", code=2)
+    settings = Settings()
+    ledger = build_ledger(settings)
+    try:
+        state = skip_event(settings, ledger, view, position, operator().actor, reason)
+    except (KeyError, ValueError) as error:
+        raise fail(str(error).strip("'\""), code=2) from None
+    finally:
+        ledger.close()
+    out.print(f"{view}: event {position} skipped and recorded; now at {state.position}")
 
 
 def main() -> None:
