@@ -44,13 +44,25 @@ COUNTS = Table(
     counters=("open", "completed", "completed_on_time", "escalated", "held_to_account",
               "challenges_open", "challenges_total"),
 )
-DUE = Table(  # open actions by due date
+# Open actions counted by due date and by date of last update, per agency: by day, and again
+# by month so that a query sums whole months before the current one and days only within it
+# (its work is bounded by agencies x months, however many actions there are).
+DUE = Table(
     "view_acc_due", (("agency_id", "TEXT"), ("due_on", "TEXT"), ("n", "BIGINT NOT NULL")),
     key=("agency_id", "due_on"), counters=("n",), indexes=("due_on",),
 )
-UPDATED = Table(  # open actions by date of last update
+DUE_MONTHS = Table(
+    "view_acc_due_months", (("agency_id", "TEXT"), ("month", "TEXT"), ("n", "BIGINT NOT NULL")),
+    key=("agency_id", "month"), counters=("n",), indexes=("month",),
+)
+UPDATED = Table(
     "view_acc_updated", (("agency_id", "TEXT"), ("updated_on", "TEXT"), ("n", "BIGINT NOT NULL")),
     key=("agency_id", "updated_on"), counters=("n",), indexes=("updated_on",),
+)
+UPDATED_MONTHS = Table(
+    "view_acc_updated_months",
+    (("agency_id", "TEXT"), ("month", "TEXT"), ("n", "BIGINT NOT NULL")),
+    key=("agency_id", "month"), counters=("n",), indexes=("month",),
 )
 
 ACTION = "domain.action:Action."
@@ -60,18 +72,27 @@ OPEN, CLAIMED, ASSURED, WITHDRAWN = "open", "completion_claimed", "assured", "wi
 
 class AccountabilityProjection(ViewProjection):
     name = "accountability"
-    version = 1
-    tables = (ITEMS, CHALLENGES, COUNTS, DUE, UPDATED)
+    version = 2
+    tables = (ITEMS, CHALLENGES, COUNTS, DUE, DUE_MONTHS, UPDATED, UPDATED_MONTHS)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
         ids = [uid(e.originator_id) for e in events]
         changes.prefetch(ITEMS.name, ids)
         changes.prefetch(CHALLENGES.name, ids)
 
-    # While an action is open (waiting on the agency) it is counted in DUE and UPDATED.
+    # While an action is open (waiting on the agency) it is counted by due date and by date
+    # of last update.
     def _waiting(self, ch: Changes, row: dict[str, Any], sign: int) -> None:
-        ch.add(DUE.name, (row["agency_id"], row["due_on"]), n=sign)
-        ch.add(UPDATED.name, (row["agency_id"], row["updated_on"]), n=sign)
+        self._due(ch, row["agency_id"], row["due_on"], sign)
+        self._updated(ch, row["agency_id"], row["updated_on"], sign)
+
+    def _due(self, ch: Changes, agency: str, day: str, sign: int) -> None:
+        ch.add(DUE.name, (agency, day), n=sign)
+        ch.add(DUE_MONTHS.name, (agency, day[:7]), n=sign)
+
+    def _updated(self, ch: Changes, agency: str, day: str, sign: int) -> None:
+        ch.add(UPDATED.name, (agency, day), n=sign)
+        ch.add(UPDATED_MONTHS.name, (agency, day[:7]), n=sign)
 
     def _row(self, ch: Changes, e: Any) -> dict[str, Any] | None:
         row = ch.get(ITEMS.name, uid(e.originator_id))
@@ -93,8 +114,8 @@ class AccountabilityProjection(ViewProjection):
             return
         updated = later(row["updated_on"], iso(e.occurred_on))
         if updated != row["updated_on"] and row["status"] == OPEN:
-            ch.add(UPDATED.name, (row["agency_id"], row["updated_on"]), n=-1)
-            ch.add(UPDATED.name, (row["agency_id"], updated), n=1)
+            self._updated(ch, row["agency_id"], row["updated_on"], -1)
+            self._updated(ch, row["agency_id"], updated, 1)
         ch.update(ITEMS.name, row["action_id"], updated_on=updated)
 
     @on(ACTION + "CompletionClaimed")
@@ -134,8 +155,8 @@ class AccountabilityProjection(ViewProjection):
         if row is None:
             return
         if row["status"] == OPEN:
-            ch.add(DUE.name, (row["agency_id"], row["due_on"]), n=-1)
-            ch.add(DUE.name, (row["agency_id"], iso(e.due_on)), n=1)
+            self._due(ch, row["agency_id"], row["due_on"], -1)
+            self._due(ch, row["agency_id"], iso(e.due_on), 1)
         ch.update(ITEMS.name, row["action_id"], due_on=iso(e.due_on))
 
     @on(ACTION + "EscalatedToBoard")
@@ -191,9 +212,9 @@ def agency_accountability(tx: Tx, *, today: date, stalled_days: int,
     only = " WHERE agency_id = ?" if agency_id else ""
     p: list[Any] = [agency_id] if agency_id else []
     counts = {r["agency_id"]: r for r in tx.query(f"SELECT * FROM {{view_acc_agencies}}{only}", p)}
-    overdue = _sums(tx, "view_acc_due", "due_on", "<", today.isoformat(), agency_id)
+    overdue = _before(tx, "view_acc_due", "due_on", today.isoformat(), agency_id)
     stale = (today - timedelta(days=stalled_days)).isoformat()
-    stalled = _sums(tx, "view_acc_updated", "updated_on", "<=", stale, agency_id)
+    stalled = _before(tx, "view_acc_updated", "updated_on", stale, agency_id, inclusive=True)
     agencies = tx.query(f"SELECT agency_id, name, kind, status FROM {{view_agencies}}{only}", p)
     known = {a["agency_id"] for a in agencies}
     # An agency with actions but not (yet) in the directory still shows, by id.
@@ -223,11 +244,20 @@ def agency_accountability(tx: Tx, *, today: date, stalled_days: int,
     return out
 
 
-def _sums(tx: Tx, table: str, column: str, op: str, bound: str,
-          agency_id: str | None) -> dict[str, int]:
-    sql = f"SELECT agency_id, SUM(n) AS n FROM {{{table}}} WHERE {column} {op} ?"
-    params: list[Any] = [bound]
-    if agency_id:
-        sql += " AND agency_id = ?"
-        params.append(agency_id)
-    return {r["agency_id"]: int(r["n"]) for r in tx.query(sql + " GROUP BY agency_id", params)}
+def _before(tx: Tx, table: str, column: str, bound: str, agency_id: str | None, *,
+            inclusive: bool = False) -> dict[str, int]:
+    """Per agency, the open actions whose date is before `bound` (or on it): whole months
+    from the monthly table, the bound's own month day by day."""
+    month_start = bound[:8] + "01"
+    op = "<=" if inclusive else "<"
+    only = " AND agency_id = ?" if agency_id else ""
+    extra = [agency_id] if agency_id else []
+    out: dict[str, int] = {}
+    months = (f"SELECT agency_id, SUM(n) AS n FROM {{{table}_months}} WHERE month < ?{only} "
+              "GROUP BY agency_id")
+    days = (f"SELECT agency_id, SUM(n) AS n FROM {{{table}}} WHERE {column} >= ? "
+            f"AND {column} {op} ?{only} GROUP BY agency_id")
+    for sql, params in ((months, [bound[:7], *extra]), (days, [month_start, bound, *extra])):
+        for row in tx.query(sql, params):
+            out[row["agency_id"]] = out.get(row["agency_id"], 0) + int(row["n"])
+    return out

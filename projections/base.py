@@ -11,50 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.projection import Projection
 from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.projection import Projection
 
-from projections.db import Db, Tx
+from projections.db import Db, OpenTx, Table, Tx
 
 Key = Any  # a scalar for one-column keys, a tuple otherwise
-
-
-@dataclass(frozen=True)
-class Table:
-    """A view table. `columns` are (name, SQL type) pairs; the key columns come first.
-    `counters` are integer columns changed by increments; a row whose counters are all zero
-    is deleted, so a view built incrementally and one rebuilt in other batches are equal."""
-
-    name: str
-    columns: tuple[tuple[str, str], ...]
-    key: tuple[str, ...]
-    counters: tuple[str, ...] = ()
-    indexes: tuple[str, ...] = ()  # column lists, e.g. "agency_id, status, due_on"
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(c for c, _ in self.columns)
-
-    def ddl(self) -> list[str]:
-        cols = ", ".join(f"{c} {t}" for c, t in self.columns)
-        out = [f"CREATE TABLE IF NOT EXISTS {{{self.name}}} ({cols}, "
-               f"PRIMARY KEY ({', '.join(self.key)}))"]
-        for i, index in enumerate(self.indexes):
-            out.append(f"CREATE INDEX IF NOT EXISTS {self.name}_i{i} ON {{{self.name}}} "
-                       f"({index})")
-        return out
-
-    def key_of(self, row: dict[str, Any]) -> Key:
-        if len(self.key) == 1:
-            return row[self.key[0]]
-        return tuple(row[k] for k in self.key)
-
-    def key_values(self, key: Key) -> tuple[Any, ...]:
-        return (key,) if len(self.key) == 1 else tuple(key)
 
 
 class Changes:
@@ -67,6 +34,8 @@ class Changes:
         self._dirty: dict[str, set[Key]] = {t.name: set() for t in tables}
         self._deltas: dict[str, dict[Key, list[int]]] = {t.name: {} for t in tables}
         self._appends: dict[str, list[tuple[Any, ...]]] = {t.name: [] for t in tables}
+        # table -> (position in the key of a column, values of it whose rows are all loaded)
+        self._complete: dict[str, tuple[int, set[Any]]] = {}
 
     # ---- reading ------------------------------------------------------------------------
     def prefetch(self, table: str, keys: Iterable[Key]) -> None:
@@ -82,10 +51,27 @@ class Changes:
         for row in self.tx.select_in(f"SELECT * FROM {{{table}}} WHERE {{in}}", column, wanted):
             cache[row[column]] = row
 
+    def prefetch_where(self, table: str, column: str, values: Iterable[Any]) -> None:
+        """Load every row whose `column` (part of a composite key) is one of `values`; keys
+        with those values that are not found are then known to be absent."""
+        spec = self.tables[table]
+        index, done = self._complete.get(table, (spec.key.index(column), set()))
+        wanted = [v for v in set(values) if v not in done]
+        if wanted:
+            cache = self._rows[table]
+            for row in self.tx.select_in(f"SELECT * FROM {{{table}}} WHERE {{in}}", column,
+                                         wanted):
+                cache.setdefault(spec.key_of(row), row)
+        self._complete[table] = (index, done | set(wanted))
+
     def get(self, table: str, key: Key) -> dict[str, Any] | None:
         cache = self._rows[table]
         if key in cache:
             return cache[key]
+        complete = self._complete.get(table)
+        if complete is not None and key[complete[0]] in complete[1]:
+            cache[key] = None
+            return None
         spec = self.tables[table]
         where = " AND ".join(f"{k} = ?" for k in spec.key)
         row = self.tx.one(f"SELECT * FROM {{{table}}} WHERE {where}", spec.key_values(key))
@@ -103,8 +89,8 @@ class Changes:
         row = self.get(table, key)
         if row is None:
             return None
-        row = {**row, **values}
-        self.put(table, row)
+        row.update(values)  # rows in the cache belong to this unit of work
+        self._dirty[table].add(key)
         return row
 
     def delete(self, table: str, key: Key) -> None:
@@ -127,65 +113,28 @@ class Changes:
 
     # ---- flushing -----------------------------------------------------------------------
     def flush(self) -> None:
+        """Write what the batch changed: a few bulk statements per table."""
+        tx = self.tx
         for spec in self.tables.values():
-            self._flush_rows(spec)
-            self._flush_counters(spec)
-            rows = self._appends[spec.name]
-            if rows:
-                bulk_insert(self.tx, spec, rows)
-
-    def _flush_rows(self, spec: Table) -> None:
-        dirty = self._dirty[spec.name]
-        if not dirty:
-            return
-        cache = self._rows[spec.name]
-        names = spec.names
-        upserts = [tuple(cache[k][c] for c in names)  # type: ignore[index]
-                   for k in dirty if cache[k] is not None]
-        deletes = [spec.key_values(k) for k in dirty if cache[k] is None]
-        if deletes:
-            where = " AND ".join(f"{k} = ?" for k in spec.key)
-            self.tx.executemany(f"DELETE FROM {{{spec.name}}} WHERE {where}", deletes)
-        if upserts:
-            self.tx.executemany(upsert_sql(spec), upserts)
-
-    def _flush_counters(self, spec: Table) -> None:
-        deltas = self._deltas[spec.name]
-        if not deltas:
-            return
-        rows = [(*spec.key_values(k), *d) for k, d in deltas.items() if any(d)]
-        if not rows:
-            return
-        cols = (*spec.key, *spec.counters)
-        sets = ", ".join(f"{c} = t.{c} + excluded.{c}" for c in spec.counters)
-        self.tx.executemany(
-            f"INSERT INTO {{{spec.name}}} AS t ({', '.join(cols)}) "
-            f"VALUES ({', '.join('?' * len(cols))}) "
-            f"ON CONFLICT ({', '.join(spec.key)}) DO UPDATE SET {sets}", rows)
-        where = " AND ".join(f"{k} = ?" for k in spec.key)
-        zero = " AND ".join(f"{c} = 0" for c in spec.counters)
-        self.tx.executemany(f"DELETE FROM {{{spec.name}}} WHERE {where} AND {zero}",
-                            [r[:len(spec.key)] for r in rows])
-
-
-def upsert_sql(spec: Table) -> str:
-    names = spec.names
-    others = [c for c in names if c not in spec.key]
-    action = ("DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in others)
-              if others else "DO NOTHING")
-    return (f"INSERT INTO {{{spec.name}}} ({', '.join(names)}) "
-            f"VALUES ({', '.join('?' * len(names))}) "
-            f"ON CONFLICT ({', '.join(spec.key)}) {action}")
-
-
-def bulk_insert(tx: Tx, spec: Table, rows: Sequence[tuple[Any, ...]]) -> None:
-    copy = getattr(tx, "copy_rows", None)
-    if copy is not None and len(rows) > 20:
-        copy(spec.name, spec.names, rows)
-    else:
-        names = spec.names
-        tx.executemany(f"INSERT INTO {{{spec.name}}} ({', '.join(names)}) "
-                       f"VALUES ({', '.join('?' * len(names))})", rows)
+            dirty = self._dirty[spec.name]
+            if dirty:
+                cache = self._rows[spec.name]
+                names = spec.names
+                gone = [spec.key_values(k) for k in dirty if cache[k] is None]
+                if gone:
+                    tx.delete_keys(spec, gone)
+                rows = [tuple(row[c] for c in names)
+                        for row in (cache[k] for k in dirty) if row is not None]
+                if rows:
+                    tx.upsert(spec, rows)
+            deltas = self._deltas[spec.name]
+            if deltas:
+                rows = [(*spec.key_values(k), *d) for k, d in deltas.items() if any(d)]
+                if rows:
+                    tx.increment(spec, rows)
+            appends = self._appends[spec.name]
+            if appends:
+                tx.insert(spec, appends)
 
 
 # ---- value conversions (one format on both stores, so text order is time order) ------------
@@ -194,12 +143,27 @@ def iso(day: date | None) -> str | None:
     return day.isoformat() if day is not None else None
 
 
+_ZERO = timedelta(0)
+
+
 def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """A recorded time as ISO 8601 in UTC. Text order is time order: microseconds are six
+    digits when present, and "+" sorts before "." when they are not."""
+    if moment.utcoffset() != _ZERO:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat()
+
+
+@lru_cache(maxsize=65_536)
+def _uid(value: UUID) -> str:
+    return str(value)
 
 
 def uid(value: UUID | str | None) -> str | None:
-    return str(value) if value is not None else None
+    """An id as text (memoised: every view of every event asks for the same few ids)."""
+    if value is None or isinstance(value, str):
+        return value
+    return _uid(value)
 
 
 def later(a: str | None, b: str | None) -> str | None:
@@ -208,7 +172,7 @@ def later(a: str | None, b: str | None) -> str | None:
         return b
     if b is None:
         return a
-    return a if a >= b else b
+    return max(a, b)
 
 
 # ---- projections ----------------------------------------------------------------------------
@@ -274,8 +238,40 @@ class ViewProjection(Projection["View"]):
         transaction (the runner uses `View.apply_batch` for many at once)."""
         from eventsourcing.utils import get_topic
 
-        self.view.apply_batch([(tracking.notification_id, get_topic(type(domain_event)),
-                                domain_event)])
+        position = self.view.max_tracking_id(tracking.application_name) or 0
+        if tracking.notification_id <= position:
+            return  # applied already
+        topic = get_topic(type(domain_event))
+        items = [(tracking.notification_id, topic, domain_event)] if self.wants(topic) else []
+        self.view.apply_batch(items, position, tracking.notification_id)
+
+
+@dataclass
+class Prepared:
+    """A view's batch whose handlers have run, waiting to be written and committed."""
+
+    view_name: str
+    open_tx: OpenTx
+    changes: Changes
+    expected: int
+    last: int
+
+    def commit(self) -> int:
+        from projections.tracking import advance
+
+        try:
+            # The tracking record first: it locks the view's row, so a second writer of the
+            # same batch waits, then finds the position moved and writes nothing.
+            advance(self.open_tx.tx, self.view_name, self.expected, self.last)
+            self.changes.flush()
+        except BaseException:
+            self.open_tx.rollback()
+            raise
+        self.open_tx.commit()
+        return self.last
+
+    def rollback(self) -> None:
+        self.open_tx.rollback()
 
 
 @dataclass
@@ -294,6 +290,12 @@ class View(TrackingRecorder):
     def name(self) -> str:
         return self.projection_class.name
 
+    @property
+    def pipelinable(self) -> bool:
+        """Whether the runner may split a batch into prepare and commit (a view that writes
+        its own way overrides apply_batch, and is applied in one call)."""
+        return type(self).apply_batch is View.apply_batch
+
     def create_tables(self, tx: Tx) -> None:
         for table in self.projection_class.tables:
             for statement in table.ddl():
@@ -303,39 +305,58 @@ class View(TrackingRecorder):
         for table in self.projection_class.tables:
             tx.execute(f"DROP TABLE IF EXISTS {{{table.name}}}")
 
-    def clear_tables(self, tx: Tx) -> None:
+    def clear_tables(self, tx: Tx, *, drop_indexes: bool = False) -> None:
+        """Empty the view's tables; for a rebuild, without their secondary indexes (loading
+        first and indexing after is several times faster than maintaining them row by row)."""
         for table in self.projection_class.tables:
             tx.execute(f"DELETE FROM {{{table.name}}}")
+            if drop_indexes:
+                for index in table.index_names():
+                    tx.execute(f"DROP INDEX IF EXISTS {self.db.index(index)}")
 
-    def apply_batch(self, items: Sequence[tuple[int, str, Any]],
-                    expected: int | None = None) -> int:
-        """Apply (position, topic, event) items in one transaction with the tracking record.
+    def create_indexes(self, tx: Tx) -> None:
+        for table in self.projection_class.tables:
+            for statement in table.index_ddl():
+                tx.execute(statement)
+            tx.execute(f"ANALYZE {{{table.name}}}")  # fresh planner statistics after a load
 
-        `expected` is the position the caller believes the view is at (default: just before
-        the first item). Returns the new position. Raises TrackingConflict if the view's
-        position is not `expected` (another writer got there first): nothing of this batch is
-        then recorded. Items whose event is None are not for this view; the position still
-        moves past them."""
-        from projections.tracking import advance, read_position
+    def apply_batch(self, items: Sequence[tuple[int, str, Any]], expected: int | None = None,
+                    last: int | None = None) -> int:
+        """Apply (position, topic, event) items for this view in one transaction with its
+        tracking record, which moves from `expected` to `last` (default: the last item; a
+        batch may end with events this view does not take).
 
-        if not items:
-            return read_position(self.db, self.name)
+        `expected` is the position the caller believes the view is at (default: read it).
+        Raises TrackingConflict if the view is not there (another writer got there first):
+        nothing of this batch is then recorded. Returns the new position."""
+        from projections.tracking import read_position
+
         if expected is None:
             expected = read_position(self.db, self.name)
-        with self.db.transaction() as tx:
-            changes = Changes(tx, self.projection_class.tables)
-            projection = self.projection
-            projection.prefetch(changes, [e for _, _, e in items if e is not None])
-            for position, topic, event in items:
-                if event is None:
-                    continue
-                if isinstance(event, BaseException):
-                    raise event  # the stored event could not even be decoded
-                projection.apply(changes, event, topic, position)
-            changes.flush()
+        if last is None:
+            if not items:
+                return expected
             last = items[-1][0]
-            advance(tx, self.name, expected, last)
-        return last
+        return self.prepare(items, expected, last).commit()
+
+    def prepare(self, items: Sequence[tuple[int, str, Any]], expected: int,
+                last: int) -> Prepared:
+        """Begin the batch's transaction and run the handlers; `commit` (perhaps in another
+        thread) writes the changes and the tracking record. A handler's error rolls back."""
+        open_tx = self.db.begin()
+        try:
+            changes = Changes(open_tx.tx, self.projection_class.tables)
+            if items:
+                projection = self.projection
+                projection.prefetch(changes, [e for _, _, e in items])
+                for position, topic, event in items:
+                    if isinstance(event, BaseException):
+                        raise event  # the stored event could not even be decoded
+                    projection.apply(changes, event, topic, position)
+        except BaseException:
+            open_tx.rollback()
+            raise
+        return Prepared(self.name, open_tx, changes, expected, last)
 
     # ---- TrackingRecorder ---------------------------------------------------------------
     def insert_tracking(self, tracking: Tracking) -> None:

@@ -97,15 +97,15 @@ class Board:
                 rag: str | None = None, overdue: bool | None = None,
                 stalled_days: int | None = None, limit: int = 100,
                 cursor: str | None = None) -> dict[str, Any]:
-        after = _split_cursor(cursor)
+        after = _split_cursor(cursor, 2)
         with self._read("actions", at) as (tx, position):
             day = self._today(at, position, today)
             items, nxt = actions.list_actions(
                 tx, today=day, thresholds=thresholds(self.settings), agency_id=agency_id,
                 review_id=review_id, status=status, rag=rag, overdue=overdue,
-                stalled_days=stalled_days, limit=limit, after=after)
+                stalled_days=stalled_days, limit=limit, after=after)  # type: ignore[arg-type]
         return {"position": position, "today": day.isoformat(), "items": items,
-                "next_cursor": "~".join(nxt) if nxt else None}
+                "next_cursor": _join_cursor(nxt)}
 
     def agencies(self, *, at: At = NOW, today: date | None = None,
                  stalled_days: int | None = None,
@@ -119,21 +119,28 @@ class Board:
                 "items": items}
 
     def reviews(self, *, at: At = NOW, today: date | None = None, stage: str | None = None,
-                agency_id: str | None = None) -> dict[str, Any]:
+                agency_id: str | None = None, limit: int = 100,
+                cursor: str | None = None) -> dict[str, Any]:
+        after = _split_cursor(cursor, 2)
         with self._read("reviews", at) as (tx, position):
             day = self._today(at, position, today)
-            items = reviews.list_reviews(tx, today=day,
-                                         rapid_review_clock=self.settings.rapid_review_clock,
-                                         stage=stage, agency_id=agency_id)
-        return {"position": position, "today": day.isoformat(), "items": items}
+            items, nxt = reviews.list_reviews(
+                tx, today=day, rapid_review_clock=self.settings.rapid_review_clock,
+                stage=stage, agency_id=agency_id, limit=limit, after=after)  # type: ignore[arg-type]
+        return {"position": position, "today": day.isoformat(), "items": items,
+                "next_cursor": _join_cursor(nxt)}
 
     def challenges(self, *, at: At = NOW, today: date | None = None, status: str | None = None,
-                   agency_id: str | None = None, stage: int | None = None) -> dict[str, Any]:
+                   agency_id: str | None = None, stage: int | None = None, limit: int = 100,
+                   cursor: str | None = None) -> dict[str, Any]:
+        after = _split_cursor(cursor, 3)
         with self._read("challenges", at) as (tx, position):
             day = self._today(at, position, today)
-            items = challenges.list_challenges(tx, today=day, status=status,
-                                               agency_id=agency_id, stage=stage)
-        return {"position": position, "today": day.isoformat(), "items": items}
+            items, nxt = challenges.list_challenges(
+                tx, today=day, status=status, agency_id=agency_id, stage=stage, limit=limit,
+                after=after)  # type: ignore[arg-type]
+        return {"position": position, "today": day.isoformat(), "items": items,
+                "next_cursor": _join_cursor(nxt)}
 
     def themes(self, *, at: At = NOW, theme: str | None = None,
                recurrent_only: bool = False) -> dict[str, Any]:
@@ -179,13 +186,18 @@ class Board:
         return {"position": position, "items": items}
 
 
-def _split_cursor(cursor: str | None) -> tuple[str, str] | None:
+def _split_cursor(cursor: str | None, parts: int) -> tuple[str, ...] | None:
+    """A page cursor is the sort key of the last row given, joined with "~"."""
     if not cursor:
         return None
-    due_on, sep, action_id = cursor.partition("~")
-    if not sep:
+    values = tuple(cursor.split("~"))
+    if len(values) != parts or not all(values):
         raise ValueError("cursor is not one this API gave")
-    return due_on, action_id
+    return values
+
+
+def _join_cursor(values: tuple[str, ...] | None) -> str | None:
+    return "~".join(values) if values else None
 
 
 def _agency_names(tx: Tx, items: list[dict[str, Any]]) -> dict[str, str]:

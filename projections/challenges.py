@@ -3,7 +3,7 @@ is addressed to, age in working days, and how long the current stage has waited.
 
 A stage waits from the day it began until the first response at that stage (or, without one,
 until resolution or today); ages are counted in England and Wales working days at query time
-with domain.deadlines.working_days_between.
+with the domain's calendar (projections.workdays: the same count, in constant time).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from domain.deadlines import working_days_between
 from projections.base import Changes, Table, ViewProjection, iso, on, uid
 from projections.db import Tx
+from projections.workdays import working_days_between
 
 CHALLENGES = Table(
     "view_challenges",
@@ -25,7 +25,9 @@ CHALLENGES = Table(
      ("stage_entered_on", "TEXT NOT NULL"), ("stage_responded_on", "TEXT"),
      ("responses", "INTEGER NOT NULL"), ("escalations", "INTEGER NOT NULL"),
      ("status", "TEXT NOT NULL"), ("outcome", "TEXT"), ("resolved_on", "TEXT")),
-    key=("challenge_id",), indexes=("status, raised_on", "addressed_to, status"),
+    key=("challenge_id",),
+    indexes=("status, raised_on, challenge_id",
+             "addressed_to, status, raised_on, challenge_id"),
 )
 
 CHALLENGE = "domain.challenge:Challenge."
@@ -34,7 +36,7 @@ STAGE_NAMES = {1: "practitioner", 2: "manager", 3: "senior manager", 4: "Board"}
 
 class ChallengeRegister(ViewProjection):
     name = "challenges"
-    version = 1
+    version = 2
     tables = (CHALLENGES,)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
@@ -89,17 +91,27 @@ def present(row: dict[str, Any], today: date) -> dict[str, Any]:
 
 
 def list_challenges(tx: Tx, *, today: date, status: str | None = None,
-                    agency_id: str | None = None, stage: int | None = None) -> list[dict[str, Any]]:
-    """Challenges, open ones first, oldest first."""
+                    agency_id: str | None = None, stage: int | None = None,
+                    limit: int = 100, after: tuple[str, str, str] | None = None,
+                    ) -> tuple[list[dict[str, Any]], tuple[str, str, str] | None]:
+    """A page of challenges, open ones first ("open" sorts before "resolved"), oldest first,
+    and the cursor of the next page."""
     where: list[str] = []
     params: list[Any] = []
     for column, value in (("status", status), ("addressed_to", agency_id), ("stage", stage)):
         if value is not None:
             where.append(f"c.{column} = ?")
             params.append(value)
+    if after is not None:
+        where.append("(c.status, c.raised_on, c.challenge_id) > (?, ?, ?)")
+        params += list(after)
     sql = ("SELECT c.*, g.name AS addressed_to_name FROM {view_challenges} c "
            "LEFT JOIN {view_agencies} g ON g.agency_id = c.addressed_to"
            + (" WHERE " + " AND ".join(where) if where else "")
-           + " ORDER BY CASE WHEN c.status = 'open' THEN 0 ELSE 1 END, c.raised_on, "
-           "c.challenge_id")
-    return [present(r, today) for r in tx.query(sql, params)]
+           + " ORDER BY c.status, c.raised_on, c.challenge_id LIMIT ?")
+    rows = tx.query(sql, [*params, limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = ((rows[-1]["status"], rows[-1]["raised_on"], rows[-1]["challenge_id"])
+              if more and rows else None)
+    return [present(r, today) for r in rows], cursor

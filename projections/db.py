@@ -10,13 +10,81 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 _NAME = re.compile(r"\{(view_[a-z_]+)\}")
+Row = Sequence[Any]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A view table. `columns` are (name, SQL type) pairs; the key columns come first.
+    `counters` are integer columns changed by increments; a row whose counters are all zero
+    is deleted, so a view built incrementally and one rebuilt in other batches are equal."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
+    counters: tuple[str, ...] = ()
+    indexes: tuple[str, ...] = ()  # column lists, e.g. "agency_id, status, due_on"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c for c, _ in self.columns)
+
+    def ddl(self) -> list[str]:
+        cols = ", ".join(f"{c} {t}" for c, t in self.columns)
+        key = ", ".join(self.key)
+        return [f"CREATE TABLE IF NOT EXISTS {{{self.name}}} ({cols}, PRIMARY KEY ({key}))",
+                *self.index_ddl()]
+
+    def index_ddl(self) -> list[str]:
+        return [f"CREATE INDEX IF NOT EXISTS {self.name}_i{i} ON {{{self.name}}} ({index})"
+                for i, index in enumerate(self.indexes)]
+
+    def index_names(self) -> list[str]:
+        return [f"{self.name}_i{i}" for i in range(len(self.indexes))]
+
+    def key_of(self, row: dict[str, Any]) -> Any:
+        if len(self.key) == 1:
+            return row[self.key[0]]
+        return tuple(row[k] for k in self.key)
+
+    def key_values(self, key: Any) -> tuple[Any, ...]:
+        return (key,) if len(self.key) == 1 else tuple(key)
+
+    def where_key(self, alias: str = "") -> str:
+        prefix = f"{alias}." if alias else ""
+        return " AND ".join(f"{prefix}{k} = ?" for k in self.key)
+
+    def upsert_sql(self, source: str | None = None) -> str:
+        """INSERT ... ON CONFLICT DO UPDATE of whole rows, from VALUES or a staging table."""
+        names = ", ".join(self.names)
+        others = [c for c in self.names if c not in self.key]
+        action = ("DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in others)
+                  if others else "DO NOTHING")
+        values = (f"SELECT {names} FROM {source}" if source
+                  else f"VALUES ({', '.join('?' * len(self.names))})")
+        return (f"INSERT INTO {{{self.name}}} ({names}) {values} "
+                f"ON CONFLICT ({', '.join(self.key)}) {action}")
+
+    def increment_sql(self, source: str | None = None) -> str:
+        cols = ", ".join((*self.key, *self.counters))
+        sets = ", ".join(f"{c} = t.{c} + excluded.{c}" for c in self.counters)
+        values = (f"SELECT {cols} FROM {source}" if source
+                  else f"VALUES ({', '.join('?' * (len(self.key) + len(self.counters)))})")
+        return (f"INSERT INTO {{{self.name}}} AS t ({cols}) {values} "
+                f"ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {sets}")
+
+    @property
+    def zero(self) -> str:
+        return " AND ".join(f"{c} = 0" for c in self.counters)
 
 
 class Tx(ABC):
@@ -40,10 +108,48 @@ class Tx(ABC):
     def select_in(self, sql: str, column: str, values: Sequence[Any]) -> list[dict[str, Any]]:
         """`sql` with `{in}` standing for "column IN values" (chunked as the dialect needs)."""
 
+    # Bulk writes of one batch (rows are tuples in the table's column order).
+    def upsert(self, table: Table, rows: Sequence[Row]) -> None:
+        self.executemany(table.upsert_sql(), rows)
+
+    def insert(self, table: Table, rows: Sequence[Row]) -> None:
+        names = table.names
+        self.executemany(f"INSERT INTO {{{table.name}}} ({', '.join(names)}) "
+                         f"VALUES ({', '.join('?' * len(names))})", rows)
+
+    def delete_keys(self, table: Table, keys: Sequence[Row]) -> None:
+        self.executemany(f"DELETE FROM {{{table.name}}} WHERE {table.where_key()}", keys)
+
+    def increment(self, table: Table, rows: Sequence[Row]) -> None:
+        """Add (key..., deltas...) to the counters; drop the rows that reach all zeros."""
+        self.executemany(table.increment_sql(), rows)
+        n = len(table.key)
+        self.executemany(f"DELETE FROM {{{table.name}}} WHERE {table.where_key()} "
+                         f"AND {table.zero}", [r[:n] for r in rows])
+
+
+class OpenTx:
+    """A transaction begun in one thread and possibly committed in another (the runner
+    prepares a view's batch while an earlier one commits)."""
+
+    def __init__(self, tx: Tx, commit: Any, rollback: Any) -> None:
+        self.tx = tx
+        self._commit = commit
+        self._rollback = rollback
+
+    def commit(self) -> None:
+        self._commit()
+
+    def rollback(self) -> None:
+        self._rollback()
+
 
 class Db(ABC):
     dialect: str
     identity: str  # which store, for lock names: a file path or "schema@database"
+    # Whether a batch's commit may overlap the preparation of the next one (PostgreSQL;
+    # SQLite has one writer at a time, so it would only wait).
+    pipelined: bool = False
 
     def __init__(self) -> None:
         self._sql_cache: dict[str, str] = {}
@@ -62,8 +168,19 @@ class Db(ABC):
         return statement
 
     @abstractmethod
-    def transaction(self) -> Any:
-        """Context manager: a read-write transaction, committed on success."""
+    def begin(self) -> OpenTx:
+        """A read-write transaction, committed or rolled back by the caller."""
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """A read-write transaction, committed on success."""
+        open_tx = self.begin()
+        try:
+            yield open_tx.tx
+        except BaseException:
+            open_tx.rollback()
+            raise
+        open_tx.commit()
 
     @abstractmethod
     def snapshot(self) -> Any:
@@ -71,6 +188,10 @@ class Db(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def index(self, name: str) -> str:
+        """An index name as DROP INDEX wants it."""
+        return name
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.snapshot() as tx:
@@ -154,17 +275,25 @@ class SqliteDb(Db):
                 self._all.append(conn)
         return conn
 
-    @contextmanager
-    def transaction(self) -> Iterator[Tx]:
-        with self._lock if self.memory else _nolock():
+    def begin(self) -> OpenTx:
+        if self.memory:
+            self._lock.acquire()
+        try:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            if self.memory:
+                self._lock.release()
+            raise
+
+        def end(statement: str) -> None:
             try:
-                yield _SqliteTx(self, conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                conn.execute(statement)
+            finally:
+                if self.memory:
+                    self._lock.release()
+
+        return OpenTx(_SqliteTx(self, conn), lambda: end("COMMIT"), lambda: end("ROLLBACK"))
 
     @contextmanager
     def snapshot(self) -> Iterator[Tx]:
@@ -219,12 +348,57 @@ class _PgTx(Tx):
             return []
         return self.query(sql.replace("{in}", f"{column} = ANY(?)"), [list(values)])
 
-    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-        """Bulk insert with COPY (many times faster than INSERTs for append-only rows)."""
-        statement = f"COPY {self.db.table(table)} ({', '.join(columns)}) FROM STDIN"
-        with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
+    # Many rows go through COPY into a temporary staging table and one set-based statement:
+    # a few round trips per table and batch, however many rows (a rebuild writes hundreds of
+    # thousands). A handful of rows go as a pipelined executemany.
+    BULK = 40
+
+    def _copy(self, target: str, columns: Sequence[str], rows: Iterable[Row]) -> None:
+        with self.conn.cursor() as cursor, cursor.copy(
+                f"COPY {target} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+
+    def _stage(self, table: Table, columns: Sequence[str], kind: str) -> str:
+        stage = f"stage_{kind}_{table.name}"
+        made = self.db.staged(self.conn)
+        if stage not in made:
+            self.conn.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+                f"SELECT {', '.join(columns)} FROM {self.db.table(table.name)} WITH NO DATA")
+            made.add(stage)
+        return stage
+
+    def insert(self, table: Table, rows: Sequence[Row]) -> None:
+        if len(rows) <= self.BULK:
+            return super().insert(table, rows)
+        self._copy(self.db.table(table.name), table.names, rows)
+
+    def upsert(self, table: Table, rows: Sequence[Row]) -> None:
+        if len(rows) <= self.BULK:
+            return super().upsert(table, rows)
+        stage = self._stage(table, table.names, "rows")
+        self._copy(stage, table.names, rows)
+        self.execute(table.upsert_sql(stage))
+
+    def delete_keys(self, table: Table, keys: Sequence[Row]) -> None:
+        if len(keys) <= self.BULK:
+            return super().delete_keys(table, keys)
+        stage = self._stage(table, table.key, "keys")
+        self._copy(stage, table.key, keys)
+        match = " AND ".join(f"t.{k} = s.{k}" for k in table.key)
+        self.execute(f"DELETE FROM {{{table.name}}} t USING {stage} s WHERE {match}")
+
+    def increment(self, table: Table, rows: Sequence[Row]) -> None:
+        if len(rows) <= self.BULK:
+            return super().increment(table, rows)
+        columns = (*table.key, *table.counters)
+        stage = self._stage(table, columns, "deltas")
+        self._copy(stage, columns, rows)
+        self.execute(table.increment_sql(stage))
+        match = " AND ".join(f"t.{k} = s.{k}" for k in table.key)
+        zero = " AND ".join(f"t.{c} = 0" for c in table.counters)
+        self.execute(f"DELETE FROM {{{table.name}}} t USING {stage} s WHERE {match} AND {zero}")
 
 
 class PostgresDb(Db):
@@ -242,11 +416,15 @@ class PostgresDb(Db):
         self.kwargs = {k: v for k, v in kwargs.items() if k != "row_factory"}
         self.conninfo = conninfo
         self.identity = f"{self.schema}@{self.kwargs.get('dbname', '')}"
+        self._staged: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
         self.pool = ConnectionPool(conninfo, kwargs=self.kwargs, min_size=1,
                                    max_size=max_size, open=True, timeout=10,
                                    configure=_autocommit, name="ledger-views")
 
     def table(self, name: str) -> str:
+        return f'"{self.schema}".{name}'
+
+    def index(self, name: str) -> str:
         return f'"{self.schema}".{name}'
 
     def _translate(self, statement: str) -> str:
@@ -259,10 +437,30 @@ class PostgresDb(Db):
 
         return psycopg.connect(self.conninfo, autocommit=True, **self.kwargs)
 
-    @contextmanager
-    def transaction(self) -> Iterator[Tx]:
-        with self.pool.connection() as conn, conn.transaction():
-            yield _PgTx(self, conn)
+    pipelined = True
+
+    def staged(self, conn: Any) -> set[str]:
+        """The staging tables this connection's session has made (they live as long as it)."""
+        return self._staged.setdefault(conn, set())
+
+    def begin(self) -> OpenTx:
+        conn = self.pool.getconn()
+        try:
+            conn.execute("BEGIN")
+            # A view and its tracking commit together, so a commit lost in a crash is simply
+            # applied again: no need to wait for the WAL flush.
+            conn.execute("SET LOCAL synchronous_commit TO OFF")
+        except BaseException:
+            self.pool.putconn(conn)
+            raise
+
+        def end(statement: str) -> None:
+            try:
+                conn.execute(statement)
+            finally:
+                self.pool.putconn(conn)
+
+        return OpenTx(_PgTx(self, conn), lambda: end("COMMIT"), lambda: end("ROLLBACK"))
 
     @contextmanager
     def snapshot(self) -> Iterator[Tx]:

@@ -12,7 +12,7 @@ import fcntl
 import hashlib
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Self
 
 from projections.db import Db, PostgresDb, SqliteDb
 
@@ -36,7 +36,7 @@ class ViewLocks:
         self._conn: Any = None
         self._files: list[int] = []
 
-    def acquire(self) -> ViewLocks:
+    def acquire(self) -> Self:
         try:
             if isinstance(self.db, PostgresDb):
                 self._acquire_pg(self.db)
@@ -98,7 +98,7 @@ class ViewLocks:
                 os.close(fd)
         self._files.clear()
 
-    def __enter__(self) -> ViewLocks:
+    def __enter__(self) -> Self:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from domain.deadlines import review_deadlines
@@ -32,7 +33,8 @@ REVIEWS = Table(
      ("sign_off_meeting", "TEXT"), ("publication_deferred", "INTEGER NOT NULL"),
      ("findings", "INTEGER NOT NULL"), ("recommendations", "INTEGER NOT NULL"),
      ("date_corrections", "INTEGER NOT NULL"), ("recorded_at_version", "INTEGER NOT NULL")),
-    key=("review_id",), indexes=("reference",),
+    key=("review_id",),
+    indexes=("reference", "aware_on, review_id", "stage, aware_on, review_id"),
 )
 
 REVIEW = "domain.review:Review."
@@ -40,7 +42,7 @@ REVIEW = "domain.review:Review."
 
 class ReviewRegister(ViewProjection):
     name = "reviews"
-    version = 1
+    version = 2
     tables = (REVIEWS,)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
@@ -152,20 +154,33 @@ def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def deadlines_of(row: dict[str, Any], today: date, rapid_review_clock: str) -> list[dict[str, Any]]:
-    conduct = row["conduct_review"]
+@lru_cache(maxsize=65_536)
+def _deadlines(aware_on: str, notified_on: str | None, rapid_review_on: str | None,
+               decided_on: str | None, conduct: int | None, sent_on: str | None,
+               published_on: str | None, deferred: int, today: date,
+               rapid_review_clock: str) -> tuple[tuple[tuple[str, Any], ...], ...]:
+    """The domain's own deadline function on the stored dates (memoised: it is pure, and a
+    deadline long missed counts its working days late one day at a time)."""
     found = review_deadlines(
-        today=today, aware_on=date.fromisoformat(row["aware_on"]),
-        notified_on=_day(row["notified_on"]), rapid_review_on=_day(row["rapid_review_on"]),
-        decided_on=_day(row["decided_on"]),
-        conduct_review=None if conduct is None else bool(conduct),
-        sent_on=_day(row["sent_on"]), published_on=_day(row["published_on"]),
-        publication_deferred=bool(row["publication_deferred"]),
+        today=today, aware_on=date.fromisoformat(aware_on), notified_on=_day(notified_on),
+        rapid_review_on=_day(rapid_review_on), decided_on=_day(decided_on),
+        conduct_review=None if conduct is None else bool(conduct), sent_on=_day(sent_on),
+        published_on=_day(published_on), publication_deferred=bool(deferred),
         rapid_review_clock=rapid_review_clock,
     )
-    return [{"name": d.name, "description": d.description, "due_on": d.due_on.isoformat(),
-             "status": str(d.status), "done_on": iso(d.done_on),
-             "working_days_late": d.working_days_late} for d in found]
+    return tuple(tuple({
+        "name": d.name, "description": d.description, "due_on": d.due_on.isoformat(),
+        "status": str(d.status), "done_on": iso(d.done_on),
+        "working_days_late": d.working_days_late}.items()) for d in found)
+
+
+def deadlines_of(row: dict[str, Any], today: date, rapid_review_clock: str,
+                 ) -> list[dict[str, Any]]:
+    found = _deadlines(row["aware_on"], row["notified_on"], row["rapid_review_on"],
+                       row["decided_on"], row["conduct_review"], row["sent_on"],
+                       row["published_on"], row["publication_deferred"], today,
+                       rapid_review_clock)
+    return [dict(d) for d in found]
 
 
 def present(row: dict[str, Any], today: date, rapid_review_clock: str) -> dict[str, Any]:
@@ -181,15 +196,26 @@ def present(row: dict[str, Any], today: date, rapid_review_clock: str) -> dict[s
 
 
 def list_reviews(tx: Tx, *, today: date, rapid_review_clock: str, stage: str | None = None,
-                 agency_id: str | None = None) -> list[dict[str, Any]]:
-    """Every review, newest incident first. `agency_id` keeps the reviews that agency is
-    involved in (what an agency lead may see)."""
-    sql = "SELECT * FROM {view_reviews}"
+                 agency_id: str | None = None, limit: int = 100,
+                 after: tuple[str, str] | None = None,
+                 ) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+    """A page of reviews, newest incident first, and the cursor of the next page.
+    `agency_id` keeps the reviews that agency is involved in (what an agency lead sees)."""
+    where: list[str] = []
     params: list[Any] = []
     if stage is not None:
-        sql += " WHERE stage = ?"
+        where.append("stage = ?")
         params.append(stage)
-    rows = tx.query(sql + " ORDER BY aware_on DESC, reference", params)
     if agency_id is not None:
-        rows = [r for r in rows if agency_id in json.loads(r["agencies_involved"])]
-    return [present(r, today, rapid_review_clock) for r in rows]
+        where.append("agencies_involved LIKE ?")
+        params.append(f'%"{agency_id}"%')
+    if after is not None:
+        where.append("(aware_on, review_id) < (?, ?)")
+        params += list(after)
+    sql = ("SELECT * FROM {view_reviews}" + (" WHERE " + " AND ".join(where) if where else "")
+           + " ORDER BY aware_on DESC, review_id DESC LIMIT ?")
+    rows = tx.query(sql, [*params, limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = (rows[-1]["aware_on"], rows[-1]["review_id"]) if more and rows else None
+    return [present(r, today, rapid_review_clock) for r in rows], cursor

@@ -25,7 +25,9 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +51,7 @@ from projections.tracking import (
 log = logging.getLogger("ledger.projections")
 
 LIVE_BATCH = 500
-REBUILD_BATCH = 5000
+REBUILD_BATCH = 10_000
 
 Item = tuple[int, str, Any]  # (position, topic, decoded event | None | decoding error)
 
@@ -101,18 +103,20 @@ class Feed:
 
 
 def for_view(view: View, items: Sequence[Item], after: int) -> list[Item]:
-    """The items this view has not applied, with events it does not want blanked out."""
-    wants = view.projection.wants
-    return [(p, t, e if e is not None and wants(t) else None) for p, t, e in items if p > after]
+    """The items this view has not applied yet and takes (by topic)."""
+    if view.projection.all_events:
+        return [i for i in items if i[0] > after]
+    bound = view.projection.handlers
+    return [i for i in items if i[0] > after and i[1] in bound]
 
 
-def apply_with_policy(view: View, items: list[Item], expected: int) -> tuple[int, bool]:
-    """Apply items to one view. Returns (new position, stopped). On an event the view cannot
-    apply: keep everything before it, mark the view failed there, log at ERROR."""
-    if not items:
-        return expected, False
+def apply_with_policy(view: View, items: list[Item], expected: int,
+                      last: int) -> tuple[int, bool]:
+    """Apply a view's items, moving it from `expected` to `last`. Returns (new position,
+    stopped). On an event the view cannot apply: keep everything before it, mark the view
+    failed there, log at ERROR."""
     try:
-        return view.apply_batch(items, expected), False
+        return view.apply_batch(items, expected, last), False
     except TrackingConflict:
         raise
     except Exception as error:
@@ -133,6 +137,7 @@ def apply_with_policy(view: View, items: list[Item], expected: int) -> tuple[int
             log.error("view %s stopped at position %s (%s): %s", view.name, item[0], item[1],
                       message, exc_info=error)
             return position, True
+    position = view.apply_batch([], position, last)
     log.warning("view %s: a batch failed (%s) but each event applied alone", view.name,
                 first_error)
     return position, False
@@ -179,21 +184,51 @@ class Progress:
 
 
 class Runner:
-    """Feeds a set of views from one ledger until stopped."""
+    """Feeds a set of views from one ledger until stopped.
+
+    Pipelined (PostgreSQL): while one view's batch is being written and committed by a writer
+    thread, the main thread runs the next view's handlers (the database works while Python
+    does). A view's next batch waits for its previous commit, so what a batch reads is what
+    the last one wrote; at most MAX_IN_FLIGHT commits wait at once."""
+
+    MAX_IN_FLIGHT = 2
 
     def __init__(self, read_side: ReadSide, view_names: Iterable[str] | None = None, *,
-                 batch_size: int = LIVE_BATCH) -> None:
+                 batch_size: int = LIVE_BATCH, pipelined: bool | None = None) -> None:
         self.read_side = read_side
         self.names = tuple(view_names or read_side.view_names)
         self.views = [read_side.views[n] for n in self.names]
+        self.by_name = {v.name: v for v in self.views}
         self.batch_size = batch_size
         self.feed = Feed(read_side.ledger, self.views)
         self.progress = Progress({}, {})
+        self.pipelined = read_side.db.pipelined if pipelined is None else pipelined
+        self._writer: ThreadPoolExecutor | None = None  # while catching up or running
+        # view name -> (commit in flight, its items, position before, position after)
+        self._pending: dict[str, tuple[Future[int], list[Item], int, int]] = {}
         self.refresh()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A writer thread for the duration of a catch-up or a run (if pipelined)."""
+        if not self.pipelined or self._writer is not None:
+            yield
+            return
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ledger-views-writer")
+        try:
+            yield
+            self.drain()
+        finally:
+            try:
+                self.drain()
+            finally:
+                self._writer.shutdown(wait=True)
+                self._writer = None
 
     def refresh(self) -> None:
         """Re-read positions and states from the store (an operator may have retried or
         skipped, or another writer moved a view)."""
+        self.drain()
         found = self.read_side.states()
         for name in self.names:
             state: ViewState | None = found.get(name)
@@ -203,9 +238,63 @@ class Runner:
     def active(self) -> list[View]:
         return [v for v in self.views if not self.progress.stopped[v.name]]
 
+    # ---- commits in flight --------------------------------------------------------------
+    def settle(self, name: str) -> None:
+        """Wait for the view's commit in flight; if it failed, apply its batch again with
+        the failure policy (one event at a time, stopping the view at the bad one)."""
+        pending = self._pending.pop(name, None)
+        if pending is None:
+            return
+        future, items, expected, last = pending
+        try:
+            future.result()
+        except TrackingConflict as conflict:
+            log.warning("%s; re-reading positions", conflict)
+            self.progress.positions[name] = self.read_side.positions([name])[name]
+        except Exception as error:
+            self.progress.positions[name] = expected
+            if is_infrastructure_error(error):
+                raise
+            self._apply(self.by_name[name], items, expected, last)
+
+    def drain(self) -> None:
+        errors: list[BaseException] = []
+        for name in list(self._pending):
+            try:
+                self.settle(name)
+            except Exception as error:  # noqa: BLE001 - every view settles; then re-raise
+                errors.append(error)
+        if errors:
+            raise errors[0]
+
+    def _apply(self, view: View, items: list[Item], after: int, last: int) -> None:
+        try:
+            position, stopped = apply_with_policy(view, items, after, last)
+        except TrackingConflict as conflict:
+            log.warning("%s; re-reading positions", conflict)
+            position, stopped = self.read_side.positions([view.name])[view.name], False
+        self.progress.positions[view.name] = position
+        self.progress.stopped[view.name] = stopped
+
+    def _submit(self, view: View, items: list[Item], after: int, last: int) -> None:
+        assert self._writer is not None
+        try:
+            prepared = view.prepare(items, after, last)
+        except Exception as error:
+            if is_infrastructure_error(error):
+                raise
+            self._apply(view, items, after, last)  # find the event the handlers refuse
+            return
+        while len(self._pending) >= self.MAX_IN_FLIGHT:
+            self.settle(next(iter(self._pending)))  # the oldest
+        self._pending[view.name] = (self._writer.submit(prepared.commit), items, after, last)
+        self.progress.positions[view.name] = last
+
+    # ---- rounds -------------------------------------------------------------------------
     def step(self, *, limit: int | None = None, stop_at: int | None = None) -> int:
         """One round: read one batch after the furthest-behind active view and apply it to
-        every view that needs it. Returns the number of notifications read."""
+        every view that needs it (all written when it returns, unless pipelined inside a
+        catch-up or a run). Returns the number of notifications read."""
         active = self.active()
         if not active:
             return 0
@@ -217,19 +306,19 @@ class Runner:
             items = [i for i in items if i[0] <= stop_at]
         if not items:
             return 0
+        last = items[-1][0]
         for view in active:
-            mine = for_view(view, items, self.progress.positions[view.name])
-            if not mine:
+            if self.progress.stopped[view.name]:
                 continue
-            try:
-                position, stopped = apply_with_policy(
-                    view, mine, self.progress.positions[view.name])
-            except TrackingConflict as conflict:
-                log.warning("%s; re-reading positions", conflict)
-                self.refresh()
+            self.settle(view.name)  # its previous batch is written before this one reads
+            after = self.progress.positions[view.name]
+            if after >= last or self.progress.stopped[view.name]:
                 continue
-            self.progress.positions[view.name] = position
-            self.progress.stopped[view.name] = stopped
+            mine = for_view(view, items, after)
+            if self._writer is not None and view.pipelinable:
+                self._submit(view, mine, after, last)
+            else:
+                self._apply(view, mine, after, last)
         return len(rows)
 
     def catch_up(self, *, stop_at: int | None = None,
@@ -237,38 +326,49 @@ class Runner:
                  stop: threading.Event | None = None) -> None:
         """Apply everything up to stop_at (default: the head when called)."""
         head = stop_at if stop_at is not None else self.read_side.ledger.head_position()
-        while not (stop and stop.is_set()):
-            if self.step(stop_at=head) == 0:
-                break
-            if progress is not None:
-                active = self.active() or self.views
-                progress(min(self.progress.positions[v.name] for v in active), head)
+        with self._writing():
+            while not (stop and stop.is_set()):
+                if self.step(stop_at=head) == 0:
+                    break
+                if progress is not None:
+                    active = self.active() or self.views
+                    progress(min(self.progress.positions[v.name] for v in active), head)
 
     def run(self, stop: threading.Event, *, poll_interval: float = 0.05) -> None:
         """Follow the ledger until `stop` is set."""
         waker = Waker(self.read_side, poll_interval)
-        last_refresh = time.monotonic()
-        backoff = 0.1
         try:
-            while not stop.is_set():
-                try:
-                    read = self.step()
-                    backoff = 0.1
-                except Exception as error:
-                    if not is_infrastructure_error(error):
-                        raise
-                    log.warning("projections: store unavailable (%s); retrying in %.1f s",
-                                error, backoff)
-                    stop.wait(backoff)
-                    backoff = min(backoff * 2, 5.0)
-                    continue
-                if read == 0:
-                    waker.wait(1.0)
-                if read == 0 or time.monotonic() - last_refresh > 1.0:
-                    self.refresh()  # cheap; picks up an operator's retry or skip
-                    last_refresh = time.monotonic()
+            with self._writing():
+                self._follow(stop, waker)
         finally:
             waker.close()
+
+    def _follow(self, stop: threading.Event, waker: Waker) -> None:
+        last_refresh = time.monotonic()
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                read = self.step()
+                if read == 0:
+                    self.drain()
+                backoff = 0.1
+            except Exception as error:
+                if not is_infrastructure_error(error):
+                    raise
+                log.warning("projections: store unavailable (%s); retrying in %.1f s",
+                            error, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+                try:
+                    self.refresh()
+                except Exception as again:  # noqa: BLE001 - still down: try again later
+                    log.debug("projections: refresh failed: %s", again)
+                continue
+            if read == 0:
+                waker.wait(1.0)
+            if read == 0 or time.monotonic() - last_refresh > 1.0:
+                self.refresh()  # cheap; picks up an operator's retry or skip
+                last_refresh = time.monotonic()
 
 
 # ---- the hooks the CLI and the API call ---------------------------------------------------
@@ -330,10 +430,15 @@ def rebuild(settings: ProjectionSettings, ledger: Any, view_names: Iterable[str]
         with ViewLocks(side.db, names, purpose="rebuild"):
             with side.db.transaction() as tx:
                 for name in names:
-                    side.views[name].clear_tables(tx)
+                    side.views[name].clear_tables(tx, drop_indexes=True)
                     reset(tx, name)
-            runner = Runner(side, names, batch_size=batch_size)
-            runner.catch_up(progress=progress_callback)
+            try:
+                runner = Runner(side, names, batch_size=batch_size)
+                runner.catch_up(progress=progress_callback)
+            finally:
+                with side.db.transaction() as tx:
+                    for name in names:
+                        side.views[name].create_indexes(tx)
             return {v["view"]: v for v in side.status()["views"] if v["view"] in names}
     finally:
         if owned:

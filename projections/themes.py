@@ -22,7 +22,7 @@ THEME_REVIEWS = Table(
     "view_theme_reviews",
     (("theme", "TEXT"), ("review_id", "TEXT"), ("findings", "INTEGER NOT NULL"),
      ("first_on", "TEXT NOT NULL")),
-    key=("theme", "review_id"),
+    key=("theme", "review_id"), indexes=("review_id",),
 )
 THEMES = Table(
     "view_themes",
@@ -35,8 +35,12 @@ REVIEW = "domain.review:Review."
 
 class ThemesProjection(ViewProjection):
     name = "themes"
-    version = 1
+    version = 2
     tables = (FINDINGS, THEME_REVIEWS, THEMES)
+
+    def prefetch(self, changes: Changes, events: list[Any]) -> None:
+        changes.prefetch_where(THEME_REVIEWS.name, "review_id",
+                               [uid(e.originator_id) for e in events])
 
     @on(REVIEW + "FindingRecorded")
     def finding(self, ch: Changes, e: Any) -> None:

@@ -1,0 +1,167 @@
+"""The integrity side of one process: the signing key, the Merkle log, checkpoints, proofs,
+export and live verification, over one Ledger."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from api.errors import ServiceUnavailable
+from api.integrity_keys import load_or_create_signer
+from api.settings import Settings
+from domain.application import Context
+from domain.checkpoint import IntegrityLog
+from domain.errors import InvalidInput, NotFound, WrongStage
+from domain.integrity import bundle
+from domain.integrity.verifier import Verifier, format_tlog_proof, leaf_hash
+from domain.use_cases.integrity import CheckpointMade
+from projections import integrity as glue
+from projections.append_only import install_append_only_guard
+from projections.merkle_log import MerkleLog, MerkleLogError, leaf_of, read_stored
+
+
+class IntegrityConflict(WrongStage):
+    """The stored event no longer matches the log (say so rather than prove a lie)."""
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    position: int
+    leaf_index: int
+    tree_size: int
+    leaf_hash: bytes
+    path: list[bytes]
+    root: bytes
+
+
+class IntegrityService:
+    def __init__(self, settings: Settings, ledger: Any, *, merkle: MerkleLog | None = None
+                 ) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.origin = settings.integrity_origin
+        self.signer, self.key_created = load_or_create_signer(settings.key_file, self.origin)
+        self.merkle = merkle or MerkleLog(settings, ledger)
+        self.guarded = install_append_only_guard(ledger)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.merkle.close()
+
+    @property
+    def vkey(self) -> str:
+        return self.signer.verifier.vkey
+
+    @property
+    def verifier(self) -> Verifier:
+        return self.signer.verifier
+
+    # ---- checkpoints ------------------------------------------------------------------------
+    def catch_up(self) -> int:
+        try:
+            return self.merkle.catch_up()
+        except MerkleLogError as error:  # an operator must look: say so, and sign nothing
+            raise ServiceUnavailable(f"the Merkle log cannot be brought up to date: {error}"
+                                     ) from error
+
+    def tree_head(self) -> tuple[int, bytes]:
+        """(size, root) of the log with every stored event in it."""
+        size = self.catch_up()
+        return size, self.merkle.root(size)
+
+    def make_checkpoint(self, ctx: Context, *, reason: str, size: int | None = None
+                        ) -> CheckpointMade:
+        self.catch_up()
+        return self.ledger.make_checkpoint(ctx, origin=self.origin, signer=self.signer,
+                                           tree=self.merkle, reason=reason, size=size)
+
+    def integrity_log(self) -> IntegrityLog | None:
+        try:
+            return self.ledger.get_integrity_log(self.origin)
+        except NotFound:
+            return None
+
+    def require_log(self) -> IntegrityLog:
+        log = self.integrity_log()
+        if log is None or log.latest is None:
+            raise NotFound(f"log {self.origin} has no checkpoint yet")
+        return log
+
+    def register_witness(self, ctx: Context, vkey: str) -> Any:
+        return self.ledger.register_witness(ctx, origin=self.origin, vkey=vkey)
+
+    def add_cosignature(self, ctx: Context, size: int, signature: str) -> Any:
+        self.catch_up()
+        return self.ledger.add_cosignature(ctx, origin=self.origin, size=size,
+                                           signature=signature, tree=self.merkle)
+
+    # ---- proofs -----------------------------------------------------------------------------
+    def _index_of(self, position: int) -> int:
+        index = self.merkle.leaf_index_of(position)
+        if index is None and position <= self.ledger.head_position():
+            self.catch_up()
+            index = self.merkle.leaf_index_of(position)
+        if index is None:
+            raise NotFound(f"no event at position {position}")
+        return index
+
+    def _size(self, size: int | None) -> int:
+        if size is not None:
+            return size
+        return self.require_log().latest.size  # type: ignore[union-attr]
+
+    def inclusion(self, position: int, size: int | None = None) -> Inclusion:
+        index = self._index_of(position)
+        n = self._size(size)
+        if not index < n <= self.merkle.tree_size():
+            raise InvalidInput(f"position {position} is leaf {index}: the tree size must be "
+                               f"above it and at most {self.merkle.tree_size()}", field="size")
+        leaf = self.merkle.leaf(index)
+        assert leaf is not None
+        return Inclusion(position, index, n, leaf[1], self.merkle.inclusion_proof(index, n),
+                         self.merkle.root(n))
+
+    def consistency(self, first: int, second: int) -> list[bytes]:
+        size = self.merkle.tree_size()
+        if not 0 < first <= second <= size:
+            raise InvalidInput(f"need 0 < from <= to <= {size} (the log's size)", field="from")
+        return self.merkle.consistency_proof(first, second)
+
+    def tlog_proof(self, position: int) -> str:
+        """A self-contained C2SP tlog-proof of one event against the latest checkpoint: its
+        leaf bytes ('extra'), index, inclusion hashes and the cosigned checkpoint note."""
+        log = self.require_log()
+        latest = log.latest
+        assert latest is not None
+        index = self._index_of(position)
+        if index >= latest.size:
+            raise WrongStage(f"position {position} (leaf {index}) is not yet covered by a "
+                             f"checkpoint (the latest has size {latest.size}); allowed next: "
+                             "make a checkpoint")
+        rows = read_stored(self.ledger, position, position)
+        stored = self.merkle.leaf(index)
+        leaf = leaf_of(rows[0]) if rows else None
+        if leaf is None or stored is None or leaf_hash(leaf) != stored[1]:
+            raise IntegrityConflict(f"the stored event at position {position} no longer "
+                                    "matches the log: run `ledger verify --live`")
+        proof = self.merkle.inclusion_proof(index, latest.size)
+        return format_tlog_proof(index, proof, log.cosigned_note(latest.size), extra=leaf)
+
+    # ---- export and verification ------------------------------------------------------------
+    def export_lines(self) -> Iterator[bytes]:
+        return glue.export_lines(self.ledger, self.merkle, self.integrity_log(), self.origin,
+                                 self.vkey)
+
+    def verify_live(self, keys: Sequence[Verifier] | None = None, *,
+                    trusted: Sequence[str] = (), state: bundle.Target | None = None
+                    ) -> bundle.Verdict:
+        return glue.verify_live(self.ledger, self.merkle, self.integrity_log(), self.origin,
+                                list(keys) if keys else [self.verifier], trusted=trusted,
+                                state=state)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()

@@ -1,0 +1,614 @@
+"""Export bundles of the ledger (sgl-bundle/v1) and their offline verification.
+
+Depends on the standard library, ``cryptography`` (through verifier.py) and leaf.py only,
+so that a scrutineer can read, copy and run it without the service. The format and every
+check are specified in docs/integrity.md. In short, a bundle is UTF-8 text, one record per
+line, in this order:
+
+    sgl-bundle/v1
+    h {json header: format, origin, vkey, key_fingerprint, head_position, exported_at}
+    c <base64 of one signed checkpoint note, with its cosignatures>      (0 or more)
+    e <base64 leaf>[ <position> <base64 leaf hash>]                       (one per event)
+    x <position> <base64 leaf hash>                                       (0 or more)
+    t {json trailer: events, checkpoints, extra_leaves}
+
+The optional fields of an ``e`` line and the ``x`` lines are the service's own Merkle log
+(the position and leaf hash it appended at that leaf index). They are hints, never trusted:
+the verdict rests on re-hashing every leaf and on the signed checkpoints alone. The hints
+only let a failure name the first bad position and what happened there.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from domain.integrity.leaf import LeafError, check_leaf, decode_leaf, with_position
+from domain.integrity.verifier import (
+    COSIGNATURE_V1,
+    ED25519,
+    Checkpoint,
+    IntegrityError,
+    NoteError,
+    TreeBuilder,
+    Verifier,
+    leaf_hash,
+    open_checkpoint,
+    parse_tlog_proof,
+    verify_tlog_proof,
+)
+
+FORMAT = "sgl-bundle/v1"
+WINDOW = 64  # leaves looked at after the first difference, to tell what happened there
+
+
+class Kind(StrEnum):
+    """What is wrong. Also the words `ledger verify` prints."""
+
+    ALTERED = "altered"
+    MISSING = "missing"
+    INSERTED = "inserted"
+    REORDERED = "reordered"
+    TRUNCATED = "truncated"  # the log ends below a checkpoint
+    FORKED = "forked"  # two signed checkpoints disagree about one history
+    ROLLED_BACK = "rolled_back"  # shorter than a checkpoint accepted on an earlier run
+    BAD_SIGNATURE = "bad_signature"
+    WRONG_KEY_OR_ORIGIN = "wrong_key_or_origin"
+    INCONSISTENT = "inconsistent_checkpoints"
+    MALFORMED = "malformed"
+    INCOMPLETE = "incomplete_export"  # no trailer, or counts that do not match
+    EMPTY = "empty"
+    NO_CHECKPOINT = "no_checkpoint"  # nothing signed covers the events
+
+
+class Failure(Exception):
+    def __init__(self, kind: Kind, message: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.position = position
+
+
+@dataclass(frozen=True)
+class Target:
+    """A signed (or remembered) statement of the root at one size."""
+
+    size: int
+    root: bytes
+    source: str  # "bundle", "trusted" (a file the scrutineer brings) or "state"
+    note: str | None = None
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    message: str
+    kind: Kind | None = None
+    position: int | None = None  # the first bad position, when it can be told
+    events: int = 0
+    verified_size: int = 0  # the largest checkpoint size the events were checked against
+    checkpoints_verified: int = 0
+    latest: Target | None = None  # the largest checkpoint accepted (for the state file)
+    warnings: list[str] = field(default_factory=list)
+
+    def report(self) -> str:
+        if self.ok:
+            lines = [f"OK: {self.message}"]
+        else:
+            where = f" at position {self.position}" if self.position is not None else ""
+            kind = self.kind.value if self.kind else "failed"
+            lines = [f"FAILED ({kind}){where}: {self.message}"]
+        return "\n".join(lines + [f"warning: {w}" for w in self.warnings])
+
+
+# ---------------------------------------------------------------- checkpoints and keys
+
+
+def open_log_checkpoint(note: str, keys: Sequence[Verifier], origin: str,
+                        min_cosignatures: int = 0) -> Checkpoint:
+    """Open a checkpoint note, naming the failure precisely (bad signature vs unknown key vs
+    wrong origin). ``keys`` are the log's keys and any witness keys."""
+    try:
+        cp, _ = open_checkpoint(note, keys, min_cosignatures=min_cosignatures)
+    except NoteError as error:
+        raise Failure(_note_failure(note, keys), f"checkpoint note: {error}") from None
+    except IntegrityError as error:
+        raise Failure(Kind.MALFORMED, f"checkpoint note: {error}") from None
+    if cp.origin != origin:
+        raise Failure(Kind.WRONG_KEY_OR_ORIGIN,
+                      f"checkpoint of origin {cp.origin!r}, expected {origin!r}")
+    return cp
+
+
+def _note_failure(note: str, keys: Sequence[Verifier]) -> Kind:
+    """A trusted key named on a line that does not verify is a bad signature; otherwise the
+    note was signed by no key we trust."""
+    known = {(k.name, k.key_id) for k in keys}
+    for line in note[note.rfind("\n\n") + 2:].splitlines():
+        name, _, sig = line[2:].partition(" ")
+        try:
+            key_id = base64.b64decode(sig, validate=True)[:4]
+        except (binascii.Error, ValueError):
+            continue
+        if (name, key_id) in known:
+            return Kind.BAD_SIGNATURE
+    return Kind.WRONG_KEY_OR_ORIGIN
+
+
+def load_keys(texts: Iterable[str]) -> list[Verifier]:
+    """Parse vkeys (log keys, type 0x01, and witness keys, type 0x04)."""
+    return [Verifier.from_vkey(t.strip()) for t in texts]
+
+
+def key_fingerprint(vkey: str) -> str:
+    """SHA-256 of the raw Ed25519 public key, hex (as printed in bundle headers)."""
+    return "sha256:" + hashlib.sha256(Verifier.from_vkey(vkey).public_key).hexdigest()
+
+
+# ---------------------------------------------------------------- the streaming audit
+
+
+class LogAudit:
+    """One pass over a log's leaves in order, checked against signed checkpoints.
+
+    Use: add_checkpoint / add_target for every checkpoint, begin(), add() every leaf (with
+    the service's claimed position and hash when known), add_claimed() for claimed leaves
+    beyond the events, then finish()."""
+
+    def __init__(self, keys: Sequence[Verifier], origin: str, *,
+                 min_cosignatures: int = 0) -> None:
+        self.keys = list(keys)
+        self.origin = origin
+        self.min_cosignatures = min_cosignatures
+        if not any(k.key_type == ED25519 and k.name == origin for k in self.keys):
+            raise Failure(Kind.WRONG_KEY_OR_ORIGIN,
+                          f"no log key named {origin!r} was given (keys: "
+                          f"{', '.join(k.name for k in self.keys) or 'none'})")
+        self.targets: dict[int, list[Target]] = {}
+        self.recorded: list[Target] = []  # the bundle's checkpoints in recorded order
+        self.tree = TreeBuilder()
+        self.last_position = 0
+        self.events = 0
+        self.claimed_count = 0
+        self._sizes: list[int] = []
+        self._next = 0  # index into _sizes of the next size to check
+        self.mismatches: list[tuple[Target, bytes]] = []  # (target, recomputed root)
+        self.matched: list[Target] = []
+        self.divergence: int | None = None  # leaf index of the first claimed difference
+        self.window: list[tuple[bytes | None, int | None, tuple[int, bytes] | None]] = []
+        self.claimed_tree: TreeBuilder | None = None
+        self.claimed_matches: list[Target] = []
+
+    # ---- what the leaves are checked against ------------------------------------------
+    def add_checkpoint(self, note: str, source: str = "bundle") -> Target:
+        cp = open_log_checkpoint(note, self.keys, self.origin,
+                                 self.min_cosignatures if source == "trusted" else 0)
+        target = Target(cp.size, cp.root_hash, source, note)
+        if source == "bundle":
+            self.recorded.append(target)
+        self.add_target(target)
+        return target
+
+    def add_target(self, target: Target) -> None:
+        self.targets.setdefault(target.size, []).append(target)
+
+    def begin(self) -> None:
+        """Check the checkpoints against each other before any leaf is read."""
+        for earlier, later in zip(self.recorded, self.recorded[1:]):
+            if later.size < earlier.size:
+                raise Failure(Kind.INCONSISTENT, f"checkpoint sizes went down: {earlier.size} "
+                                                 f"was recorded before {later.size}")
+        for size, targets in sorted(self.targets.items()):
+            if size == 0:
+                raise Failure(Kind.MALFORMED, "a checkpoint of an empty log proves nothing")
+            if len({t.root for t in targets}) > 1:
+                sources = ", ".join(sorted({t.source for t in targets}))
+                raise Failure(Kind.FORKED, f"two signed checkpoints of size {size} have "
+                                           f"different roots (from: {sources})")
+        self._sizes = sorted(self.targets)
+
+    # ---- the hot path -------------------------------------------------------------------
+    def add(self, leaf: bytes, claimed: tuple[int, bytes] | None = None) -> None:
+        try:
+            position = check_leaf(leaf)
+        except LeafError as error:
+            raise Failure(Kind.MALFORMED, f"leaf {self.tree.size}: {error}",
+                          self.last_position + 1) from None
+        if position <= self.last_position:
+            kind = Kind.INSERTED if position == self.last_position else Kind.REORDERED
+            raise Failure(kind, f"position {position} comes after position "
+                                f"{self.last_position}; positions must strictly increase",
+                          position)
+        h = leaf_hash(leaf)
+        if self.divergence is not None:
+            self._after_divergence(leaf, position, claimed)
+        elif claimed is not None:
+            self.claimed_count += 1
+            if claimed[0] != position or claimed[1] != h:
+                self._diverge(leaf, position, claimed)
+        self.tree.append(h)
+        self.events += 1
+        self.last_position = position
+        if self._next < len(self._sizes) and self.tree.size == self._sizes[self._next]:
+            self._check_size()
+
+    def add_claimed(self, claimed: tuple[int, bytes]) -> None:
+        """A leaf the service's log holds beyond the events: an event is gone."""
+        self.claimed_count += 1
+        if self.divergence is None:
+            self._diverge(None, None, claimed)
+        else:
+            self._after_divergence(None, None, claimed)
+
+    def _diverge(self, leaf: bytes | None, position: int | None,
+                 claimed: tuple[int, bytes]) -> None:
+        self.divergence = self.tree.size
+        self.window = [(leaf, position, claimed)]
+        # Up to here the claimed leaves equal the real ones: the claimed tree starts as a copy.
+        self.claimed_tree = copy.deepcopy(self.tree)
+        self.claimed_tree.append(claimed[1])
+        self._check_claimed()
+
+    def _after_divergence(self, leaf: bytes | None, position: int | None,
+                          claimed: tuple[int, bytes] | None) -> None:
+        if len(self.window) < WINDOW:
+            self.window.append((leaf, position, claimed))
+        if claimed is not None and self.claimed_tree is not None:
+            self.claimed_tree.append(claimed[1])
+            self._check_claimed()
+
+    def _check_claimed(self) -> None:
+        """Does a signed checkpoint vouch for the service's claimed leaves at this size?"""
+        assert self.claimed_tree is not None
+        for target in self.targets.get(self.claimed_tree.size, ()):
+            if self.claimed_tree.root() == target.root:
+                self.claimed_matches.append(target)
+
+    def _check_size(self) -> None:
+        size = self._sizes[self._next]
+        self._next += 1
+        root = self.tree.root()
+        for target in self.targets[size]:
+            if root == target.root:
+                self.matched.append(target)
+            else:
+                self.mismatches.append((target, root))
+
+    # ---- the verdict --------------------------------------------------------------------
+    def finish(self) -> Verdict:
+        verdict = self._judge()
+        verdict.events = self.events
+        return verdict
+
+    def _judge(self) -> Verdict:
+        if self.events == 0 and self.divergence is None:
+            raise Failure(Kind.EMPTY, "no events: an empty log proves nothing")
+        largest = self._sizes[-1] if self._sizes else 0
+        if self.divergence is not None:
+            kind, position, what = self._classify()
+            if kind is Kind.MISSING and self.window[0][0] is None and self.divergence < largest:
+                kind = Kind.TRUNCATED
+                what = f"the log ends at leaf {self.divergence}, below a checkpoint of " \
+                       f"size {largest}; {what}"
+            covered = [t for t in self.mismatches if t[0].size > self.divergence]
+            short = [t for ts in self.targets.values() for t in ts if t.size > self.tree.size]
+            if covered or short:
+                confirm = self._confirmation()
+                raise Failure(kind, f"{what}{confirm}", position)
+            if self.divergence >= largest:
+                raise Failure(kind, f"{what} (after the last checkpoint, size {largest}: the "
+                                    "evidence is the service's own log, not a signature)",
+                              position)
+        if self.mismatches:
+            target, _ = self.mismatches[0]
+            bundle_ok = not any(t.source == "bundle" for t, _ in self.mismatches)
+            if bundle_ok and self.matched:
+                raise Failure(Kind.FORKED, f"the log does not match the {target.source} "
+                                           f"checkpoint of size {target.size}, although it "
+                                           "matches its own checkpoints: it was rewritten")
+            raise Failure(Kind.ALTERED,
+                          f"the events below the {target.source} checkpoint of size "
+                          f"{target.size} do not hash to its signed root; the service's own "
+                          "log agrees with the altered events, so the first bad position "
+                          "cannot be told (an earlier checkpoint narrows it down)")
+        short = sorted((t for ts in self.targets.values() for t in ts
+                        if t.size > self.tree.size), key=lambda t: t.size)
+        if short:
+            first = short[0]
+            if first.source == "state":
+                raise Failure(Kind.ROLLED_BACK,
+                              f"the log has {self.tree.size} leaves, fewer than the "
+                              f"checkpoint of size {first.size} accepted on an earlier run")
+            raise Failure(Kind.TRUNCATED,
+                          f"the log has {self.tree.size} leaves, fewer than the "
+                          f"{first.source} checkpoint of size {first.size}: events after "
+                          f"position {self.last_position} are missing")
+        if not self.matched:
+            raise Failure(Kind.NO_CHECKPOINT, f"{self.events} events, but no signed checkpoint "
+                                              "covers them: nothing is proven")
+        best = max(self.matched, key=lambda t: t.size)
+        warnings = []
+        if self.divergence is not None:
+            warnings.append(f"the service's own log disagrees with the events at leaf "
+                            f"{self.divergence}, but the events match every signed "
+                            "checkpoint (the service's log view is damaged, not the events)")
+        later = self.events - best.size
+        tail = (f"; {later} later events are not yet covered by a checkpoint" if later
+                else "")
+        return Verdict(
+            ok=True, events=self.events, verified_size=best.size,
+            checkpoints_verified=len(self.matched), latest=best, warnings=warnings,
+            message=f"{self.events} events re-hashed; the roots of {len(self.matched)} signed "
+                    f"checkpoint(s) match, up to size {best.size}{tail}")
+
+    def _confirmation(self) -> str:
+        if self.claimed_matches:
+            t = min(self.claimed_matches, key=lambda t: t.size)
+            return (f" (confirmed: the {t.source} checkpoint of size {t.size} matches the log "
+                    "the service appended, not the events as they are now)")
+        return " (from the service's own log; no signed checkpoint confirms its leaves)"
+
+    def _classify(self) -> tuple[Kind, int | None, str]:
+        """What happened at the first leaf where the events and the service's log differ."""
+        leaf, position, claimed = self.window[0]
+        assert claimed is not None
+        q, qh = claimed
+        if leaf is None or position is None:
+            return Kind.MISSING, q, f"the event at position {q} is missing"
+        if position > q:
+            return Kind.MISSING, q, f"the event at position {q} is missing"
+        if position < q:
+            return Kind.INSERTED, position, f"an event at position {position} was inserted"
+        rest = self.window[1:]
+        for leaf_j, _, claimed_j in rest:
+            if leaf_j is not None and claimed_j is not None and (
+                leaf_hash(with_position(leaf, claimed_j[0])) == claimed_j[1]
+                and leaf_hash(with_position(leaf_j, q)) == qh
+            ):
+                return (Kind.REORDERED, q, f"the events at positions {q} and {claimed_j[0]} "
+                                           "were swapped")
+        if rest and rest[0][2] is not None and (
+            leaf_hash(with_position(leaf, rest[0][2][0])) == rest[0][2][1]
+        ):
+            return Kind.MISSING, q, (f"the event at position {q} is missing (the later ones "
+                                     "were renumbered)")
+        if rest and rest[0][0] is not None and leaf_hash(with_position(rest[0][0], q)) == qh:
+            return Kind.INSERTED, q, (f"an event was inserted at position {q} (the later "
+                                      "ones were renumbered)")
+        return Kind.ALTERED, q, f"the event at position {q} was altered"
+
+
+# ---------------------------------------------------------------- writing bundles
+
+
+def header_line(origin: str, vkey: str, head_position: int, exported_at: str) -> bytes:
+    header = {"format": FORMAT, "origin": origin, "vkey": vkey,
+              "key_fingerprint": key_fingerprint(vkey), "head_position": head_position,
+              "exported_at": exported_at}
+    return f"{FORMAT}\nh {json.dumps(header, sort_keys=True)}\n".encode()
+
+
+def checkpoint_line(note: str) -> bytes:
+    return b"c " + base64.b64encode(note.encode()) + b"\n"
+
+
+def event_line(leaf: bytes, claimed: tuple[int, bytes] | None) -> bytes:
+    if claimed is None:
+        return b"e " + base64.b64encode(leaf) + b"\n"
+    return b"e %s %d %s\n" % (base64.b64encode(leaf), claimed[0], base64.b64encode(claimed[1]))
+
+
+def extra_leaf_line(claimed: tuple[int, bytes]) -> bytes:
+    return b"x %d %s\n" % (claimed[0], base64.b64encode(claimed[1]))
+
+
+def trailer_line(events: int, checkpoints: int, extra_leaves: int) -> bytes:
+    trailer = {"events": events, "checkpoints": checkpoints, "extra_leaves": extra_leaves}
+    return f"t {json.dumps(trailer, sort_keys=True)}\n".encode()
+
+
+# ---------------------------------------------------------------- reading bundles
+
+
+def _b64(data: bytes, what: str) -> bytes:
+    try:
+        return binascii.a2b_base64(data, strict_mode=True)
+    except (binascii.Error, ValueError):
+        raise Failure(Kind.MALFORMED, f"{what}: invalid base64") from None
+
+
+def _claimed(position: bytes, digest: bytes) -> tuple[int, bytes]:
+    if not position.isdigit():
+        raise Failure(Kind.MALFORMED, "a claimed position is not a number")
+    value = _b64(digest, "claimed leaf hash")
+    if len(value) != 32:
+        raise Failure(Kind.MALFORMED, "a claimed leaf hash is not 32 bytes")
+    return int(position), value
+
+
+def verify_bundle(lines: Iterable[bytes], keys: Sequence[Verifier], *,
+                  trusted: Sequence[str] = (), state: Target | None = None,
+                  min_cosignatures: int = 0,
+                  progress: Callable[[int], None] | None = None) -> Verdict:
+    """Verify a whole bundle in one streaming pass (constant memory). ``lines`` yields the
+    bundle's lines (a binary file object does). ``trusted`` are checkpoint notes the
+    scrutineer holds; ``state`` the checkpoint accepted on an earlier run. Never raises for
+    bad input: every problem is a failed Verdict."""
+    events = extras = checkpoints = 0
+    try:
+        it = iter(lines)
+        first = next(it, b"")
+        if not first:
+            raise Failure(Kind.EMPTY, "the bundle is empty")
+        if first.rstrip(b"\n") != FORMAT.encode():
+            raise Failure(Kind.MALFORMED, f"not an {FORMAT} bundle")
+        header = _header(next(it, b""))
+        origin = header["origin"]
+        audit = LogAudit(keys, origin, min_cosignatures=min_cosignatures)
+        _check_header_key(header, audit.keys)
+        for note in trusted:
+            audit.add_checkpoint(note, "trusted")
+        if state is not None:
+            audit.add_target(state)
+        line = next(it, b"")
+        while line.startswith(b"c "):
+            checkpoints += 1
+            try:
+                note = _b64(line[2:].rstrip(b"\n"), "checkpoint").decode("utf-8")
+            except UnicodeDecodeError:
+                raise Failure(Kind.MALFORMED, "a checkpoint note is not UTF-8") from None
+            audit.add_checkpoint(note, "bundle")
+            line = next(it, b"")
+        audit.begin()
+        add, a2b = audit.add, binascii.a2b_base64
+        while line[:2] == b"e ":
+            parts = line[2:].split()
+            try:
+                leaf = a2b(parts[0], strict_mode=True)
+            except (binascii.Error, ValueError, IndexError):
+                raise Failure(Kind.MALFORMED, f"event line {events + 1}: invalid base64",
+                              audit.last_position + 1) from None
+            if len(parts) == 3:
+                add(leaf, _claimed(parts[1], parts[2]))
+            elif len(parts) == 1:
+                add(leaf)
+            else:
+                raise Failure(Kind.MALFORMED, f"event line {events + 1}: wrong field count")
+            events += 1
+            if progress is not None and not events & 0xFFFF:
+                progress(events)
+            line = next(it, b"")
+        while line.startswith(b"x "):
+            parts = line[2:].split()
+            if len(parts) != 2:
+                raise Failure(Kind.MALFORMED, "an extra-leaf line needs position and hash")
+            audit.add_claimed(_claimed(parts[0], parts[1]))
+            extras += 1
+            line = next(it, b"")
+        _trailer(line, next(it, None), events, checkpoints, extras)
+        return audit.finish()
+    except Failure as failure:
+        return Verdict(ok=False, kind=failure.kind, position=failure.position,
+                       message=failure.message, events=events)
+
+
+def verify_entries(origin: str, keys: Sequence[Verifier], notes: Iterable[str],
+                   entries: Iterable[tuple[bytes | None, tuple[int, bytes] | None]], *,
+                   trusted: Sequence[str] = (), state: Target | None = None,
+                   min_cosignatures: int = 0) -> Verdict:
+    """The checks of verify_bundle over entries read some other way (`ledger verify
+    --live` reads them from the database): (leaf bytes or None, claimed or None) by leaf
+    index, in order."""
+    try:
+        audit = LogAudit(keys, origin, min_cosignatures=min_cosignatures)
+        for note in trusted:
+            audit.add_checkpoint(note, "trusted")
+        if state is not None:
+            audit.add_target(state)
+        for note in notes:
+            audit.add_checkpoint(note, "bundle")
+        audit.begin()
+        for leaf, claimed in entries:
+            if leaf is not None:
+                audit.add(leaf, claimed)
+            elif claimed is not None:
+                audit.add_claimed(claimed)
+        return audit.finish()
+    except Failure as failure:
+        return Verdict(ok=False, kind=failure.kind, position=failure.position,
+                       message=failure.message)
+
+
+def _header(line: bytes) -> dict[str, Any]:
+    if not line.startswith(b"h "):
+        raise Failure(Kind.MALFORMED, "the bundle has no header line")
+    try:
+        header = json.loads(line[2:])
+    except ValueError:
+        raise Failure(Kind.MALFORMED, "the header is not JSON") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT or not isinstance(
+            header.get("origin"), str):
+        raise Failure(Kind.MALFORMED, f"the header does not name format {FORMAT} and an origin")
+    return header
+
+
+def _check_header_key(header: dict[str, Any], keys: Sequence[Verifier]) -> None:
+    """The header's key is informational, but a different one is worth saying at once."""
+    vkey = header.get("vkey")
+    logs = [k for k in keys if k.key_type == ED25519]
+    if isinstance(vkey, str) and logs and vkey not in {k.vkey for k in logs}:
+        raise Failure(Kind.WRONG_KEY_OR_ORIGIN,
+                      f"the bundle was exported under key {vkey}, not the key you trust "
+                      f"({', '.join(k.vkey for k in logs)})")
+
+
+def _trailer(line: bytes, after: bytes | None, events: int, checkpoints: int,
+             extras: int) -> None:
+    if not line:
+        raise Failure(Kind.INCOMPLETE, f"the bundle ends without its trailer after {events} "
+                                       "events: it was truncated")
+    if not line.startswith(b"t "):
+        raise Failure(Kind.MALFORMED, f"unexpected line after {events} events: "
+                                      f"{line[:40]!r}")
+    try:
+        trailer = json.loads(line[2:])
+    except ValueError:
+        raise Failure(Kind.INCOMPLETE, "the trailer is not JSON: the bundle was cut") from None
+    want = {"events": events, "checkpoints": checkpoints, "extra_leaves": extras}
+    if not isinstance(trailer, dict) or {k: trailer.get(k) for k in want} != want:
+        raise Failure(Kind.INCOMPLETE, f"the trailer counts {trailer} do not match the bundle "
+                                       f"({want})")
+    if after:
+        raise Failure(Kind.MALFORMED, "there are lines after the trailer")
+
+
+# ---------------------------------------------------------------- state and proofs
+
+
+def state_target(data: dict[str, Any]) -> Target:
+    """The checkpoint remembered by an earlier run (a state file's JSON)."""
+    return Target(int(data["size"]), base64.b64decode(data["root"]), "state", data.get("note"))
+
+
+def state_data(origin: str, target: Target) -> dict[str, Any]:
+    return {"origin": origin, "size": target.size,
+            "root": base64.b64encode(target.root).decode(), "note": target.note}
+
+
+@dataclass(frozen=True)
+class ProofResult:
+    checkpoint: Checkpoint
+    index: int
+    position: int
+    aggregate_id: str
+    version: int
+    topic: str
+
+
+def verify_proof_text(text: str, keys: Sequence[Verifier], origin: str | None = None,
+                      min_cosignatures: int = 0) -> ProofResult:
+    """Check one C2SP tlog-proof of a ledger event: the checkpoint signature, the inclusion
+    of the leaf (its 'extra' bytes) and that those bytes are a well-formed ledger leaf.
+    Raises IntegrityError or LeafError."""
+    parsed = parse_tlog_proof(text)
+    if parsed.extra is None:
+        raise IntegrityError("the proof carries no leaf bytes ('extra' line)")
+    leaf = decode_leaf(parsed.extra)  # 64 bytes of an interior node are not a leaf
+    logs = [k for k in keys if k.key_type == ED25519]
+    cp = verify_tlog_proof(text, None, keys, origin=origin or (logs[0].name if logs else None),
+                           min_cosignatures=min_cosignatures)
+    return ProofResult(cp, parsed.index, leaf.position, str(leaf.aggregate_id), leaf.version,
+                       leaf.topic)
+
+
+__all__ = ["COSIGNATURE_V1", "FORMAT", "Failure", "Kind", "LogAudit", "ProofResult", "Target",
+           "Verdict", "checkpoint_line", "event_line", "extra_leaf_line", "header_line",
+           "key_fingerprint", "load_keys", "open_log_checkpoint", "state_data", "state_target",
+           "trailer_line", "verify_bundle", "verify_entries", "verify_proof_text"]

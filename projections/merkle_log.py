@@ -1,0 +1,264 @@
+"""The ledger's Merkle log: one RFC 6962 leaf per stored event, in notification order.
+
+Tables (in the views' store, beside the other read models):
+  view_merkle_leaves (leaf_index, position, leaf_hash)   leaf index 0.. with no gaps; the
+                                                           position is the event's
+                                                           notification id (may have gaps)
+  view_merkle_nodes  (level, node_index, hash)            every complete perfect subtree of
+                                                           2**level leaves, level >= 1
+Hashes are lower-case hex. Level-0 nodes are the leaf hashes themselves.
+
+The view is fed by the shared projection runner (projections/runner.py) with the same
+tracking record and compare-and-set as every other view, so each event becomes exactly one
+leaf. It asks the runner for no decoded events: the leaf is the event *as stored*
+(domain/integrity/leaf.py), so each batch re-reads the raw rows of its positions from the
+ledger's recorder. Proofs read O(log n) nodes in two queries (domain/integrity/proofs.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+from domain.integrity import proofs
+from domain.integrity.leaf import encode_leaf
+from domain.integrity.verifier import leaf_hash
+from projections.base import View, ViewProjection
+from projections.db import Db, Table, Tx
+from projections.readside import ProjectionSettings, ReadSide, store_kind
+from projections.runner import REBUILD_BATCH, Runner
+from projections.tracking import advance, read_position
+
+NAME = "merkle_log"
+T = TypeVar("T")
+
+LEAVES = Table("view_merkle_leaves",
+               (("leaf_index", "BIGINT"), ("position", "BIGINT"), ("leaf_hash", "TEXT")),
+               key=("leaf_index",), indexes=("position",))
+NODES = Table("view_merkle_nodes",
+              (("level", "INTEGER"), ("node_index", "BIGINT"), ("hash", "TEXT")),
+              key=("level", "node_index"))
+
+
+class MerkleLogError(Exception):
+    """The Merkle log cannot be read or extended (not built that far, or stopped)."""
+
+
+class MerkleLogProjection(ViewProjection):
+    """Handles no decoded events: MerkleView.apply_batch reads the stored rows itself."""
+
+    name: ClassVar[str] = NAME
+    version: ClassVar[int] = 1
+    tables: ClassVar[tuple[Table, ...]] = (LEAVES, NODES)
+
+
+def read_stored(ledger: Any, first: int, last: int) -> list[Any]:
+    """The stored events with positions first..last, raw (never decoded)."""
+    out: list[Any] = []
+    position = first
+    while position <= last:
+        rows = ledger.recorder.select_notifications(position, min(last - position + 1, 5000),
+                                                    stop=last)
+        if not rows:
+            break
+        out += rows
+        position = rows[-1].id + 1
+    return out
+
+
+def leaf_of(row: Any) -> bytes:
+    """The leaf bytes of one stored event (a Notification from the recorder). A state stored
+    as text (only a hand edit does that) counts as its UTF-8 bytes."""
+    state = row.state if isinstance(row.state, bytes) else str(row.state).encode()
+    return encode_leaf(row.id, row.originator_id, row.originator_version, row.topic, state)
+
+
+@dataclass
+class MerkleView(View):
+    """The Merkle log's view: a batch appends its leaves and the perfect subtrees they
+    complete, with the tracking record, in one transaction."""
+
+    ledger: Any = None
+
+    def apply_batch(self, items: Sequence[tuple[int, str, Any]],
+                    expected: int | None = None, last: int | None = None) -> int:
+        """Append the stored events at positions (expected, last] (the runner's items carry
+        no events for this view: only the range matters)."""
+        if expected is None:
+            expected = read_position(self.db, self.name)
+        if last is None:
+            if not items:
+                return expected
+            last = items[-1][0]
+        if last <= expected:
+            return expected
+        rows = read_stored(self.ledger, expected + 1, last)
+        with self.db.transaction() as tx:
+            size, last_position = _tail(tx)
+            cache = _frontier(tx, size)
+            leaves, nodes = [], []
+            for row in rows:
+                if row.id <= last_position:
+                    raise MerkleLogError(f"position {row.id} is not after the log's last "
+                                         f"leaf (position {last_position})")
+                h = leaf_hash(leaf_of(row))
+                for level, index, value in proofs.append_nodes(size, h, lambda lv, i: cache[(lv, i)]):
+                    cache[(level, index)] = value
+                    if level:
+                        nodes.append((level, index, value.hex()))
+                leaves.append((size, row.id, h.hex()))
+                size, last_position = size + 1, row.id
+            if leaves:
+                tx.insert(LEAVES, leaves)
+            if nodes:
+                tx.insert(NODES, nodes)
+            advance(tx, self.name, expected, last)
+        return last
+
+
+def _tail(tx: Tx) -> tuple[int, int]:
+    """(tree size, position of the last leaf) as stored."""
+    row = tx.one("SELECT leaf_index, position FROM {view_merkle_leaves} "
+                 "ORDER BY leaf_index DESC LIMIT 1")
+    return (0, 0) if row is None else (int(row["leaf_index"]) + 1, int(row["position"]))
+
+
+def _frontier(tx: Tx, size: int) -> dict[tuple[int, int], bytes]:
+    """The perfect subtrees that make up a tree of `size` leaves (one per set bit): the only
+    nodes an append can need."""
+    wanted, start = [], 0
+    for level in range(size.bit_length() - 1, -1, -1):
+        if size >> level & 1:
+            wanted.append((level, start >> level))
+            start += 1 << level
+    return _fetch(tx, wanted)
+
+
+def _fetch(tx: Tx, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """Read nodes by (level, index) in at most two queries; absent nodes are left out."""
+    found: dict[tuple[int, int], bytes] = {}
+    leaves = sorted({i for level, i in wanted if level == 0})
+    if leaves:
+        for row in tx.select_in("SELECT leaf_index, leaf_hash FROM {view_merkle_leaves} "
+                                "WHERE {in}", "leaf_index", leaves):
+            found[(0, int(row["leaf_index"]))] = bytes.fromhex(row["leaf_hash"])
+    inner = sorted({(level, i) for level, i in wanted if level > 0})
+    if inner:
+        where = " OR ".join("(level = ? AND node_index = ?)" for _ in inner)
+        params = [v for pair in inner for v in pair]
+        for row in tx.query(f"SELECT level, node_index, hash FROM {{view_merkle_nodes}} "
+                            f"WHERE {where}", params):
+            found[(int(row["level"]), int(row["node_index"]))] = bytes.fromhex(row["hash"])
+    return found
+
+
+class MerkleReadSide(ReadSide):
+    """A read side holding only the Merkle log's view, so the shared Runner can feed it."""
+
+    def __init__(self, settings: ProjectionSettings, ledger: Any, *, db: Db | None = None
+                 ) -> None:
+        super().__init__(settings, ledger, db=db, view_names=())
+        self.view_names = (NAME,)
+        self.views = {NAME: MerkleView(self.db, MerkleLogProjection, ledger)}
+        # In-memory events do not outlive the process, so neither may their log.
+        self.setup(fresh=db is None and store_kind(ledger) == "memory")
+
+
+class MerkleLog:
+    """The Merkle log of one ledger: catching up, and the queries proofs are made of.
+
+    Implements the domain's LogTree protocol (size, root, consistency_proof) that checkpoint
+    use cases take."""
+
+    def __init__(self, settings: ProjectionSettings, ledger: Any, *, db: Db | None = None
+                 ) -> None:
+        self.ledger = ledger
+        self.side = MerkleReadSide(settings, ledger, db=db)
+        self.db = self.side.db
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.side.close()
+
+    # ---- keeping up -------------------------------------------------------------------------
+    def catch_up(self, *, progress: Callable[[int, int], None] | None = None) -> int:
+        """Append every stored event up to the head as it is now; returns the tree size.
+        Raises MerkleLogError if the view stopped on an event (see `ledger projections`)."""
+        with self._lock:  # one catch-up per process at a time; other processes race safely
+            runner = Runner(self.side, (NAME,), batch_size=REBUILD_BATCH)
+            runner.catch_up(progress=progress)
+            state = self.side.states().get(NAME)
+            if state is not None and state.failed:
+                raise MerkleLogError(f"the Merkle log stopped at position "
+                                     f"{state.failed_position}: {state.error}")
+        return self.size
+
+    def position(self) -> int:
+        """The last ledger position the log has applied."""
+        return read_position(self.db, NAME)
+
+    # ---- queries ----------------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        return self.tree_size()
+
+    def tree_size(self) -> int:
+        with self.db.snapshot() as tx:
+            return _tail(tx)[0]
+
+    def root(self, size: int | None = None) -> bytes:
+        return self._prove(lambda get, n: proofs.root(n, get), size)
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        return self._prove(lambda get, n: proofs.inclusion_proof(index, n, get), size)
+
+    def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
+        return self._prove(lambda get, n: proofs.consistency_proof(size1, n, get), size2)
+
+    def leaf_index_of(self, position: int) -> int | None:
+        rows = self.db.query("SELECT leaf_index FROM {view_merkle_leaves} WHERE position = ?",
+                             (position,))
+        return int(rows[0]["leaf_index"]) if rows else None
+
+    def leaf(self, index: int) -> tuple[int, bytes] | None:
+        """(position, leaf hash) of one leaf."""
+        rows = self.db.query("SELECT position, leaf_hash FROM {view_merkle_leaves} "
+                             "WHERE leaf_index = ?", (index,))
+        return (int(rows[0]["position"]), bytes.fromhex(rows[0]["leaf_hash"])) if rows else None
+
+    def iter_leaves(self, start: int = 0, stop: int | None = None,
+                    batch: int = 5000) -> Iterator[tuple[int, bytes]]:
+        """(position, leaf hash) of leaves start..stop-1 in order, read in batches."""
+        index = start
+        while stop is None or index < stop:
+            limit = batch if stop is None else min(batch, stop - index)
+            rows = self.db.query("SELECT leaf_index, position, leaf_hash FROM "
+                                 "{view_merkle_leaves} WHERE leaf_index >= ? "
+                                 "ORDER BY leaf_index LIMIT ?", (index, limit))
+            if not rows:
+                return
+            for row in rows:
+                yield int(row["position"]), bytes.fromhex(row["leaf_hash"])
+            index = int(rows[-1]["leaf_index"]) + 1
+
+    def _prove(self, fn: Callable[[proofs.GetNode, int], T], size: int | None) -> T:
+        """Run a proofs.py function in one snapshot: a dry run records which nodes it reads
+        (the set depends only on indexes and sizes), then one fetch, then the real run."""
+        with self.db.snapshot() as tx:
+            current = _tail(tx)[0]
+            n = current if size is None else size
+            if n > current:
+                raise MerkleLogError(f"the log has {current} leaves, not {n}")
+            wanted: list[tuple[int, int]] = []
+
+            def record(level: int, index: int) -> bytes:
+                wanted.append((level, index))
+                return bytes(32)
+
+            fn(record, n)  # raises ValueError for an index or size outside the tree
+            found = _fetch(tx, wanted)
+        if len(found) != len(set(wanted)):
+            raise MerkleLogError("the log is missing nodes it should hold")
+        return fn(lambda level, index: found[(level, index)], n)

@@ -1,0 +1,47 @@
+"""The read models as one object for a process that serves them (the API): the views' store,
+the Board's queries and, in the in-process mode, the runner thread that keeps them current."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from projections.board import Board
+from projections.readside import ProjectionSettings, ReadSide
+from projections.runner import BackgroundProjections
+
+
+@dataclass
+class ReadModels:
+    read_side: ReadSide
+    board: Board
+    background: BackgroundProjections | None = None
+
+    def status(self) -> dict[str, Any]:
+        """For /readyz: each view's position, lag, state and any stop; and whether the
+        in-process runner itself is alive."""
+        status = self.read_side.status()
+        if self.background is not None:
+            alive = self.background.thread.is_alive()
+            status["runner"] = {"mode": "in_process", "alive": alive,
+                                "error": str(self.background.error) if self.background.error
+                                else None}
+            status["ok"] = status["ok"] and alive
+        else:
+            status["runner"] = {"mode": "external"}
+        return status
+
+    def close(self) -> None:
+        if self.background is not None:
+            self.background.stop()
+        self.board.close()
+        self.read_side.close()
+
+
+def open_read_models(settings: ProjectionSettings, ledger: Any, *,
+                     run_in_process: bool) -> ReadModels:
+    """Open the views of `ledger`; with run_in_process, also run the projections in a thread
+    of this process (a single API worker; with several, run `ledger project` instead)."""
+    read_side = ReadSide(settings, ledger)
+    background = BackgroundProjections(settings, ledger, read_side) if run_in_process else None
+    return ReadModels(read_side, Board(read_side), background)
