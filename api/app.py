@@ -9,8 +9,18 @@ from fastapi import FastAPI
 
 from api import errors
 from api.composition import build_ledger
-from api.routes import (actions, agencies, challenges, dashboard, health, integrity, reviews,
-                        users)
+from api.routes import (
+    actions,
+    agencies,
+    audit,
+    board,
+    challenges,
+    dashboard,
+    health,
+    integrity,
+    reviews,
+    users,
+)
 from api.settings import Settings
 from domain.ledger import Ledger
 
@@ -42,6 +52,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         app.state.ledger = ledger
     errors.install(app)
     for router in (health.router, agencies.router, users.router, reviews.router,
-                   actions.router, challenges.router, dashboard.router, integrity.router):
+                   actions.router, challenges.router, board.router, audit.router,
+                   dashboard.router, integrity.router):
         app.include_router(router)
     return app

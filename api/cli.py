@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api.composition import build_ledger
+from api.integrity_cli import register as register_integrity_commands
 from api.settings import Settings
 from domain.actors import USER_ROLES, Actor, Role
 from domain.application import Context
@@ -23,6 +24,7 @@ users_app = typer.Typer(help="Users and their tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 views_app = typer.Typer(help="Projection (read model) operations.", no_args_is_help=True)
 app.add_typer(views_app, name="projections")
+register_integrity_commands(app)  # init, checkpoint, export, verify, verify-proof
 out = Console()
 err = Console(stderr=True)
 

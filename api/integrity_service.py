@@ -4,6 +4,7 @@ export and live verification, over one Ledger."""
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -12,15 +13,18 @@ from typing import Any
 from api.errors import ServiceUnavailable
 from api.integrity_keys import load_or_create_signer
 from api.settings import Settings
+from domain.actors import Actor
 from domain.application import Context
 from domain.checkpoint import IntegrityLog
-from domain.errors import InvalidInput, NotFound, WrongStage
+from domain.errors import DomainError, InvalidInput, NotFound, WrongStage
 from domain.integrity import bundle
 from domain.integrity.verifier import Verifier, format_tlog_proof, leaf_hash
 from domain.use_cases.integrity import CheckpointMade
 from projections import integrity as glue
 from projections.append_only import install_append_only_guard
 from projections.merkle_log import MerkleLog, MerkleLogError, leaf_of, read_stored
+
+logger = logging.getLogger("ledger.integrity")
 
 
 class IntegrityConflict(WrongStage):
@@ -77,6 +81,40 @@ class IntegrityService:
         self.catch_up()
         return self.ledger.make_checkpoint(ctx, origin=self.origin, signer=self.signer,
                                            tree=self.merkle, reason=reason, size=size)
+
+    def cited_tree(self, size: int | None, root: str | None) -> tuple[int, str]:
+        """(size, base64 root) for a sign-off: the log as it stands, or an earlier size the
+        Board cites, whose root must then be the log's root at that size."""
+        current = self.catch_up()
+        if size is None:
+            if root is not None:
+                raise InvalidInput("checkpoint_root needs checkpoint_size",
+                                   field="checkpoint_size")
+            size = current
+        if not 1 <= size <= current:
+            raise InvalidInput(f"checkpoint_size must be between 1 and {current}, the log's "
+                               "size", field="checkpoint_size")
+        actual = b64(self.merkle.root(size))
+        if root is not None and root != actual:
+            raise InvalidInput(f"checkpoint_root is not the log's root at size {size}",
+                               field="checkpoint_root")
+        return size, actual
+
+    def checkpoint_after(self, actor: Actor, size: int, *, reason: str
+                         ) -> CheckpointMade | None:
+        """The checkpoint that follows a sign-off. The sign-off is already recorded, so a
+        refusal here (a larger checkpoint was made meanwhile, which covers this size) is
+        logged, not raised."""
+        log = self.integrity_log()
+        if log is not None and any(cp.size == size for cp in log.checkpoints):
+            return None
+        try:
+            return self.ledger.make_checkpoint(Context(actor), origin=self.origin,
+                                               signer=self.signer, tree=self.merkle,
+                                               reason=reason, size=size)
+        except DomainError as error:
+            logger.warning("no checkpoint of size %s after a sign-off: %s", size, error)
+            return None
 
     def integrity_log(self) -> IntegrityLog | None:
         try:

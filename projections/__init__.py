@@ -6,7 +6,6 @@ its projection class, in the order they are applied.
 
 from __future__ import annotations
 
-from projections.accountability import AccountabilityProjection
 from projections.actions import ActionStatusProjection
 from projections.audit import AuditTrail
 from projections.base import ViewProjection
@@ -17,8 +16,8 @@ from projections.themes import ThemesProjection
 
 VIEWS: dict[str, type[ViewProjection]] = {
     cls.name: cls for cls in (
-        Directory, ReviewRegister, ActionStatusProjection, AccountabilityProjection,
-        ChallengeRegister, ThemesProjection, AuditTrail,
+        Directory, ReviewRegister, ActionStatusProjection, ChallengeRegister,
+        ThemesProjection, AuditTrail,
     )
 }
 VIEW_NAMES: tuple[str, ...] = tuple(VIEWS)

@@ -8,6 +8,7 @@ filters use the indexes on both stores).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -27,8 +28,32 @@ ACTIONS = Table(
      ("escalated", "INTEGER NOT NULL"), ("escalated_on", "TEXT"),
      ("held_to_account", "INTEGER NOT NULL"), ("impact", "TEXT"), ("withdrawn_on", "TEXT")),
     key=("action_id",),
-    indexes=("due_on, action_id", "status, due_on, action_id",
-             "agency_id, status, due_on, action_id", "review_id, due_on, action_id"),
+    indexes=("due_on, action_id", "status, due_on, action_id", "status, updated_on",
+             "agency_id, due_on, action_id", "agency_id, status, due_on, action_id",
+             "review_id, due_on, action_id"),
+)
+
+# The agency accountability rollup (projections/accountability.py queries it): per agency,
+# counts that do not depend on the date; and open actions (waiting on the agency) by month
+# due and by month of last update, so that "overdue" and "stalled" on any day are whole
+# months summed here plus one month's actions counted from view_actions.
+AGENCY_ACTIONS = Table(
+    "view_agency_actions",
+    (("agency_id", "TEXT"), ("open", "BIGINT NOT NULL"), ("completed", "BIGINT NOT NULL"),
+     ("completed_on_time", "BIGINT NOT NULL"), ("escalated", "BIGINT NOT NULL"),
+     ("held_to_account", "BIGINT NOT NULL")),
+    key=("agency_id",),
+    counters=("open", "completed", "completed_on_time", "escalated", "held_to_account"),
+)
+DUE_MONTHS = Table(
+    "view_agency_due_months",
+    (("agency_id", "TEXT"), ("month", "TEXT"), ("n", "BIGINT NOT NULL")),
+    key=("agency_id", "month"), counters=("n",), indexes=("month",),
+)
+UPDATED_MONTHS = Table(
+    "view_agency_updated_months",
+    (("agency_id", "TEXT"), ("month", "TEXT"), ("n", "BIGINT NOT NULL")),
+    key=("agency_id", "month"), counters=("n",), indexes=("month",),
 )
 
 ACTION = "domain.action:Action."
@@ -37,19 +62,63 @@ ACTION = "domain.action:Action."
 OPEN, CLAIMED, ASSURED, WITHDRAWN = "open", "completion_claimed", "assured", "withdrawn"
 RAGS = ("assured", "complete_awaiting_assurance", "overdue", "at_risk", "on_track", "withdrawn")
 
+Contribution = tuple[tuple[int, ...], str | None, str | None]
+NOTHING: Contribution = ((0, 0, 0, 0, 0), None, None)
+
+
+def contribution(row: dict[str, Any] | None) -> Contribution:
+    """What one action adds to its agency's rollup: (open, completed, completed on time,
+    escalated, held to account), and the months it is due and was last updated while it
+    waits on the agency. A withdrawn action adds nothing."""
+    if row is None or row["status"] == WITHDRAWN:
+        return NOTHING
+    status = row["status"]
+    completed = status == ASSURED
+    on_time = completed and (row["claimed_on"] or row["assured_on"]) <= row["due_on"]
+    counts = (int(not completed), int(completed), int(on_time), row["escalated"],
+              int(row["held_to_account"] > 0))
+    if status == OPEN:
+        return counts, row["due_on"][:7], row["updated_on"][:7]
+    return counts, None, None
+
 
 class ActionStatusProjection(ViewProjection):
     name = "actions"
-    version = 1
-    tables = (ACTIONS,)
+    version = 2
+    tables = (ACTIONS, AGENCY_ACTIONS, DUE_MONTHS, UPDATED_MONTHS)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
         changes.prefetch(ACTIONS.name, [uid(e.originator_id) for e in events])
 
+    def _roll(self, ch: Changes, agency: str, before: Contribution,
+              after: Contribution) -> None:
+        if before == after:
+            return
+        if before[0] != after[0]:
+            ch.add(AGENCY_ACTIONS.name, agency, **{
+                name: b - a for name, a, b in zip(AGENCY_ACTIONS.counters, before[0], after[0],
+                                                  strict=True) if a != b})
+        for table, i in ((DUE_MONTHS, 1), (UPDATED_MONTHS, 2)):
+            if before[i] != after[i]:
+                if before[i] is not None:
+                    ch.add(table.name, (agency, before[i]), n=-1)
+                if after[i] is not None:
+                    ch.add(table.name, (agency, after[i]), n=1)
+
+    def _change(self, ch: Changes, e: Any, values: Callable[[dict[str, Any]], dict[str, Any]],
+                ) -> None:
+        """Change an action's row and its agency's rollup by the difference it makes."""
+        row = ch.get(ACTIONS.name, uid(e.originator_id))
+        if row is None:
+            return
+        before = contribution(row)
+        ch.update(ACTIONS.name, row["action_id"], **values(row))
+        self._roll(ch, row["agency_id"], before, contribution(row))
+
     @on(ACTION + "Assigned")
     def assigned(self, ch: Changes, e: Any) -> None:
         on_ = iso(e.occurred_on)
-        ch.put(ACTIONS.name, {
+        row = {
             "action_id": uid(e.originator_id), "review_id": uid(e.review_id),
             "recommendation_id": uid(e.recommendation_id), "agency_id": uid(e.agency_id),
             "description": e.description, "status": OPEN, "assigned_on": on_,
@@ -57,53 +126,48 @@ class ActionStatusProjection(ViewProjection):
             "last_progress_on": None, "last_rag": None, "updated_on": on_,
             "progress_reports": 0, "claimed_on": None, "assured_on": None, "escalated": 0,
             "escalated_on": None, "held_to_account": 0, "impact": None, "withdrawn_on": None,
-        })
+        }
+        ch.put(ACTIONS.name, row)
+        self._roll(ch, row["agency_id"], NOTHING, contribution(row))
 
     @on(ACTION + "ProgressReported")
     def progress(self, ch: Changes, e: Any) -> None:
-        row = ch.get(ACTIONS.name, uid(e.originator_id))
-        if row is not None:
+        def values(row: dict[str, Any]) -> dict[str, Any]:
             last = later(row["last_progress_on"], iso(e.occurred_on))
-            ch.update(ACTIONS.name, row["action_id"], last_progress_on=last, last_rag=e.rag,
-                      updated_on=later(row["updated_on"], last),
-                      progress_reports=row["progress_reports"] + 1)
+            return {"last_progress_on": last, "last_rag": e.rag,
+                    "updated_on": later(row["updated_on"], last),
+                    "progress_reports": row["progress_reports"] + 1}
+        self._change(ch, e, values)
 
     @on(ACTION + "CompletionClaimed")
     def claimed(self, ch: Changes, e: Any) -> None:
-        row = ch.get(ACTIONS.name, uid(e.originator_id))
-        if row is not None:
+        def values(row: dict[str, Any]) -> dict[str, Any]:
             last = later(row["last_progress_on"], iso(e.occurred_on))
-            ch.update(ACTIONS.name, row["action_id"], status=CLAIMED,
-                      claimed_on=iso(e.occurred_on), last_progress_on=last,
-                      updated_on=later(row["updated_on"], last))
+            return {"status": CLAIMED, "claimed_on": iso(e.occurred_on),
+                    "last_progress_on": last, "updated_on": later(row["updated_on"], last)}
+        self._change(ch, e, values)
 
     @on(ACTION + "CompletionAssured")
     def assured(self, ch: Changes, e: Any) -> None:
-        ch.update(ACTIONS.name, uid(e.originator_id), status=ASSURED,
-                  assured_on=iso(e.occurred_on))
+        self._change(ch, e, lambda row: {"status": ASSURED, "assured_on": iso(e.occurred_on)})
 
     @on(ACTION + "CompletionRejected")
     def rejected(self, ch: Changes, e: Any) -> None:
-        ch.update(ACTIONS.name, uid(e.originator_id), status=OPEN, claimed_on=None)
+        self._change(ch, e, lambda row: {"status": OPEN, "claimed_on": None})
 
     @on(ACTION + "DueDateRevised")
     def revised(self, ch: Changes, e: Any) -> None:
-        row = ch.get(ACTIONS.name, uid(e.originator_id))
-        if row is not None:
-            ch.update(ACTIONS.name, row["action_id"], due_on=iso(e.due_on),
-                      due_revisions=row["due_revisions"] + 1)
+        self._change(ch, e, lambda row: {"due_on": iso(e.due_on),
+                                         "due_revisions": row["due_revisions"] + 1})
 
     @on(ACTION + "EscalatedToBoard")
     def escalated(self, ch: Changes, e: Any) -> None:
-        ch.update(ACTIONS.name, uid(e.originator_id), escalated=1,
-                  escalated_on=iso(e.occurred_on))
+        self._change(ch, e, lambda row: {"escalated": 1, "escalated_on": iso(e.occurred_on)})
 
     @on(ACTION + "HeldToAccount")
     def held(self, ch: Changes, e: Any) -> None:
-        row = ch.get(ACTIONS.name, uid(e.originator_id))
-        if row is not None:
-            ch.update(ACTIONS.name, row["action_id"], escalated=0, escalated_on=None,
-                      held_to_account=row["held_to_account"] + 1)
+        self._change(ch, e, lambda row: {"escalated": 0, "escalated_on": None,
+                                         "held_to_account": row["held_to_account"] + 1})
 
     @on(ACTION + "ImpactEvaluated")
     def impact(self, ch: Changes, e: Any) -> None:
@@ -111,8 +175,8 @@ class ActionStatusProjection(ViewProjection):
 
     @on(ACTION + "Withdrawn")
     def withdrawn(self, ch: Changes, e: Any) -> None:
-        ch.update(ACTIONS.name, uid(e.originator_id), status=WITHDRAWN,
-                  withdrawn_on=iso(e.occurred_on))
+        self._change(ch, e, lambda row: {"status": WITHDRAWN,
+                                         "withdrawn_on": iso(e.occurred_on)})
 
 
 # ---- queries --------------------------------------------------------------------------------

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from projections.base import Changes, Table, ViewProjection, iso, stamp, uid
+from projections.base import Changes, Table, ViewProjection, stamp, uid
 from projections.db import Tx
 
 AUDIT = Table(
@@ -113,6 +114,27 @@ _AGENCY_OF: dict[str, Callable[[Any], Any]] = {
 }
 
 
+@dataclass(frozen=True)
+class _Kind:
+    """What the trail needs to know about one event topic, worked out once."""
+
+    entity_type: str  # e.g. action
+    event_type: str  # e.g. Action.Assigned
+    summarise: Callable[[Any], str]
+    agency: str  # "self" (an agency's own event), "names" (names it), or "lookup"
+
+
+def _kind_of(topic: str) -> _Kind:
+    qualname = topic.partition(":")[2]
+    cls, _, event = qualname.rpartition(".")
+    cls = cls.rpartition(".")[2] or qualname
+    event_type = f"{cls}.{event}"
+    words = _words(event)
+    summarise = _SUMMARIES.get(event_type, lambda _: words)
+    agency = "self" if cls == "Agency" else "names" if event_type in _AGENCY_OF else "lookup"
+    return _Kind(_snake(cls), event_type, summarise, agency)
+
+
 class AuditTrail(ViewProjection):
     name = "audit"
     version = 1
@@ -121,44 +143,35 @@ class AuditTrail(ViewProjection):
 
     def __init__(self, view: Any = None) -> None:
         super().__init__(view)
-        self._kinds: dict[str, tuple[str, str, str]] = {}
-
-    def _kind(self, topic: str) -> tuple[str, str, str]:
-        """(entity type, event type, class name) of a topic like domain.action:Action.Assigned."""
-        kind = self._kinds.get(topic)
-        if kind is None:
-            qualname = topic.partition(":")[2]
-            cls, _, event = qualname.rpartition(".")
-            cls = cls.rpartition(".")[2] or qualname
-            kind = self._kinds[topic] = (_snake(cls), f"{cls}.{event}", cls)
-        return kind
+        self._kinds: dict[str, _Kind] = {}
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
         changes.prefetch(ENTITIES.name, [uid(e.originator_id) for e in events])
 
     def fallback(self, ch: Changes, e: Any, topic: str, position: int) -> None:
-        entity_type, event_type, cls = self._kind(topic)
+        kind = self._kinds.get(topic)
+        if kind is None:
+            kind = self._kinds[topic] = _kind_of(topic)
         entity_id = uid(e.originator_id)
-        actor = getattr(e, "actor", None)
-        agency = None
-        if cls == "Agency":
-            agency = entity_id
-        elif event_type in _AGENCY_OF:
-            agency = uid(_AGENCY_OF[event_type](e))
-            if agency is not None:
-                ch.put(ENTITIES.name, {"entity_id": entity_id, "agency_id": agency})
-        else:
+        agency: str | None
+        if kind.agency == "lookup":
             known = ch.get(ENTITIES.name, entity_id)
             agency = known["agency_id"] if known else None
-        summarise = _SUMMARIES.get(event_type)
-        summary = summarise(e) if summarise else _words(event_type.rpartition(".")[2])
-        occurred_on = getattr(e, "occurred_on", None)
-        timestamp: datetime = e.timestamp
+        elif kind.agency == "self":
+            agency = entity_id
+        else:
+            agency = uid(_AGENCY_OF[kind.event_type](e))
+            if agency is not None:
+                ch.put(ENTITIES.name, {"entity_id": entity_id, "agency_id": agency})
+        state = e.__dict__
+        actor = state.get("actor")
+        occurred_on = state.get("occurred_on")
         ch.append(AUDIT.name, (
-            position, stamp(timestamp), iso(occurred_on),
-            actor.user_id if actor else None, actor.name if actor else None,
-            str(actor.role) if actor else None, uid(actor.agency_id) if actor else None,
-            entity_type, entity_id, e.originator_version, event_type, agency, summary[:300],
+            position, stamp(e.timestamp), occurred_on.isoformat() if occurred_on else None,
+            *((actor.user_id, actor.name, actor.role.value, uid(actor.agency_id)) if actor
+              else (None, None, None, None)),
+            kind.entity_type, entity_id, e.originator_version, kind.event_type, agency,
+            kind.summarise(e)[:300],
         ))
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -27,10 +26,15 @@ Key = Any  # a scalar for one-column keys, a tuple otherwise
 class Changes:
     """The unit of work of one view for one batch: cached rows, counter deltas, appends."""
 
-    def __init__(self, tx: Tx, tables: Sequence[Table]) -> None:
+    def __init__(self, tx: Tx, tables: Sequence[Table],
+                 warm: dict[str, dict[Key, Any]] | None = None) -> None:
+        """`warm`: during a rebuild, every row of the view, kept from batch to batch (the
+        tables started empty and only this rebuild writes them), so nothing is read back."""
         self.tx = tx
         self.tables = {t.name: t for t in tables}
-        self._rows: dict[str, dict[Key, dict[str, Any] | None]] = {t.name: {} for t in tables}
+        self.warm = warm is not None
+        self._rows: dict[str, dict[Key, dict[str, Any] | None]] = (
+            warm if warm is not None else {t.name: {} for t in tables})
         self._dirty: dict[str, set[Key]] = {t.name: set() for t in tables}
         self._deltas: dict[str, dict[Key, list[int]]] = {t.name: {} for t in tables}
         self._appends: dict[str, list[tuple[Any, ...]]] = {t.name: [] for t in tables}
@@ -40,6 +44,8 @@ class Changes:
     # ---- reading ------------------------------------------------------------------------
     def prefetch(self, table: str, keys: Iterable[Key]) -> None:
         """Load many rows with one query (single-column keys); absent keys cache as None."""
+        if self.warm:
+            return
         spec = self.tables[table]
         cache = self._rows[table]
         wanted = [k for k in set(keys) if k not in cache]
@@ -54,6 +60,8 @@ class Changes:
     def prefetch_where(self, table: str, column: str, values: Iterable[Any]) -> None:
         """Load every row whose `column` (part of a composite key) is one of `values`; keys
         with those values that are not found are then known to be absent."""
+        if self.warm:
+            return
         spec = self.tables[table]
         index, done = self._complete.get(table, (spec.key.index(column), set()))
         wanted = [v for v in set(values) if v not in done]
@@ -68,6 +76,8 @@ class Changes:
         cache = self._rows[table]
         if key in cache:
             return cache[key]
+        if self.warm:
+            return None
         complete = self._complete.get(table)
         if complete is not None and key[complete[0]] in complete[1]:
             cache[key] = None
@@ -154,16 +164,21 @@ def stamp(moment: datetime) -> str:
     return moment.isoformat()
 
 
-@lru_cache(maxsize=65_536)
-def _uid(value: UUID) -> str:
-    return str(value)
+_UIDS: dict[int, str] = {}
 
 
 def uid(value: UUID | str | None) -> str | None:
-    """An id as text (memoised: every view of every event asks for the same few ids)."""
+    """An id as text. Memoised by the id's integer (every view of every event asks for the
+    same few ids; hashing the UUID object itself costs more than formatting it)."""
     if value is None or isinstance(value, str):
         return value
-    return _uid(value)
+    number = value.int
+    text = _UIDS.get(number)
+    if text is None:
+        if len(_UIDS) > 200_000:
+            _UIDS.clear()
+        text = _UIDS[number] = str(value)
+    return text
 
 
 def later(a: str | None, b: str | None) -> str | None:
@@ -250,7 +265,7 @@ class ViewProjection(Projection["View"]):
 class Prepared:
     """A view's batch whose handlers have run, waiting to be written and committed."""
 
-    view_name: str
+    view: View
     open_tx: OpenTx
     changes: Changes
     expected: int
@@ -262,9 +277,10 @@ class Prepared:
         try:
             # The tracking record first: it locks the view's row, so a second writer of the
             # same batch waits, then finds the position moved and writes nothing.
-            advance(self.open_tx.tx, self.view_name, self.expected, self.last)
+            advance(self.open_tx.tx, self.view.name, self.expected, self.last)
             self.changes.flush()
         except BaseException:
+            self.view.warm = None  # the rows in memory now hold what was not written
             self.open_tx.rollback()
             raise
         self.open_tx.commit()
@@ -282,6 +298,7 @@ class View(TrackingRecorder):
     db: Db
     projection_class: type[ViewProjection]
     projection: ViewProjection = field(init=False)
+    warm: dict[str, dict[Any, Any]] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.projection = self.projection_class(self)
@@ -305,11 +322,18 @@ class View(TrackingRecorder):
         for table in self.projection_class.tables:
             tx.execute(f"DROP TABLE IF EXISTS {{{table.name}}}")
 
-    def clear_tables(self, tx: Tx, *, drop_indexes: bool = False) -> None:
+    def start_rebuild(self) -> None:
+        """Keep the view's rows in memory while it is rebuilt from empty tables."""
+        self.warm = {t.name: {} for t in self.projection_class.tables}
+
+    def end_rebuild(self) -> None:
+        self.warm = None
+
+    def clear_tables(self, tx: Tx, *, drop_indexes: bool = True) -> None:
         """Empty the view's tables; for a rebuild, without their secondary indexes (loading
         first and indexing after is several times faster than maintaining them row by row)."""
         for table in self.projection_class.tables:
-            tx.execute(f"DELETE FROM {{{table.name}}}")
+            tx.execute(self.db.empty(table.name))
             if drop_indexes:
                 for index in table.index_names():
                     tx.execute(f"DROP INDEX IF EXISTS {self.db.index(index)}")
@@ -345,7 +369,7 @@ class View(TrackingRecorder):
         thread) writes the changes and the tracking record. A handler's error rolls back."""
         open_tx = self.db.begin()
         try:
-            changes = Changes(open_tx.tx, self.projection_class.tables)
+            changes = Changes(open_tx.tx, self.projection_class.tables, self.warm)
             if items:
                 projection = self.projection
                 projection.prefetch(changes, [e for _, _, e in items])
@@ -354,9 +378,10 @@ class View(TrackingRecorder):
                         raise event  # the stored event could not even be decoded
                     projection.apply(changes, event, topic, position)
         except BaseException:
+            self.warm = None  # half a batch is in the rows in memory: read from the store
             open_tx.rollback()
             raise
-        return Prepared(self.name, open_tx, changes, expected, last)
+        return Prepared(self, open_tx, changes, expected, last)
 
     # ---- TrackingRecorder ---------------------------------------------------------------
     def insert_tracking(self, tracking: Tracking) -> None:

@@ -41,7 +41,7 @@ NOW = At()
 # The views each answer reads (the answer's position is the least of theirs).
 NEEDS = {
     "actions": ("actions", "directory", "reviews"),
-    "agencies": ("accountability", "directory"),
+    "agencies": ("actions", "challenges", "directory"),
     "reviews": ("reviews",),
     "challenges": ("challenges", "directory"),
     "themes": ("themes", "reviews"),

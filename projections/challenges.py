@@ -30,14 +30,21 @@ CHALLENGES = Table(
              "addressed_to, status, raised_on, challenge_id"),
 )
 
+# Per agency: challenges addressed to it, and how many are open (for accountability).
+AGENCY_CHALLENGES = Table(
+    "view_agency_challenges",
+    (("agency_id", "TEXT"), ("open", "BIGINT NOT NULL"), ("total", "BIGINT NOT NULL")),
+    key=("agency_id",), counters=("open", "total"),
+)
+
 CHALLENGE = "domain.challenge:Challenge."
 STAGE_NAMES = {1: "practitioner", 2: "manager", 3: "senior manager", 4: "Board"}
 
 
 class ChallengeRegister(ViewProjection):
     name = "challenges"
-    version = 2
-    tables = (CHALLENGES,)
+    version = 3
+    tables = (CHALLENGES, AGENCY_CHALLENGES)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
         changes.prefetch(CHALLENGES.name, [uid(e.originator_id) for e in events])
@@ -53,6 +60,7 @@ class ChallengeRegister(ViewProjection):
             "stage_responded_on": None, "responses": 0, "escalations": 0, "status": "open",
             "outcome": None, "resolved_on": None,
         })
+        ch.add(AGENCY_CHALLENGES.name, uid(e.addressed_to), open=1, total=1)
 
     @on(CHALLENGE + "Responded")
     def responded(self, ch: Changes, e: Any) -> None:
@@ -71,8 +79,12 @@ class ChallengeRegister(ViewProjection):
 
     @on(CHALLENGE + "Resolved")
     def resolved(self, ch: Changes, e: Any) -> None:
-        ch.update(CHALLENGES.name, uid(e.originator_id), status="resolved", outcome=e.outcome,
+        row = ch.get(CHALLENGES.name, uid(e.originator_id))
+        if row is None or row["status"] != "open":
+            return
+        ch.update(CHALLENGES.name, row["challenge_id"], status="resolved", outcome=e.outcome,
                   resolved_on=iso(e.occurred_on))
+        ch.add(AGENCY_CHALLENGES.name, row["addressed_to"], open=-1)
 
 
 # ---- queries --------------------------------------------------------------------------------

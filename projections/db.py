@@ -193,6 +193,10 @@ class Db(ABC):
         """An index name as DROP INDEX wants it."""
         return name
 
+    def empty(self, table: str) -> str:
+        """The statement that empties a table fastest (SQLite: DELETE without WHERE)."""
+        return f"DELETE FROM {{{table}}}"
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.snapshot() as tx:
             return tx.query(sql, params)
@@ -427,6 +431,9 @@ class PostgresDb(Db):
     def index(self, name: str) -> str:
         return f'"{self.schema}".{name}'
 
+    def empty(self, table: str) -> str:
+        return f"TRUNCATE {{{table}}}"
+
     def _translate(self, statement: str) -> str:
         return statement.replace("?", "%s")
 
@@ -446,10 +453,9 @@ class PostgresDb(Db):
     def begin(self) -> OpenTx:
         conn = self.pool.getconn()
         try:
-            conn.execute("BEGIN")
             # A view and its tracking commit together, so a commit lost in a crash is simply
-            # applied again: no need to wait for the WAL flush.
-            conn.execute("SET LOCAL synchronous_commit TO OFF")
+            # applied again: no need to wait for the WAL flush. (One round trip.)
+            conn.execute("BEGIN; SET LOCAL synchronous_commit TO OFF")
         except BaseException:
             self.pool.putconn(conn)
             raise
@@ -464,9 +470,13 @@ class PostgresDb(Db):
 
     @contextmanager
     def snapshot(self) -> Iterator[Tx]:
-        with self.pool.connection() as conn, conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield _PgTx(self, conn)
+        with self.pool.connection() as conn:
+            # Every answer reads its position and its rows in one snapshot.
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield _PgTx(self, conn)
+            finally:
+                conn.execute("ROLLBACK")  # read only: nothing to commit
 
     def close(self) -> None:
         self.pool.close()

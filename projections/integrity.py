@@ -26,12 +26,20 @@ def checkpoint_notes(log: IntegrityLog | None) -> list[str]:
             for cp in log.checkpoints]
 
 
-def entries(ledger: Any, merkle: MerkleLog, stop: int) -> Iterator[Entry]:
+def snapshot_bounds(ledger: Any, merkle: MerkleLog) -> tuple[int, int]:
+    """(last event position, last claimed position) to read up to. The log's position is read
+    first: every leaf it holds then was an event at or below the head read after it, so a
+    claimed leaf beyond the head is an event that is gone, not one written meanwhile."""
+    log_end = merkle.position()
+    head = ledger.head_position()
+    return head, max(head, log_end)
+
+
+def entries(ledger: Any, merkle: MerkleLog, head: int, log_end: int) -> Iterator[Entry]:
     """(leaf bytes, the log's (position, leaf hash)) by leaf index, for every stored event
-    up to position `stop`; then (None, claimed) for leaves the log holds beyond the events."""
-    leaves = (leaf_of(row) for row in ledger.iter_notifications(stop=stop, batch=5000))
-    claimed = (c for c in merkle.iter_leaves() if c[0] <= stop)
-    return zip_longest(leaves, _until(claimed, stop))
+    up to position `head`; then (None, claimed) for leaves the log holds beyond the events."""
+    leaves = (leaf_of(row) for row in ledger.iter_notifications(stop=head, batch=5000))
+    return zip_longest(leaves, _until(merkle.iter_leaves(), log_end))
 
 
 def _until(claimed: Iterator[tuple[int, bytes]], stop: int) -> Iterator[tuple[int, bytes]]:
@@ -46,12 +54,12 @@ def export_lines(ledger: Any, merkle: MerkleLog, log: IntegrityLog | None, origi
     """The bundle, line by line. Checkpoints are read before the head, so every checkpoint
     in the bundle is covered by the events in it."""
     notes = checkpoint_notes(log)
-    head = ledger.head_position()
+    head, log_end = snapshot_bounds(ledger, merkle)
     yield bundle.header_line(origin, vkey, head, datetime.now(tz=UTC).isoformat())
     for note in notes:
         yield bundle.checkpoint_line(note)
     events = extras = 0
-    for leaf, claimed in entries(ledger, merkle, head):
+    for leaf, claimed in entries(ledger, merkle, head, log_end):
         if leaf is not None:
             events += 1
             yield bundle.event_line(leaf, claimed)
@@ -80,6 +88,6 @@ def verify_live(ledger: Any, merkle: MerkleLog, log: IntegrityLog | None, origin
                 state: bundle.Target | None = None) -> bundle.Verdict:
     """The bundle verifier's checks, run against the database itself (read-only)."""
     notes = checkpoint_notes(log)
-    head = ledger.head_position()
-    return bundle.verify_entries(origin, keys, notes, entries(ledger, merkle, head),
+    head, log_end = snapshot_bounds(ledger, merkle)
+    return bundle.verify_entries(origin, keys, notes, entries(ledger, merkle, head, log_end),
                                  trusted=trusted, state=state)

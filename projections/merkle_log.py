@@ -17,6 +17,8 @@ ledger's recorder. Proofs read O(log n) nodes in two queries (domain/integrity/p
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,11 +29,12 @@ from domain.integrity.leaf import encode_leaf
 from domain.integrity.verifier import leaf_hash
 from projections.base import View, ViewProjection
 from projections.db import Db, Table, Tx
-from projections.readside import ProjectionSettings, ReadSide, store_kind
+from projections.readside import ProjectionSettings, ReadSide, open_db, store_kind
 from projections.runner import REBUILD_BATCH, Runner
-from projections.tracking import advance, read_position
+from projections.tracking import DDL, advance, ensure_row, read_position, reset
 
 NAME = "merkle_log"
+log = logging.getLogger("ledger.projections")
 T = TypeVar("T")
 
 LEAVES = Table("view_merkle_leaves",
@@ -40,6 +43,9 @@ LEAVES = Table("view_merkle_leaves",
 NODES = Table("view_merkle_nodes",
               (("level", "INTEGER"), ("node_index", "BIGINT"), ("hash", "TEXT")),
               key=("level", "node_index"))
+# Which event store the log was built from: a views file pointed at another store must not
+# lend it a history (it is rebuilt; a changed event in the same store is refused instead).
+META = Table("view_merkle_meta", (("name", "TEXT"), ("value", "TEXT")), key=("name",))
 
 
 class MerkleLogError(Exception):
@@ -51,7 +57,7 @@ class MerkleLogProjection(ViewProjection):
 
     name: ClassVar[str] = NAME
     version: ClassVar[int] = 1
-    tables: ClassVar[tuple[Table, ...]] = (LEAVES, NODES)
+    tables: ClassVar[tuple[Table, ...]] = (LEAVES, NODES, META)
 
 
 def read_stored(ledger: Any, first: int, last: int) -> list[Any]:
@@ -96,6 +102,9 @@ class MerkleView(View):
             return expected
         rows = read_stored(self.ledger, expected + 1, last)
         with self.db.transaction() as tx:
+            # Compare-and-set first: it locks the tracking row, so a racing writer waits here
+            # and then gets TrackingConflict (never a half-applied or duplicated batch).
+            advance(tx, self.name, expected, last)
             size, last_position = _tail(tx)
             cache = _frontier(tx, size)
             leaves, nodes = [], []
@@ -114,7 +123,6 @@ class MerkleView(View):
                 tx.insert(LEAVES, leaves)
             if nodes:
                 tx.insert(NODES, nodes)
-            advance(tx, self.name, expected, last)
         return last
 
 
@@ -155,15 +163,56 @@ def _fetch(tx: Tx, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], b
 
 
 class MerkleReadSide(ReadSide):
-    """A read side holding only the Merkle log's view, so the shared Runner can feed it."""
+    """A read side holding only the Merkle log's view, so the shared Runner can feed it.
+
+    Unlike the other views, the log is never rebuilt because the events disagree with it (a
+    view ahead of the head, a changed first event): that disagreement is the evidence of
+    tampering, and `ledger verify` reports it. It is rebuilt only for a different event store
+    (by the store's identity, not its content) or a new version of this code."""
 
     def __init__(self, settings: ProjectionSettings, ledger: Any, *, db: Db | None = None
                  ) -> None:
-        super().__init__(settings, ledger, db=db, view_names=())
+        self.settings = settings
+        self.ledger = ledger
+        self.db = db or open_db(settings, ledger)
         self.view_names = (NAME,)
         self.views = {NAME: MerkleView(self.db, MerkleLogProjection, ledger)}
-        # In-memory events do not outlive the process, so neither may their log.
-        self.setup(fresh=db is None and store_kind(ledger) == "memory")
+        self._wakers = []
+        self.setup()
+
+    def setup(self, *, fresh: bool = False) -> None:
+        view = self.views[NAME]
+        identity = store_identity(self.ledger)
+        with self.db.transaction() as tx:
+            tx.execute(DDL)
+            if ensure_row(tx, NAME, MerkleLogProjection.version):
+                log.warning("the Merkle log was built by another version: rebuilding it")
+                view.drop_tables(tx)
+            view.create_tables(tx)
+            row = tx.one("SELECT value FROM {view_merkle_meta} WHERE name = 'store'")
+            if row is not None and row["value"] == identity and not fresh:
+                return
+            if row is not None or _tail(tx)[0] or fresh:
+                log.warning("the Merkle log in %s was built from another event store (%s); "
+                            "rebuilding it for %s", self.db.identity,
+                            row["value"] if row else "unknown", identity)
+                view.clear_tables(tx)
+                reset(tx, NAME)
+            tx.execute("INSERT INTO {view_merkle_meta} (name, value) VALUES ('store', ?)",
+                       (identity,))
+
+
+def store_identity(ledger: Any) -> str:
+    """Names the event store a ledger writes to (a file, or a database and schema)."""
+    datastore = getattr(ledger.recorder, "datastore", None)
+    kind = store_kind(ledger)
+    if kind == "sqlite":
+        return "sqlite:" + os.path.realpath(datastore.pool.db_name)  # type: ignore[union-attr]
+    if kind == "postgres":
+        kwargs = dict(datastore.pool.kwargs or {})  # type: ignore[union-attr]
+        return (f"postgres:{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('dbname')}/"
+                f"{datastore.schema}")  # type: ignore[union-attr]
+    return f"memory:{id(ledger.recorder)}"
 
 
 class MerkleLog:
@@ -187,6 +236,7 @@ class MerkleLog:
         """Append every stored event up to the head as it is now; returns the tree size.
         Raises MerkleLogError if the view stopped on an event (see `ledger projections`)."""
         with self._lock:  # one catch-up per process at a time; other processes race safely
+            self.check_tail()
             runner = Runner(self.side, (NAME,), batch_size=REBUILD_BATCH)
             runner.catch_up(progress=progress)
             state = self.side.states().get(NAME)
@@ -194,6 +244,20 @@ class MerkleLog:
                 raise MerkleLogError(f"the Merkle log stopped at position "
                                      f"{state.failed_position}: {state.error}")
         return self.size
+
+    def check_tail(self) -> None:
+        """The log's last leaf must still be the stored event at its position: a cheap check
+        before the log grows (and before a checkpoint is signed)."""
+        with self.db.snapshot() as tx:
+            row = tx.one("SELECT position, leaf_hash FROM {view_merkle_leaves} "
+                         "ORDER BY leaf_index DESC LIMIT 1")
+        if row is None:
+            return
+        position = int(row["position"])
+        stored = read_stored(self.ledger, position, position)
+        if not stored or leaf_hash(leaf_of(stored[0])).hex() != row["leaf_hash"]:
+            raise MerkleLogError(f"the stored event at position {position} no longer matches "
+                                 "the Merkle log (run `ledger verify --live`)")
 
     def position(self) -> int:
         """The last ledger position the log has applied."""

@@ -76,5 +76,9 @@ class PointInTime:
 def replay(read_side: ReadSide, position: int, names: Iterable[str]) -> SqliteDb:
     db = SqliteDb(":memory:")
     copy = ReadSide(read_side.settings, read_side.ledger, db=db, view_names=tuple(names))
+    for view in copy.views.values():
+        view.start_rebuild()  # empty tables, one writer: the rows stay in memory meanwhile
     Runner(copy, batch_size=REBUILD_BATCH).catch_up(stop_at=position)
+    for view in copy.views.values():
+        view.end_rebuild()
     return db

@@ -16,11 +16,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+from domain.errors import InvalidInput
 from projections import VIEW_NAMES, VIEWS
 from projections.actions import Thresholds
 from projections.base import View
 from projections.db import Db, PostgresDb, SqliteDb
-from projections.tracking import DDL, ViewState, ensure_row, positions, states
+from projections.tracking import DDL, ViewState, ensure_row, positions, reset, states
 
 log = logging.getLogger("ledger.projections")
 
@@ -61,19 +62,50 @@ def store_kind(ledger: Any) -> str:
 
 
 def open_db(settings: ProjectionSettings, ledger: Any) -> Db:
-    if store_kind(ledger) == "postgres":
+    kind = store_kind(ledger)
+    if kind == "postgres":
         datastore = ledger.recorder.datastore
         pool = datastore.pool
         size = max(2, min(int(getattr(settings, "postgres_pool_size", 4)), 8))
         return PostgresDb(pool.conninfo or "", dict(pool.kwargs or {}), datastore.schema,
                           max_size=size)
-    return SqliteDb(settings.views_sqlite_file)
+    if kind == "memory":
+        # Events in memory die with the process, and so may their views: a private
+        # in-memory database (no file another process or test could share by mistake).
+        return SqliteDb(":memory:")
+    return SqliteDb(views_file(settings, ledger))
+
+
+def views_file(settings: ProjectionSettings, ledger: Any) -> Path:
+    """settings.views_sqlite_path if set, else views.sqlite3 beside the ledger's own SQLite
+    file (the same as <data_dir>/views.sqlite3 with the default paths), so views always sit
+    with the events they come from."""
+    explicit = getattr(settings, "views_sqlite_path", None)
+    if explicit:
+        return Path(explicit)
+    events = Path(ledger.recorder.datastore.pool.db_name)
+    if events.name == "views.sqlite3":
+        raise ValueError(f"the ledger's own file is {events}: set views_sqlite_path")
+    return events.with_name("views.sqlite3")
 
 
 def thresholds(settings: ProjectionSettings) -> Thresholds:
     return Thresholds(at_risk_due_within_days=settings.at_risk_due_within_days,
                       at_risk_no_update_days=settings.at_risk_no_update_days,
                       stalled_days=settings.stalled_days)
+
+
+META_DDL = "CREATE TABLE IF NOT EXISTS {view_meta} (name TEXT PRIMARY KEY, value TEXT)"
+
+
+def log_fingerprint(ledger: Any) -> str:
+    """Which event log this is: its first event's id, version and topic ("" while empty).
+    Views kept for one log are never continued on another."""
+    rows = ledger.recorder.select_notifications(1, 1)
+    if not rows:
+        return ""
+    first = rows[0]
+    return f"{first.originator_id}:{first.originator_version}:{first.topic}"
 
 
 class ReadSide:
@@ -87,15 +119,24 @@ class ReadSide:
         self.view_names = tuple(view_names)
         self.views = {name: View(self.db, VIEWS[name]) for name in self.view_names}
         self._wakers: list[threading.Event] = []
-        self.setup(fresh=db is None and store_kind(ledger) == "memory")
+        self.setup()
 
     # ---- tables -------------------------------------------------------------------------
     def setup(self, *, fresh: bool = False) -> None:
         """Create the tracking table and each view's tables; a view whose stored tables were
         built by another version of its code is dropped and starts again from the first
         event."""
+        head = self.ledger.head_position()
+        fingerprint = log_fingerprint(self.ledger)
         with self.db.transaction() as tx:
             tx.execute(DDL)
+            tx.execute(META_DDL)
+            stored = tx.one("SELECT value FROM {view_meta} WHERE name = 'log'")
+            if stored is not None and stored["value"] and stored["value"] != fingerprint:
+                log.error("the views belong to another event log: rebuilding them all")
+                fresh = True
+            tx.execute("DELETE FROM {view_meta} WHERE name = 'log'")
+            tx.execute("INSERT INTO {view_meta} (name, value) VALUES ('log', ?)", (fingerprint,))
             for view in self.views.values():
                 if fresh:
                     view.drop_tables(tx)
@@ -103,6 +144,12 @@ class ReadSide:
                 if ensure_row(tx, view.name, view.projection_class.version):
                     log.warning("view %s was built by another version: rebuilding it", view.name)
                     view.drop_tables(tx)
+                elif positions(tx, (view.name,))[view.name] > head:
+                    # Views of another (or an emptied) log: they would never be right again.
+                    log.error("view %s is ahead of the ledger's head (%s): rebuilding it",
+                              view.name, head)
+                    view.drop_tables(tx)
+                    reset(tx, view.name)
                 view.create_tables(tx)
 
     def close(self) -> None:
@@ -129,7 +176,7 @@ class ReadSide:
         for name in self.view_names:
             state = found.get(name)
             row = state.as_dict() if state else {"view": name, "position": 0,
-                                                 "state": "missing"}
+                                                 "state": "missing", "failed": False}
             row["lag"] = max(0, head - row["position"])
             views.append(row)
         return {"head_position": head, "views": views,
@@ -154,6 +201,10 @@ class ReadSide:
         found = self.positions(names)
         if position is None or min(found.values()) >= position:
             return found
+        head = self.ledger.head_position()
+        if position > head:  # no write ever returned this position: waiting cannot help
+            raise InvalidInput(f"min_position {position} is beyond the ledger's head {head}",
+                               field="min_position")
         timeout = self.settings.read_wait_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         for waker in self._wakers:

@@ -21,6 +21,7 @@ fault: the loop backs off and tries again.
 
 from __future__ import annotations
 
+import gc
 import logging
 import sqlite3
 import threading
@@ -42,6 +43,7 @@ from projections.readside import ProjectionSettings, ReadSide
 from projections.tracking import (
     TrackingConflict,
     ViewState,
+    advance_many,
     clear_failure,
     mark_failed,
     reset,
@@ -73,14 +75,27 @@ def is_infrastructure_error(error: BaseException) -> bool:
 
 
 class Feed:
-    """Reads and decodes notifications once for every view."""
+    """Reads and decodes notifications once for every view. While catching up it reads the
+    next batch ahead in a thread (the database answers while the views work)."""
 
     def __init__(self, ledger: Any, views: Sequence[View]) -> None:
         self.ledger = ledger
         self.views = views
+        self.reader: ThreadPoolExecutor | None = None
+        self._ahead: tuple[int, int, Future[Any]] | None = None
+
+    def _select(self, after: int, limit: int) -> Any:
+        return self.ledger.recorder.select_notifications(after, limit, inclusive_of_start=False)
 
     def read(self, after: int, limit: int) -> tuple[list[Any], list[Item]]:
-        rows = self.ledger.recorder.select_notifications(after, limit, inclusive_of_start=False)
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[:2] == (after, limit):
+            rows = ahead[2].result()
+        else:
+            rows = self._select(after, limit)
+        if self.reader is not None and len(rows) == limit:
+            self._ahead = (rows[-1].id, limit, self.reader.submit(self._select, rows[-1].id,
+                                                                  limit))
         return rows, self.decode(rows)
 
     def decode(self, rows: Sequence[Any]) -> list[Item]:
@@ -215,6 +230,7 @@ class Runner:
             yield
             return
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ledger-views-writer")
+        self.feed.reader = ThreadPoolExecutor(1, thread_name_prefix="ledger-views-reader")
         try:
             yield
             self.drain()
@@ -224,6 +240,8 @@ class Runner:
             finally:
                 self._writer.shutdown(wait=True)
                 self._writer = None
+                self.feed.reader.shutdown(wait=True)
+                self.feed.reader = None
 
     def refresh(self) -> None:
         """Re-read positions and states from the store (an operator may have retried or
@@ -307,6 +325,7 @@ class Runner:
         if not items:
             return 0
         last = items[-1][0]
+        idle: list[View] = []  # nothing to write in this batch: only the position moves
         for view in active:
             if self.progress.stopped[view.name]:
                 continue
@@ -315,11 +334,27 @@ class Runner:
             if after >= last or self.progress.stopped[view.name]:
                 continue
             mine = for_view(view, items, after)
-            if self._writer is not None and view.pipelinable:
+            if not mine and view.pipelinable:
+                idle.append(view)
+            elif self._writer is not None and view.pipelinable:
                 self._submit(view, mine, after, last)
             else:
                 self._apply(view, mine, after, last)
+        if idle:
+            self._advance_idle(idle, last)
         return len(rows)
+
+    def _advance_idle(self, views: list[View], last: int) -> None:
+        moves = [(v.name, self.progress.positions[v.name], last) for v in views]
+        try:
+            with self.read_side.db.transaction() as tx:
+                advance_many(tx, moves)
+        except TrackingConflict:
+            for view in views:  # one at a time, to find who moved
+                self._apply(view, [], self.progress.positions[view.name], last)
+            return
+        for view in views:
+            self.progress.positions[view.name] = last
 
     def catch_up(self, *, stop_at: int | None = None,
                  progress: Callable[[int, int], None] | None = None,
@@ -416,7 +451,8 @@ class BackgroundProjections:
 
 def rebuild(settings: ProjectionSettings, ledger: Any, view_names: Iterable[str] | None = None,
             progress_callback: Callable[[int, int], None] | None = None, *,
-            read_side: ReadSide | None = None, batch_size: int = REBUILD_BATCH) -> dict[str, Any]:
+            read_side: ReadSide | None = None, batch_size: int = REBUILD_BATCH,
+            drop_indexes: bool = True) -> dict[str, Any]:
     """Rebuild views from the first event up to the head as it is now (`ledger rebuild
     [VIEW]`). Refused (ViewBusy) while a worker runs any of them. progress_callback(done,
     total) is called after each batch. Returns each view's status afterwards."""
@@ -430,12 +466,23 @@ def rebuild(settings: ProjectionSettings, ledger: Any, view_names: Iterable[str]
         with ViewLocks(side.db, names, purpose="rebuild"):
             with side.db.transaction() as tx:
                 for name in names:
-                    side.views[name].clear_tables(tx, drop_indexes=True)
+                    side.views[name].clear_tables(tx, drop_indexes=drop_indexes)
                     reset(tx, name)
+            for name in names:
+                side.views[name].start_rebuild()
+            # Every row of the views stays in memory meanwhile: the cyclic garbage collector
+            # would walk them all again and again (a third of the time); events are freed by
+            # reference counting anyway.
+            collecting = gc.isenabled()
+            gc.disable()
             try:
                 runner = Runner(side, names, batch_size=batch_size)
                 runner.catch_up(progress=progress_callback)
             finally:
+                if collecting:
+                    gc.enable()
+                for name in names:
+                    side.views[name].end_rebuild()
                 with side.db.transaction() as tx:
                     for name in names:
                         side.views[name].create_indexes(tx)

@@ -43,8 +43,8 @@ class ViewState:
 
     def as_dict(self) -> dict[str, Any]:
         return {"view": self.name, "position": self.position, "state": self.state,
-                "failed_position": self.failed_position, "error": self.error,
-                "changed_at": self.changed_at}
+                "failed": self.failed, "failed_position": self.failed_position,
+                "error": self.error, "changed_at": self.changed_at}
 
 
 def _now() -> str:
@@ -97,6 +97,13 @@ def advance(tx: Tx, name: str, expected: int, position: int) -> None:
         raise TrackingConflict(
             f"view {name} is no longer at position {expected} (another worker applied these "
             "events, or the view was stopped); nothing of this batch was recorded")
+
+
+def advance_many(tx: Tx, moves: list[tuple[str, int, int]]) -> None:
+    """Move several views (name, expected, position) that have nothing else to write in this
+    batch, in one transaction; TrackingConflict if any of them had moved."""
+    for name, expected, position in moves:
+        advance(tx, name, expected, position)
 
 
 def set_position(tx: Tx, name: str, position: int) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from api.commands import run_command
@@ -75,7 +75,7 @@ def make_checkpoint(body: CheckpointIn, integrity: IntegrityDep, ledger: LedgerD
     """Sign the log as it is now, recording who asked and why (SCB manager, Board member)."""
     origin = integrity.origin
 
-    def render(o):  # noqa: ANN001, ANN202
+    def render(o):
         log = ledger.get_integrity_log(origin, version=o.version)
         cp = log.checkpoints[-1]
         return CheckpointOut.of(origin, cp, log.cosignatures_of(cp.size))
@@ -109,7 +109,7 @@ def latest_checkpoint(integrity: IntegrityDep, _: ReaderDep,
 
 
 @router.get("/checkpoints/{size}", response_model=CheckpointOut, responses=READ_ERRORS)
-def get_checkpoint(size: int, integrity: IntegrityDep, _: ReaderDep) -> CheckpointOut:
+def get_checkpoint(size: Annotated[int, Path(ge=0, le=2**62)], integrity: IntegrityDep, _: ReaderDep) -> CheckpointOut:
     log = integrity.require_log()
     return CheckpointOut.of(integrity.origin, log.checkpoint_at(size), log.cosignatures_of(size))
 
@@ -120,7 +120,7 @@ def register_witness(body: WitnessIn, integrity: IntegrityDep, ledger: LedgerDep
     """A scrutineer registers their own cosignature/v1 key."""
     origin = integrity.origin
 
-    def render(o):  # noqa: ANN001, ANN202
+    def render(o):
         log = ledger.get_integrity_log(origin, version=o.version)
         return WitnessOut.of(list(log.witnesses.values())[-1])
 
@@ -136,13 +136,13 @@ def list_witnesses(integrity: IntegrityDep, _: ReaderDep) -> list[WitnessOut]:
 
 @router.post("/checkpoints/{size}/cosignatures", status_code=201,
              response_model=CosignatureOut, responses=WRITE_ERRORS)
-def add_cosignature(size: int, body: CosignatureIn, integrity: IntegrityDep,
+def add_cosignature(size: Annotated[int, Path(ge=0, le=2**62)], body: CosignatureIn, integrity: IntegrityDep,
                     ledger: LedgerDep, ctx: ContextDep) -> Response:
     """A witness's cosignature of the checkpoint of `size`: accepted only if it verifies and
     the checkpoint is consistent with the last one this witness cosigned."""
     origin = integrity.origin
 
-    def render(o):  # noqa: ANN001, ANN202
+    def render(o):
         return CosignatureOut.of(ledger.get_integrity_log(origin, version=o.version)
                                  .cosignatures[-1])
 
@@ -177,7 +177,7 @@ def consistency_proof(integrity: IntegrityDep, _: ReaderDep,
 
 @router.get("/events/{position}/tlog-proof", response_class=PlainTextResponse,
             responses={**READ_ERRORS, 409: WRITE_ERRORS[409]})
-def tlog_proof(position: int, integrity: IntegrityDep, _: ReaderDep) -> PlainTextResponse:
+def tlog_proof(position: Annotated[int, Path(ge=1, le=2**62)], integrity: IntegrityDep, _: ReaderDep) -> PlainTextResponse:
     """A self-contained C2SP tlog-proof of one event (its leaf bytes, index, inclusion hashes
     and the signed, cosigned checkpoint): `ledger verify-proof FILE --public-key KEY`."""
     return PlainTextResponse(integrity.tlog_proof(position), media_type=NOTE, headers={

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Response
 from api.commands import etag, run_command
 from api.deps import ContextDep, LedgerDep, ReaderDep, SettingsDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
+from api.routes.integrity import IntegrityDep
 from api.routes.params import AsOfQuery, VersionQuery, aware
 from api.schemas.common import History, HistoryEntryOut
 from api.schemas.reviews import (
@@ -181,11 +182,20 @@ def record_scrutiny(review_id: UUID, body: ScrutinyIn, ledger: LedgerDep,
 
 @router.post("/{review_id}/sign-off", response_model=ReviewOut, responses=WRITE_ERRORS)
 def sign_off(review_id: UUID, body: SignOffIn, ledger: LedgerDep, settings: SettingsDep,
-             ctx: ContextDep) -> Response:
-    return run_command(ledger, ctx, lambda: ledger.sign_off(
-        ctx, review_id, meeting=body.meeting, checkpoint_size=body.checkpoint_size,
-        checkpoint_root=body.checkpoint_root, occurred_on=body.occurred_on),
-        _render(ledger, settings))
+             ctx: ContextDep, integrity: IntegrityDep) -> Response:
+    """Sign off at a Board meeting. The sign-off records the integrity log's size and root as
+    they stand (or an earlier size the body cites, checked), and a checkpoint of exactly that
+    size is signed and recorded right after, so the minutes can cite a signed checkpoint."""
+
+    def command() -> Outcome:
+        size, root = integrity.cited_tree(body.checkpoint_size, body.checkpoint_root)
+        outcome = ledger.sign_off(ctx, review_id, meeting=body.meeting, checkpoint_size=size,
+                                  checkpoint_root=root, occurred_on=body.occurred_on)
+        integrity.checkpoint_after(ctx.actor, size,
+                                   reason=f"review {review_id} signed off at {body.meeting}")
+        return outcome
+
+    return run_command(ledger, ctx, command, _render(ledger, settings))
 
 
 @router.post("/{review_id}/sent-to-panel", response_model=ReviewOut, responses=WRITE_ERRORS)

@@ -25,9 +25,10 @@ import binascii
 import copy
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from hashlib import sha256
 from typing import Any
 
 from domain.integrity.leaf import LeafError, check_leaf, decode_leaf, with_position
@@ -42,6 +43,8 @@ from domain.integrity.verifier import (
     leaf_hash,
     open_checkpoint,
     parse_tlog_proof,
+    verify_consistency,
+    verify_inclusion,
     verify_tlog_proof,
 )
 
@@ -66,6 +69,7 @@ class Kind(StrEnum):
     INCOMPLETE = "incomplete_export"  # no trailer, or counts that do not match
     EMPTY = "empty"
     NO_CHECKPOINT = "no_checkpoint"  # nothing signed covers the events
+    TOO_FEW_COSIGNATURES = "too_few_cosignatures"
 
 
 class Failure(Exception):
@@ -116,7 +120,7 @@ def open_log_checkpoint(note: str, keys: Sequence[Verifier], origin: str,
     """Open a checkpoint note, naming the failure precisely (bad signature vs unknown key vs
     wrong origin). ``keys`` are the log's keys and any witness keys."""
     try:
-        cp, _ = open_checkpoint(note, keys, min_cosignatures=min_cosignatures)
+        cp, opened = open_checkpoint(note, keys)
     except NoteError as error:
         raise Failure(_note_failure(note, keys), f"checkpoint note: {error}") from None
     except IntegrityError as error:
@@ -124,6 +128,12 @@ def open_log_checkpoint(note: str, keys: Sequence[Verifier], origin: str,
     if cp.origin != origin:
         raise Failure(Kind.WRONG_KEY_OR_ORIGIN,
                       f"checkpoint of origin {cp.origin!r}, expected {origin!r}")
+    witnesses = {(s.name, s.key_id) for s in opened.signatures
+                 if s.verified and s.key_type == COSIGNATURE_V1}
+    if len(witnesses) < min_cosignatures:
+        raise Failure(Kind.TOO_FEW_COSIGNATURES,
+                      f"the checkpoint of size {cp.size} has {len(witnesses)} trusted "
+                      f"cosignature(s); {min_cosignatures} required")
     return cp
 
 
@@ -226,7 +236,7 @@ class LogAudit:
             raise Failure(kind, f"position {position} comes after position "
                                 f"{self.last_position}; positions must strictly increase",
                           position)
-        h = leaf_hash(leaf)
+        h = sha256(b"\x00" + leaf).digest()  # RFC 6962 leaf hash (verifier.leaf_hash)
         if self.divergence is not None:
             self._after_divergence(leaf, position, claimed)
         elif claimed is not None:
@@ -238,6 +248,25 @@ class LogAudit:
         self.last_position = position
         if self._next < len(self._sizes) and self.tree.size == self._sizes[self._next]:
             self._check_size()
+
+    def add_hashed(self, hashes: bytes, first: int, last: int) -> None:
+        """Leaves already parsed, hashed and found in strictly increasing order (first..last)
+        and equal to the service's hints, elsewhere (parallel.py): only the tree work is
+        left. Not for leaves that differ from the hints (those need add())."""
+        if self.divergence is not None:
+            raise ValueError("add_hashed cannot follow a difference from the hints")
+        if first <= self.last_position:
+            kind = Kind.INSERTED if first == self.last_position else Kind.REORDERED
+            raise Failure(kind, f"position {first} comes after position "
+                                f"{self.last_position}; positions must strictly increase",
+                          first)
+        append, sizes, tree = self.tree.append, self._sizes, self.tree
+        for at in range(0, len(hashes), 32):
+            append(hashes[at:at + 32])
+            if self._next < len(sizes) and tree.size == sizes[self._next]:
+                self._check_size()
+        self.events += len(hashes) // 32
+        self.last_position = last
 
     def add_claimed(self, claimed: tuple[int, bytes]) -> None:
         """A leaf the service's log holds beyond the events: an event is gone."""
@@ -372,8 +401,8 @@ class LogAudit:
                 leaf_hash(with_position(leaf, claimed_j[0])) == claimed_j[1]
                 and leaf_hash(with_position(leaf_j, q)) == qh
             ):
-                return (Kind.REORDERED, q, f"the events at positions {q} and {claimed_j[0]} "
-                                           "were swapped")
+                swapped = f"the events at positions {q} and {claimed_j[0]} were swapped"
+                return Kind.REORDERED, q, swapped
         if rest and rest[0][2] is not None and (
             leaf_hash(with_position(leaf, rest[0][2][0])) == rest[0][2][1]
         ):
@@ -441,43 +470,21 @@ def verify_bundle(lines: Iterable[bytes], keys: Sequence[Verifier], *,
     bundle's lines (a binary file object does). ``trusted`` are checkpoint notes the
     scrutineer holds; ``state`` the checkpoint accepted on an earlier run. Never raises for
     bad input: every problem is a failed Verdict."""
-    events = extras = checkpoints = 0
+    events = extras = 0
     try:
         it = iter(lines)
-        first = next(it, b"")
-        if not first:
-            raise Failure(Kind.EMPTY, "the bundle is empty")
-        if first.rstrip(b"\n") != FORMAT.encode():
-            raise Failure(Kind.MALFORMED, f"not an {FORMAT} bundle")
-        header = _header(next(it, b""))
-        origin = header["origin"]
-        audit = LogAudit(keys, origin, min_cosignatures=min_cosignatures)
-        _check_header_key(header, audit.keys)
-        for note in trusted:
-            audit.add_checkpoint(note, "trusted")
-        if state is not None:
-            audit.add_target(state)
-        line = next(it, b"")
-        while line.startswith(b"c "):
-            checkpoints += 1
-            try:
-                note = _b64(line[2:].rstrip(b"\n"), "checkpoint").decode("utf-8")
-            except UnicodeDecodeError:
-                raise Failure(Kind.MALFORMED, "a checkpoint note is not UTF-8") from None
-            audit.add_checkpoint(note, "bundle")
-            line = next(it, b"")
-        audit.begin()
+        audit, checkpoints, line = read_prelude(it, keys, trusted, state, min_cosignatures)
         add, a2b = audit.add, binascii.a2b_base64
         while line[:2] == b"e ":
-            parts = line[2:].split()
+            parts = line.split()  # [b"e", leaf] or [b"e", leaf, position, hash]
             try:
-                leaf = a2b(parts[0], strict_mode=True)
+                leaf = a2b(parts[1], strict_mode=True)
             except (binascii.Error, ValueError, IndexError):
                 raise Failure(Kind.MALFORMED, f"event line {events + 1}: invalid base64",
                               audit.last_position + 1) from None
-            if len(parts) == 3:
-                add(leaf, _claimed(parts[1], parts[2]))
-            elif len(parts) == 1:
+            if len(parts) == 4:
+                add(leaf, _claimed(parts[2], parts[3]))
+            elif len(parts) == 2:
                 add(leaf)
             else:
                 raise Failure(Kind.MALFORMED, f"event line {events + 1}: wrong field count")
@@ -492,11 +499,42 @@ def verify_bundle(lines: Iterable[bytes], keys: Sequence[Verifier], *,
             audit.add_claimed(_claimed(parts[0], parts[1]))
             extras += 1
             line = next(it, b"")
-        _trailer(line, next(it, None), events, checkpoints, extras)
+        check_trailer(line, next(it, None), events, checkpoints, extras)
         return audit.finish()
     except Failure as failure:
         return Verdict(ok=False, kind=failure.kind, position=failure.position,
                        message=failure.message, events=events)
+
+
+def read_prelude(it: Iterator[bytes], keys: Sequence[Verifier], trusted: Sequence[str],
+                 state: Target | None, min_cosignatures: int
+                 ) -> tuple[LogAudit, int, bytes]:
+    """Read the format line, the header and the checkpoints; returns the audit ready for
+    leaves, the number of checkpoint lines, and the first line after them."""
+    first = next(it, b"")
+    if not first:
+        raise Failure(Kind.EMPTY, "the bundle is empty")
+    if first.rstrip(b"\n") != FORMAT.encode():
+        raise Failure(Kind.MALFORMED, f"not an {FORMAT} bundle")
+    header = _header(next(it, b""))
+    audit = LogAudit(keys, header["origin"], min_cosignatures=min_cosignatures)
+    _check_header_key(header, audit.keys)
+    for note in trusted:
+        audit.add_checkpoint(note, "trusted")
+    if state is not None:
+        audit.add_target(state)
+    checkpoints = 0
+    line = next(it, b"")
+    while line.startswith(b"c "):
+        checkpoints += 1
+        try:
+            note = _b64(line[2:].rstrip(b"\n"), "checkpoint").decode("utf-8")
+        except UnicodeDecodeError:
+            raise Failure(Kind.MALFORMED, "a checkpoint note is not UTF-8") from None
+        audit.add_checkpoint(note, "bundle")
+        line = next(it, b"")
+    audit.begin()
+    return audit, checkpoints, line
 
 
 def verify_entries(origin: str, keys: Sequence[Verifier], notes: Iterable[str],
@@ -549,7 +587,7 @@ def _check_header_key(header: dict[str, Any], keys: Sequence[Verifier]) -> None:
                       f"({', '.join(k.vkey for k in logs)})")
 
 
-def _trailer(line: bytes, after: bytes | None, events: int, checkpoints: int,
+def check_trailer(line: bytes, after: bytes | None, events: int, checkpoints: int,
              extras: int) -> None:
     if not line:
         raise Failure(Kind.INCOMPLETE, f"the bundle ends without its trailer after {events} "
@@ -608,7 +646,64 @@ def verify_proof_text(text: str, keys: Sequence[Verifier], origin: str | None = 
                        leaf.topic)
 
 
-__all__ = ["COSIGNATURE_V1", "FORMAT", "Failure", "Kind", "LogAudit", "ProofResult", "Target",
-           "Verdict", "checkpoint_line", "event_line", "extra_leaf_line", "header_line",
-           "key_fingerprint", "load_keys", "open_log_checkpoint", "state_data", "state_target",
-           "trailer_line", "verify_bundle", "verify_entries", "verify_proof_text"]
+def verify_inclusion_answer(answer: dict[str, Any], checkpoint_note: str,
+                            keys: Sequence[Verifier], origin: str,
+                            leaf: bytes | None = None) -> Checkpoint:
+    """Check a server's RFC 9162 inclusion answer (GET /integrity/proofs/inclusion) against a
+    signed checkpoint the client holds. Nothing in the answer is trusted: the root comes from
+    the note, the leaf hash from the leaf bytes when given. Raises Failure or
+    IntegrityError."""
+    cp = open_log_checkpoint(checkpoint_note, keys, origin)
+    if answer.get("tree_size") != cp.size:
+        raise Failure(Kind.INCONSISTENT, f"the answer is for size {answer.get('tree_size')}, "
+                                         f"the checkpoint for {cp.size}")
+    claimed = base64.b64decode(answer["leaf_hash"], validate=True)
+    if leaf is not None:
+        if leaf_hash(leaf) != claimed:
+            raise Failure(Kind.ALTERED, "the answer's leaf hash is not the leaf's")
+        if check_leaf(leaf) != answer.get("position"):
+            raise Failure(Kind.ALTERED, "the answer is about another position")
+    path = [base64.b64decode(h, validate=True) for h in answer["inclusion_path"]]
+    verify_inclusion(int(answer["leaf_index"]), cp.size, claimed, path, cp.root_hash)
+    return cp
+
+
+def verify_consistency_answer(answer: dict[str, Any], old_note: str, new_note: str,
+                              keys: Sequence[Verifier], origin: str) -> None:
+    """Check a server's consistency answer between two signed checkpoints the client holds
+    (GET /integrity/proofs/consistency). Raises Failure or IntegrityError."""
+    old = open_log_checkpoint(old_note, keys, origin)
+    new = open_log_checkpoint(new_note, keys, origin)
+    if (answer.get("first"), answer.get("second")) != (old.size, new.size):
+        raise Failure(Kind.INCONSISTENT, "the answer is for other tree sizes")
+    path = [base64.b64decode(h, validate=True) for h in answer["consistency_path"]]
+    verify_consistency(old.size, new.size, old.root_hash, new.root_hash, path)
+
+
+__all__ = [
+    "COSIGNATURE_V1",
+    "FORMAT",
+    "Failure",
+    "Kind",
+    "LogAudit",
+    "ProofResult",
+    "Target",
+    "Verdict",
+    "check_trailer",
+    "checkpoint_line",
+    "event_line",
+    "extra_leaf_line",
+    "header_line",
+    "key_fingerprint",
+    "load_keys",
+    "open_log_checkpoint",
+    "read_prelude",
+    "state_data",
+    "state_target",
+    "trailer_line",
+    "verify_bundle",
+    "verify_consistency_answer",
+    "verify_entries",
+    "verify_inclusion_answer",
+    "verify_proof_text",
+]

@@ -189,3 +189,39 @@ def test_a_view_built_by_another_version_starts_again(ledger: Any, settings: Set
     monkeypatch.setattr(ActionStatusProjection, "version", 99)
     again = ReadSide(settings, ledger, db=side.db)
     assert again.positions()["actions"] == 0 and again.positions()["directory"] == 1
+
+
+def test_views_of_another_log_are_never_continued(ledger: Any, settings: Settings,
+                                                  store: str, tmp_path: Path) -> None:
+    if store == "memory":
+        pytest.skip("views of a ledger in memory live in memory")
+    add_agency(ledger)
+    first = ReadSide(settings, ledger)
+    Runner(first).catch_up()
+    first.close()
+    from domain.ledger import Ledger
+
+    other = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                        "SQLITE_DBNAME": str(tmp_path / "other.sqlite3")})
+    try:
+        for name in ("Police", "Council", "Trust"):
+            add_agency(other, name)
+        again = ReadSide(settings, other)  # the same views file: a longer, different log
+        assert set(again.positions().values()) == {0}
+        Runner(again).catch_up()
+        assert {a["name"] for a in _agencies(again)} == {"Police", "Council", "Trust"}
+        again.close()
+    finally:
+        other.close()
+
+
+def test_process_event_applies_each_event_once(ledger: Any, side: ReadSide) -> None:
+    from eventsourcing.persistence import Tracking
+
+    add_agency(ledger)
+    (row,) = ledger.recorder.select_notifications(1, 1)
+    event = ledger.mapper.to_domain_event(row)
+    projection = side.views["directory"].projection
+    projection.process_event(event, Tracking("Ledger", row.id))
+    projection.process_event(event, Tracking("Ledger", row.id))  # a redelivery
+    assert len(_agencies(side)) == 1 and side.positions()["directory"] == row.id

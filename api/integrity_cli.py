@@ -1,0 +1,308 @@
+"""`ledger init`, `ledger checkpoint`, `ledger export`, `ledger verify`, `ledger verify-proof`.
+
+`verify` and `verify-proof` need no service: given a bundle (or a proof file) and the log's
+public key they run the checks of domain/integrity/bundle.py and nothing else. Exit codes:
+0 verified, 1 verification failed, 2 the command could not run.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from api.settings import Settings
+from domain.integrity import bundle, parallel
+from domain.integrity.leaf import LeafError
+from domain.integrity.verifier import IntegrityError, Verifier
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+KeyOption = Annotated[list[str], typer.Option(
+    "--public-key", help="the log's note verifier key, or a file holding it (repeatable; "
+                         "also witness keys)")]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(),
+                    TextColumn("{task.completed:,}/{task.total:,}"), TimeElapsedColumn(),
+                    console=err, transient=True, disable=not err.is_terminal)
+
+
+def read_keys(values: list[str]) -> list[Verifier]:
+    keys = []
+    for value in values:
+        text = Path(value).read_text() if os.path.isfile(value) else value
+        for line in text.split():
+            try:
+                keys.append(Verifier.from_vkey(line))
+            except IntegrityError as error:
+                raise _fail(f"{value!r} is not a verifier key: {error}") from None
+    if not keys:
+        raise _fail("give the log's public key with --public-key (GET /integrity/public-key)")
+    return keys
+
+
+def read_state(path: Path | None, origin: str) -> bundle.Target | None:
+    if path is None or not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        if data.get("origin") != origin:
+            raise _fail(f"state file {path} is for origin {data.get('origin')!r}, not {origin!r}")
+        return bundle.state_target(data)
+    except (ValueError, KeyError, TypeError) as error:
+        raise _fail(f"state file {path} is unreadable: {error}") from None
+
+
+def write_state(path: Path | None, origin: str, verdict: bundle.Verdict,
+                previous: bundle.Target | None) -> None:
+    """Remember the largest checkpoint accepted, never a smaller one."""
+    if path is None or verdict.latest is None:
+        return
+    if previous is not None and previous.size >= verdict.latest.size:
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(bundle.state_data(origin, verdict.latest), indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _open_service(settings: Settings) -> Any:
+    from api.composition import build_ledger
+    from api.integrity_service import IntegrityService
+
+    ledger = build_ledger(settings)
+    try:
+        return IntegrityService(settings, ledger)
+    except BaseException:
+        ledger.close()
+        raise
+
+
+def register(app: typer.Typer) -> None:
+    """Add the integrity commands to the `ledger` CLI."""
+    app.command("init")(init)
+    app.command("checkpoint")(checkpoint)
+    app.command("export")(export)
+    app.command("verify")(verify)
+    app.command("verify-proof")(verify_proof)
+
+
+def init() -> None:
+    """Create the log's signing key (if absent), guard the PostgreSQL events table, open the
+    integrity log and build the Merkle log."""
+    from api.cli import operator
+    from domain.errors import DomainError
+
+    settings = Settings()
+    service = _open_service(settings)
+    try:
+        if service.key_created:
+            out.print(f"[green]created[/green] the log key {settings.key_file} (mode 0600): "
+                      "back it up offline; the database never holds it")
+        else:
+            out.print(f"the log key {settings.key_file} exists")
+        out.print(f"origin      {service.origin}")
+        out.print(f"public key  {service.vkey}")
+        out.print(f"fingerprint {bundle.key_fingerprint(service.vkey)}")
+        if service.guarded:
+            out.print("PostgreSQL: the events table now refuses UPDATE, DELETE and TRUNCATE "
+                      "(a superuser can still bypass it; the evidence is the checkpoints "
+                      "held outside the service)")
+        if service.integrity_log() is None:
+            try:
+                service.ledger.open_integrity_log(operator(), origin=service.origin,
+                                                  signer=service.signer)
+                out.print(f"opened the integrity log {service.origin}")
+            except DomainError as error:
+                raise _fail(error.detail, 1) from None
+        with _progress() as bar:
+            task = bar.add_task("Merkle log", total=service.ledger.head_position())
+            size = service.merkle.catch_up(
+                progress=lambda done, total: bar.update(task, completed=done, total=total))
+        out.print(f"Merkle log: {size} leaves")
+    finally:
+        service.close()
+        service.ledger.close()
+
+
+def checkpoint(reason: Annotated[str, typer.Option(help="why a checkpoint now")]) -> None:
+    """Sign and record a checkpoint of the log as it is now (as the operator)."""
+    from api.cli import operator
+    from domain.errors import DomainError
+
+    service = _open_service(Settings())
+    try:
+        made = service.make_checkpoint(operator(), reason=reason)
+    except DomainError as error:
+        raise _fail(error.detail, 1) from None
+    finally:
+        service.close()
+        service.ledger.close()
+    sys.stdout.write(made.checkpoint.note)
+
+
+def export(path: Annotated[Path, typer.Argument(help="the bundle file to write ('-': stdout)")]
+           ) -> None:
+    """Write the whole log as an sgl-bundle/v1 export (streamed, constant memory)."""
+    service = _open_service(Settings())
+    try:
+        head = service.ledger.head_position()
+        target = sys.stdout.buffer if str(path) == "-" else path.open("wb")
+        count = 0
+        with _progress() as bar:
+            task = bar.add_task("Exporting", total=head)
+            for line in service.export_lines():
+                target.write(line)
+                if line.startswith(b"e "):
+                    count += 1
+                    if not count & 0x3FFF:
+                        bar.update(task, completed=count)
+        if target is not sys.stdout.buffer:
+            target.close()
+            err.print(f"exported {count} events to {path}")
+    finally:
+        service.close()
+        service.ledger.close()
+
+
+def verify(
+    bundle_path: Annotated[Path | None, typer.Argument(
+        metavar="BUNDLE", help="an export bundle (omit with --live)")] = None,
+    public_key: KeyOption = [],  # noqa: B006 - typer reads the default
+    checkpoint: Annotated[list[Path], typer.Option(
+        "--checkpoint", help="a checkpoint note you trust (e.g. from Board minutes); "
+                             "repeatable")] = [],  # noqa: B006
+    state: Annotated[Path | None, typer.Option(
+        help="remembers the last accepted checkpoint; a later rollback or fork is refused"
+    )] = None,
+    live: Annotated[bool, typer.Option(
+        "--live", help="check the configured database instead of a bundle")] = False,
+    min_cosignatures: Annotated[int, typer.Option(
+        help="witness cosignatures each --checkpoint must carry")] = 0,
+    jobs: Annotated[int, typer.Option(
+        help="processes for a bundle (0: one per CPU; 1: the single-process reference)")] = 0,
+) -> None:
+    """Re-hash every event and check it against every signed checkpoint."""
+    if live == (bundle_path is not None):
+        raise _fail("give a BUNDLE, or --live (not both)")
+    trusted = [p.read_text() for p in checkpoint]
+    if live:
+        verdict, origin, previous = _verify_live(public_key, trusted, state)
+    else:
+        assert bundle_path is not None
+        keys = read_keys(public_key)
+        origin = _bundle_origin(bundle_path)
+        previous = read_state(state, origin)
+        with _progress() as bar:
+            task = bar.add_task("Verifying", total=_bundle_header(bundle_path).get(
+                "head_position"))
+            verdict = parallel.verify_file(
+                bundle_path, keys, trusted=trusted, state=previous,
+                min_cosignatures=min_cosignatures, jobs=jobs or None,
+                progress=lambda done: bar.update(task, completed=done))
+    _finish(verdict, state, origin, previous)
+
+
+def _bundle_header(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            f.readline()
+            header = json.loads(f.readline()[2:] or b"{}")
+        return header if isinstance(header, dict) else {}
+    except (OSError, ValueError) as error:
+        if isinstance(error, OSError):
+            raise _fail(f"cannot read {path}: {error}") from None
+        return {}
+
+
+def _bundle_origin(path: Path) -> str:
+    return str(_bundle_header(path).get("origin", ""))
+
+
+def _verify_live(public_key: list[str], trusted: list[str], state_path: Path | None
+                 ) -> tuple[bundle.Verdict, str, bundle.Target | None]:
+    from api.composition import build_ledger
+    from api.integrity_keys import load_signer
+    from projections.integrity import verify_live
+    from projections.merkle_log import MerkleLog
+
+    settings = Settings()
+    origin = settings.integrity_origin
+    if public_key:
+        keys = read_keys(public_key)
+    elif settings.key_file.exists():  # the server's own key: say that it is not independent
+        keys = [load_signer(settings.key_file, origin).verifier]
+        err.print("[yellow]note:[/yellow] using the server's own key file; give --public-key "
+                  "to check against a key you hold independently")
+    else:
+        raise _fail("no --public-key given and no key file configured")
+    previous = read_state(state_path, origin)
+    ledger = build_ledger(settings)
+    merkle = MerkleLog(settings, ledger)
+    try:
+        try:
+            log = ledger.get_integrity_log(origin)
+        except Exception as error:  # noqa: BLE001 - no log, or its events cannot be read
+            from domain.errors import NotFound
+
+            if not isinstance(error, NotFound):
+                return (bundle.Verdict(False, f"the checkpoints cannot be read: {error}",
+                                       bundle.Kind.MALFORMED), origin, previous)
+            log = None
+        try:
+            verdict = verify_live(ledger, merkle, log, origin, keys, trusted=trusted,
+                                  state=previous)
+        except (LeafError, ValueError, TypeError) as error:
+            verdict = bundle.Verdict(False, f"a stored event cannot be read: {error}",
+                                     bundle.Kind.MALFORMED)
+    finally:
+        merkle.close()
+        ledger.close()
+    return verdict, origin, previous
+
+
+def _finish(verdict: bundle.Verdict, state: Path | None, origin: str,
+            previous: bundle.Target | None) -> None:
+    (out if verdict.ok else err).print(verdict.report(), markup=False, highlight=False)
+    if not verdict.ok:
+        raise typer.Exit(1)
+    write_state(state, origin, verdict, previous)
+
+
+def verify_proof(
+    path: Annotated[Path, typer.Argument(help="a c2sp.org/tlog-proof@v1 file")],
+    public_key: KeyOption = [],  # noqa: B006
+    min_cosignatures: Annotated[int, typer.Option(
+        help="witness cosignatures the checkpoint must carry")] = 0,
+) -> None:
+    """Check one event's tlog-proof offline: the signed checkpoint, the inclusion of the
+    event's leaf bytes, and that those bytes are a ledger event."""
+    keys = read_keys(public_key)
+    try:
+        result = bundle.verify_proof_text(path.read_text(), keys,
+                                          min_cosignatures=min_cosignatures)
+    except (IntegrityError, LeafError) as error:
+        err.print(f"FAILED: {error}", markup=False)
+        raise typer.Exit(1) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise _fail(f"cannot read {path}: {error}") from None
+    cp = result.checkpoint
+    out.print(f"OK: the event at position {result.position} (leaf {result.index}: "
+              f"{result.topic}, aggregate {result.aggregate_id} version {result.version}) is "
+              f"in the log {cp.origin} of size {cp.size} whose signed root is "
+              f"{base64.b64encode(cp.root_hash).decode()}", markup=False,
+              highlight=False)

@@ -1,0 +1,199 @@
+"""Integrity benchmark: verify rate of a whole export beside a plain read + SHA-256 of the same
+file, peak memory of the verifier, and proof latency, at 100k and 1M events.
+
+    .venv/bin/python bench/integrity_bench.py [--sizes 100000 1000000] [--postgres]
+
+Events are written straight through the library's recorder (the verifier and the log do not
+care how they were made) with realistic sizes: JSON states of 250-700 bytes like the demo
+ledger's. Each verification runs in a fresh subprocess so its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from eventsourcing.persistence import StoredEvent
+
+from api.settings import Settings
+from domain.actors import Actor, Role
+from domain.application import Context
+from domain.integrity.verifier import Signer, generate_signer
+from domain.ledger import Ledger
+from projections.integrity import export_lines
+from projections.merkle_log import MerkleLog
+
+ORIGIN = "bench.example/log"
+MANAGER = Context(Actor("u-bench", Role.SCB_MANAGER))
+TOPICS = ["domain.action:Action.ProgressReported", "domain.review:Review.FindingRecorded",
+          "domain.challenge:Challenge.Responded", "domain.agency:Agency.Renamed"]
+
+
+def fill(ledger: Ledger, n: int, batch: int = 20_000) -> None:
+    rng = random.Random(7)
+    aggregates = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(max(1, n // 20))]
+    versions = dict.fromkeys(aggregates, 0)
+    done = 0
+    while done < n:
+        events = []
+        for _ in range(min(batch, n - done)):
+            agg = rng.choice(aggregates)
+            versions[agg] += 1
+            narrative = "x" * rng.randint(150, 600)
+            state = json.dumps({"timestamp": {"_type_": "datetime_iso",
+                                              "_data_": "2025-03-03T10:00:00+00:00"},
+                                "actor": {"_type_": "actor", "_data_": {
+                                    "user_id": "u-1", "role": "agency_lead"}},
+                                "narrative": narrative, "rag": "amber"}).encode()
+            events.append(StoredEvent(agg, versions[agg], rng.choice(TOPICS), state))
+        ledger.recorder.insert_events(events)
+        done += len(events)
+
+
+def timed(fn: Any) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def sha_rate(path: Path, events: int) -> float:
+    def run() -> None:
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    _, seconds = timed(run)
+    return events / seconds
+
+
+VERIFY = """
+import sys, time, resource
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from domain.integrity import parallel
+from domain.integrity.verifier import Verifier
+keys = [Verifier.from_vkey({vkey!r})]
+start = time.perf_counter()
+verdict = parallel.verify_file(Path({path!r}), keys, jobs={jobs})
+seconds = time.perf_counter() - start
+peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+           resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(verdict.ok, verdict.events, seconds, peak)
+"""
+
+
+def verify_in_subprocess(path: Path, vkey: str, jobs: int) -> tuple[bool, int, float, int]:
+    """jobs=1: the single-process reference pass; jobs=0: one worker per CPU."""
+    root = str(Path(__file__).resolve().parents[1])
+    code = VERIFY.format(root=root, vkey=vkey, path=str(path), jobs=jobs or None)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return out[0] == "True", int(out[1]), float(out[2]), int(out[3])
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def proof_latency(merkle: MerkleLog, size: int, samples: int = 2000) -> dict[str, float]:
+    rng = random.Random(11)
+    inclusion, consistency = [], []
+    for _ in range(samples):
+        index, first = rng.randrange(size), rng.randrange(1, size)
+        start = time.perf_counter()
+        merkle.inclusion_proof(index, size)
+        middle = time.perf_counter()
+        merkle.consistency_proof(first, size)
+        inclusion.append((middle - start) * 1000)
+        consistency.append((time.perf_counter() - middle) * 1000)
+    return {"inclusion_p50_ms": statistics.median(inclusion),
+            "inclusion_p99_ms": percentile(inclusion, 99),
+            "consistency_p50_ms": statistics.median(consistency),
+            "consistency_p99_ms": percentile(consistency, 99)}
+
+
+def run(n: int, workdir: Path, postgres: bool) -> dict[str, Any]:
+    settings = Settings(data_dir=workdir)
+    if postgres:
+        import psycopg
+
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect("host=127.0.0.1 dbname=test user=postgres password=postgres",
+                             autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        env = {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_HOST": "127.0.0.1",
+               "POSTGRES_PORT": "5432", "POSTGRES_DBNAME": "test", "POSTGRES_USER": "postgres",
+               "POSTGRES_PASSWORD": "postgres", "POSTGRES_SCHEMA": schema}
+    else:
+        env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+               "SQLITE_DBNAME": str(workdir / "ledger.sqlite3")}
+    ledger = Ledger(env=env)
+    signer = Signer.from_skey(generate_signer(ORIGIN)[0])
+    row: dict[str, Any] = {"events": n, "store": "postgres" if postgres else "sqlite"}
+    try:
+        _, row["fill_s"] = timed(lambda: fill(ledger, n))
+        merkle = MerkleLog(settings, ledger)
+        _, seconds = timed(merkle.catch_up)
+        row["merkle_log_events_per_s"] = round(n / seconds)
+        for fraction in (0.25, 0.5, 0.75, 1.0):  # checkpoints along the log
+            merkle.catch_up()
+            ledger.make_checkpoint(MANAGER, origin=ORIGIN, signer=signer, tree=merkle,
+                                   reason="bench", size=int(merkle.size * fraction))
+        merkle.catch_up()
+        path = workdir / f"export-{n}.sglb"
+
+        def export() -> None:
+            log = ledger.get_integrity_log(ORIGIN)
+            with path.open("wb") as f:
+                for line in export_lines(ledger, merkle, log, ORIGIN, signer.verifier.vkey):
+                    f.write(line)
+        _, seconds = timed(export)
+        row["export_events_per_s"] = round(n / seconds)
+        row["bundle_mb"] = round(path.stat().st_size / 1e6, 1)
+        row["sha256_events_per_s"] = round(sha_rate(path, n))
+        for label, jobs in (("single", 1), ("parallel", 0)):
+            ok, events, seconds, rss_kb = verify_in_subprocess(path, signer.verifier.vkey, jobs)
+            assert ok and events >= n, "the benchmark bundle must verify"
+            row[f"verify_{label}_events_per_s"] = round(events / seconds)
+            row[f"verify_{label}_vs_sha256"] = round(events / seconds
+                                                     / row["sha256_events_per_s"], 3)
+            row[f"verify_{label}_peak_rss_mb"] = round(rss_kb / 1024, 1)
+        row.update({k: round(v, 3) for k, v in proof_latency(merkle, merkle.size).items()})
+        merkle.close()
+        path.unlink()
+    finally:
+        ledger.close()
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; baseline RSS of a bare "
+          f"interpreter ~{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
+    stores = [False, True] if args.postgres else [False]
+    for postgres in stores:
+        for n in args.sizes:
+            with tempfile.TemporaryDirectory(prefix="sgl-bench-") as tmp:
+                print(json.dumps(run(n, Path(tmp), postgres)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""The Merkle log projection: one leaf per stored event, exactly once, fed by the shared
+runner; its stored nodes give the same roots and proofs as a tree built in memory."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.errors import ServiceUnavailable
+from api.integrity_service import IntegrityService
+from api.settings import Settings
+from domain.actors import Actor, Role
+from domain.application import Context
+from domain.integrity import bundle
+from domain.integrity.proofs import MemoryTree
+from domain.integrity.verifier import leaf_hash
+from projections.integrity import export_lines
+from projections.merkle_log import NAME, MerkleLog, MerkleLogError, leaf_of, read_stored
+from projections.runner import Runner
+
+OPERATOR = Context(Actor("operator:test", Role.OPERATOR))
+MANAGER = Context(Actor("u-manager", Role.SCB_MANAGER))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path)
+
+
+@pytest.fixture
+def merkle(ledger: Any, settings: Settings) -> Iterator[MerkleLog]:
+    log = MerkleLog(settings, ledger)
+    yield log
+    log.close()
+
+
+def add_agencies(ledger: Any, n: int) -> None:
+    for i in range(n):
+        ledger.register_agency(OPERATOR, name=f"Agency {i}", kind="other",
+                               statutory_partner=False, partnerships=["SSSCB"])
+
+
+def memory_tree(ledger: Any) -> MemoryTree:
+    tree = MemoryTree()
+    for row in read_stored(ledger, 1, ledger.head_position()):
+        tree.append(leaf_hash(leaf_of(row)))
+    return tree
+
+
+def test_stored_nodes_give_the_roots_and_proofs_of_a_tree_built_in_memory(ledger: Any,
+                                                                           merkle: MerkleLog):
+    add_agencies(ledger, 21)
+    assert merkle.catch_up() == 21
+    tree = memory_tree(ledger)
+    for n in range(1, 22):
+        assert merkle.root(n) == tree.root(n)
+        assert all(merkle.inclusion_proof(i, n) == tree.inclusion_proof(i, n) for i in range(n))
+        assert all(merkle.consistency_proof(m, n) == tree.consistency_proof(m, n)
+                   for m in range(1, n + 1))
+
+
+def test_the_log_grows_in_batches_as_events_arrive(ledger: Any, merkle: MerkleLog):
+    for n in (3, 1, 8):
+        add_agencies(ledger, n)
+        merkle.catch_up()
+    assert merkle.root() == memory_tree(ledger).root()
+    assert merkle.leaf_index_of(5) == 4 and merkle.leaf_index_of(99) is None
+
+
+def test_the_shared_runner_feeds_the_log_with_tracking(ledger: Any, merkle: MerkleLog):
+    add_agencies(ledger, 7)
+    Runner(merkle.side, (NAME,)).catch_up()
+    assert (merkle.tree_size(), merkle.position()) == (7, 7)
+
+
+def test_two_writers_racing_apply_each_event_exactly_once(ledger: Any, settings: Settings,
+                                                          merkle: MerkleLog, store: str):
+    if store == "memory":
+        pytest.skip("two logs over one in-memory store would each start fresh")
+    add_agencies(ledger, 30)
+    other = MerkleLog(settings, ledger)
+    try:
+        threads = [threading.Thread(target=log.catch_up) for log in (merkle, other, merkle)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        other.catch_up()
+    finally:
+        other.close()
+    assert merkle.tree_size() == 30
+    assert not merkle.side.states()[NAME].failed
+    assert [p for p, _ in merkle.iter_leaves()] == list(range(1, 31))
+    assert merkle.root() == memory_tree(ledger).root()
+
+
+def test_a_changed_last_event_stops_the_log_before_anything_is_signed(
+        ledger: Any, settings: Settings, store: str):
+    if store != "sqlite":
+        pytest.skip("the change is made through SQLite directly")
+    import sqlite3
+
+    add_agencies(ledger, 4)
+    service = IntegrityService(settings.model_copy(update={"store": "sqlite"}), ledger)
+    try:
+        service.catch_up()
+        db = sqlite3.connect(ledger.recorder.datastore.pool.db_name, isolation_level=None)
+        db.execute("UPDATE stored_events SET state = CAST(state || x'20' AS BLOB) "
+                   "WHERE rowid = 4")
+        db.close()
+        with pytest.raises(MerkleLogError):
+            service.merkle.catch_up()
+        with pytest.raises(ServiceUnavailable):
+            service.make_checkpoint(MANAGER, reason="would sign a changed log")
+    finally:
+        service.close()
+
+
+def test_a_views_file_from_another_event_store_is_rebuilt_not_trusted(
+        ledger: Any, settings: Settings, store: str, tmp_path: Path):
+    if store != "sqlite":
+        pytest.skip("two SQLite event files share one views file")
+    from domain.ledger import Ledger
+
+    add_agencies(ledger, 5)
+    MerkleLog(settings, ledger).catch_up()
+    other = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                        "SQLITE_DBNAME": str(tmp_path / "other.sqlite3")})
+    try:
+        add_agencies(other, 2)
+        log = MerkleLog(settings, other)
+        assert log.catch_up() == 2
+        assert log.root() == memory_tree(other).root()
+        log.close()
+    finally:
+        other.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("store", ["postgres"])
+def test_positions_with_gaps_give_gapless_leaf_indexes(ledger: Any, settings: Settings,
+                                                       pg_env: dict[str, dict[str, str]]):
+    import psycopg
+
+    add_agencies(ledger, 3)
+    lib = pg_env["library"]
+    with psycopg.connect(host=lib["POSTGRES_HOST"], port=lib["POSTGRES_PORT"],
+                         dbname=lib["POSTGRES_DBNAME"], user=lib["POSTGRES_USER"],
+                         password=lib["POSTGRES_PASSWORD"]) as conn:
+        conn.execute(f'INSERT INTO "{lib["POSTGRES_SCHEMA"]}".ledger_events '
+                     "(originator_id, originator_version, topic, state) "
+                     "VALUES (gen_random_uuid(), 1, 't', '')")
+        conn.rollback()  # the sequence moved on: position 4 will never exist
+    add_agencies(ledger, 2)
+    service = IntegrityService(settings, ledger)
+    try:
+        service.make_checkpoint(MANAGER, reason="gaps")
+        assert [p for p, _ in service.merkle.iter_leaves()][:5] == [1, 2, 3, 5, 6]
+        verdict = bundle.verify_bundle(io.BytesIO(b"".join(service.export_lines())),
+                                       [service.verifier])
+        assert verdict.ok, verdict.report()
+    finally:
+        service.close()
+
+
+def test_export_of_an_empty_log_never_verifies(ledger: Any, merkle: MerkleLog):
+    data = b"".join(export_lines(ledger, merkle, None, "x.example/log", _vkey("x.example/log")))
+    verdict = bundle.verify_bundle(io.BytesIO(data), bundle.load_keys([_vkey("x.example/log")]))
+    assert (verdict.ok, verdict.kind) == (False, bundle.Kind.EMPTY)
+
+
+_KEYS: dict[str, str] = {}
+
+
+def _vkey(origin: str) -> str:
+    from domain.integrity.verifier import generate_signer
+
+    return _KEYS.setdefault(origin, generate_signer(origin)[1])

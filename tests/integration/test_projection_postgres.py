@@ -1,0 +1,77 @@
+"""On PostgreSQL the in-process runner wakes on NOTIFY: a read waiting for its own write
+returns in milliseconds."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.settings import Settings
+from domain.actors import Actor, Role
+from domain.application import Context
+from projections.readside import ReadSide
+from projections.runner import BackgroundProjections
+
+pytestmark = pytest.mark.postgres
+OPERATOR = Context(Actor("operator:test", Role.OPERATOR, name="op"))
+
+
+@pytest.fixture(params=["postgres"])
+def store(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def test_reading_your_own_write_takes_milliseconds(ledger: Any, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    side = ReadSide(settings, ledger)
+    runner = BackgroundProjections(settings, ledger, side)
+    try:
+        waits = []
+        for i in range(8):
+            position = ledger.register_agency(
+                OPERATOR, name=f"Agency {i}", kind="police", statutory_partner=True,
+                partnerships=["SSSCB"], occurred_on=date(2025, 1, 6)).position
+            started = time.perf_counter()
+            side.wait_for(position, ["directory", "audit"], timeout=2)
+            waits.append(time.perf_counter() - started)
+            time.sleep(0.05)  # let the runner go idle, waiting on LISTEN
+    finally:
+        runner.stop()
+        side.close()
+    assert runner.error is None
+    assert sorted(waits)[4] < 0.05, waits
+
+
+def test_a_write_that_fails_at_commit_stops_the_view_at_its_event(
+        ledger: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pipelined: the bad row only fails when the writer thread flushes it."""
+    from projections.directory import AGENCIES, Directory
+    from projections.runner import Runner
+
+    agency = ledger.register_agency(OPERATOR, name="Hospital", kind="health",
+                                    statutory_partner=False, partnerships=["SSSCB"],
+                                    occurred_on=date(2025, 1, 6)).id
+    bad = ledger.rename_agency(OPERATOR, agency, name="Trust", reason="merger",
+                               occurred_on=date(2025, 1, 7)).position
+    head = ledger.register_agency(OPERATOR, name="Police", kind="police",
+                                  statutory_partner=True, partnerships=["SSSCB"],
+                                  occurred_on=date(2025, 1, 7)).position
+
+    def renamed(self: Any, ch: Any, e: Any) -> None:
+        ch.update(AGENCIES.name, str(e.originator_id), name=None)  # NOT NULL: fails at flush
+
+    monkeypatch.setattr(Directory, "renamed", renamed)
+    side = ReadSide(Settings(data_dir=tmp_path), ledger)
+    try:
+        Runner(side).catch_up()
+        status = {v["view"]: v for v in side.status()["views"]}
+    finally:
+        side.close()
+    assert (status["directory"]["state"], status["directory"]["failed_position"],
+            status["directory"]["position"]) == ("failed", bad, bad - 1)
+    assert "null" in status["directory"]["error"].lower()
+    assert all(v["position"] == head for n, v in status.items() if n != "directory")
