@@ -358,11 +358,12 @@ def _scrutiny(demo: Demo, number: int, s: Scenario) -> None:
 
 PROFILES = ["assured", "assured", "rejected_then_assured", "in_progress", "overdue_stalled",
             "escalated", "due_revised", "withdrawn", "in_progress", "assured"]
+CLOSED_PROFILES = ["assured", "assured", "rejected_then_assured", "assured", "withdrawn"]
 
 
 def _action(demo: Demo, s: Scenario, rec_id: UUID, owner: str, i: int, on: date) -> None:
     ledger, rng = demo.ledger, demo.rng
-    due = on + timedelta(days=rng.randint(90, 300))
+    due = on + timedelta(days=rng.randint(150, 540))  # SMART actions run 5-18 months
     topic = THEMES[i].replace("-", " ")
     template = ACTION_TEMPLATES[rng.randrange(len(ACTION_TEMPLATES))]
     action_id = ledger.assign_action(
@@ -371,7 +372,9 @@ def _action(demo: Demo, s: Scenario, rec_id: UUID, owner: str, i: int, on: date)
         measure_of_success=template[1], due_on=due,
         milestones=["Plan agreed", "Delivery started", "Evidence collected"], occurred_on=on).id
     demo.actions.append(action_id)
-    profile = PROFILES[rng.randrange(len(PROFILES))]
+    # A closed review's actions were all completed (or withdrawn) before it closed.
+    profiles = CLOSED_PROFILES if "close" in s.steps else PROFILES
+    profile = profiles[rng.randrange(len(profiles))]
     _action_life(demo, action_id, owner, on, due, profile)
 
 
@@ -384,7 +387,9 @@ def _action_life(demo: Demo, action_id: UUID, owner: str, start: date, due: date
     # Updates stop when the agency claims completion, stalls, or the action is withdrawn.
     updates_until = {"overdue_stalled": start + timedelta(days=70),
                      "withdrawn": start + timedelta(days=59),
-                     "assured": claim, "rejected_then_assured": claim}.get(profile, due)
+                     "assured": claim, "rejected_then_assured": claim,
+                     # still reporting, late or not: overdue but not stalled
+                     "in_progress": demo.today}.get(profile, due)
     day, n = start + timedelta(days=rng.randint(20, 45)), 0
     while day < updates_until and day <= demo.today:
         rag = "green" if profile in ("assured", "in_progress") else rng.choice(
