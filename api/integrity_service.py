@@ -162,6 +162,23 @@ class IntegrityService:
         return Inclusion(position, index, n, leaf[1], self.merkle.inclusion_proof(index, n),
                          self.merkle.root(n))
 
+    def record_proofs(self, record_id: Any) -> tuple[int, list[tuple[int, int, Inclusion | None]]]:
+        """For each event of one record (a review, action, challenge...): (version, position,
+        its inclusion in the latest checkpoint, or None if the checkpoint does not cover it
+        yet). Returns the checkpoint size too."""
+        log = self.require_log()
+        latest = log.latest
+        assert latest is not None
+        positions = self.ledger.positions_of(record_id)
+        if not positions:
+            raise NotFound(f"no record with id {record_id}")
+        out = []
+        for version, position in sorted(positions.items()):
+            index = self._index_of(position)
+            out.append((version, position,
+                        self.inclusion(position, latest.size) if index < latest.size else None))
+        return latest.size, out
+
     def consistency(self, first: int, second: int) -> list[bytes]:
         size = self.merkle.tree_size()
         if not 0 < first <= second <= size:

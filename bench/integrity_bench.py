@@ -1,7 +1,7 @@
 """Integrity benchmark: verify rate of a whole export beside a plain read + SHA-256 of the same
 file, peak memory of the verifier, and proof latency, at 100k and 1M events.
 
-    .venv/bin/python bench/integrity_bench.py [--sizes 100000 1000000] [--postgres]
+    .venv/bin/python bench/integrity_bench.py [--sizes 100000 1000000] [--stores sqlite postgres]
 
 Events are written straight through the library's recorder (the verifier and the log do not
 care how they were made) with realistic sizes: JSON states of 250-700 bytes like the demo
@@ -178,18 +178,24 @@ def run(n: int, workdir: Path, postgres: bool) -> dict[str, Any]:
         path.unlink()
     finally:
         ledger.close()
+        if postgres:
+            import psycopg
+
+            with psycopg.connect("host=127.0.0.1 dbname=test user=postgres password=postgres",
+                                 autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
     return row
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
+    parser.add_argument("--stores", nargs="+", choices=["sqlite", "postgres"],
+                        default=["sqlite"], help="PostgreSQL: 127.0.0.1, db test, user postgres")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; baseline RSS of a bare "
           f"interpreter ~{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
-    stores = [False, True] if args.postgres else [False]
-    for postgres in stores:
+    for postgres in (store == "postgres" for store in args.stores):
         for n in args.sizes:
             with tempfile.TemporaryDirectory(prefix="sgl-bench-") as tmp:
                 print(json.dumps(run(n, Path(tmp), postgres)), flush=True)

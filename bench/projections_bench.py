@@ -16,6 +16,8 @@ read-and-decode; each query p99 <= 10 ms at 100k actions and <= 20% slower than 
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import statistics
 import time
 import uuid
@@ -85,7 +87,15 @@ def queries(board: Board, side: ReadSide) -> dict[str, Callable[[], Any]]:
 
 
 def measure(board: Board, side: ReadSide, runs: int) -> dict[str, tuple[float, float]]:
-    return {name: timed(fn, runs) for name, fn in queries(board, side).items()}
+    # A long-running server freezes what it built at startup out of the collector's way
+    # (gc.freeze); without it a full collection walking the generator's leftovers lands in
+    # the p99 of whichever query it interrupts.
+    gc.collect()
+    gc.freeze()
+    try:
+        return {name: timed(fn, runs) for name, fn in queries(board, side).items()}
+    finally:
+        gc.unfreeze()
 
 
 def main() -> None:
@@ -113,7 +123,8 @@ def main() -> None:
     settings = Settings(data_dir=Path("bench/out"))
     side = ReadSide(settings, ledger)
     board = Board(side)
-    print(f"PostgreSQL schema {schema} in {args.dbname}; views in the same schema")
+    print(f"PostgreSQL schema {schema} in {args.dbname}; views in the same schema; "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
     try:
         generator = Generator(ledger)
         generator.setup()
@@ -143,6 +154,7 @@ def main() -> None:
             seconds = time.perf_counter() - started
             print(f"point in time (actions at position {position:,}): replayed in "
                   f"{seconds:.2f} s = {position / seconds:,.0f} events/s")
+        print(f"load average {os.getloadavg()[0]:.1f} at the end")
         small, large = results
         print(f"\n{'Board query (in-process, ms)':32} {'p50':>7} {'p99':>7}   {'p50':>7} "
               f"{'p99':>7}   {'p99 ratio':>9}")

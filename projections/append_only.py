@@ -8,14 +8,16 @@ the signed checkpoints held outside the service (docs/integrity.md).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 FUNCTION = "sgl_refuse_change"
+log = logging.getLogger("ledger.integrity")
 
 
 def install_append_only_guard(ledger: Any) -> bool:
-    """Install the guard on the ledger's events table; False (nothing done) off PostgreSQL.
-    Idempotent."""
+    """Install the guard on the ledger's events table (idempotent). False when there is
+    nothing to guard (not PostgreSQL) or the role may not (not the table's owner)."""
     recorder = ledger.recorder
     if not type(recorder).__module__.endswith(".postgres"):
         return False
@@ -39,9 +41,17 @@ def install_append_only_guard(ledger: Any) -> bool:
         sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {schema}.{table} FROM PUBLIC"
                 ).format(schema=schema, table=table),
     ]
-    with datastore.get_connection() as conn, conn.transaction():
-        # Serialise concurrent installers (CREATE OR REPLACE TRIGGER is not concurrency-safe).
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (FUNCTION,))
-        for statement in statements:
-            conn.execute(statement)
+    import psycopg
+
+    try:
+        with datastore.get_connection() as conn, conn.transaction():
+            # Serialise installers (CREATE OR REPLACE TRIGGER is not concurrency-safe).
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (FUNCTION,))
+            for statement in statements:
+                conn.execute(statement)
+    except psycopg.errors.InsufficientPrivilege as error:
+        # Only the table's owner can add the trigger: say so, and run without the guard.
+        log.warning("the append-only guard could not be installed (%s); run `ledger init` "
+                    "as the owner of the events table", error)
+        return False
     return True

@@ -1,6 +1,7 @@
 """The ledger's Merkle log: one RFC 6962 leaf per stored event, in notification order.
 
-Tables (in the views' store, beside the other read models):
+Tables (PostgreSQL: beside the events, like every view; SQLite: a file beside the events
+file; see open_log_db):
   view_merkle_leaves (leaf_index, position, leaf_hash)   leaf index 0.. with no gaps; the
                                                            position is the event's
                                                            notification id (may have gaps)
@@ -22,13 +23,14 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from domain.integrity import proofs
 from domain.integrity.leaf import encode_leaf
 from domain.integrity.verifier import leaf_hash
 from projections.base import View, ViewProjection
-from projections.db import Db, Table, Tx
+from projections.db import Db, SqliteDb, Table, Tx
 from projections.readside import ProjectionSettings, ReadSide, open_db, store_kind
 from projections.runner import REBUILD_BATCH, Runner
 from projections.tracking import DDL, advance, ensure_row, read_position, reset
@@ -174,7 +176,7 @@ class MerkleReadSide(ReadSide):
                  ) -> None:
         self.settings = settings
         self.ledger = ledger
-        self.db = db or open_db(settings, ledger)
+        self.db = db or open_log_db(settings, ledger)
         self.view_names = (NAME,)
         self.views = {NAME: MerkleView(self.db, MerkleLogProjection, ledger)}
         self._wakers = []
@@ -200,6 +202,21 @@ class MerkleReadSide(ReadSide):
                 reset(tx, NAME)
             tx.execute("INSERT INTO {view_merkle_meta} (name, value) VALUES ('store', ?)",
                        (identity,))
+
+
+def open_log_db(settings: ProjectionSettings, ledger: Any) -> Db:
+    """Where the log lives: on PostgreSQL beside the events (tables view_merkle_*, like every
+    view); on SQLite in a file beside the events file (`ledger.sqlite3` ->
+    `ledger.merkle.sqlite3`), so a views file shared by mistake never mixes two logs; for
+    events in memory, in memory."""
+    kind = store_kind(ledger)
+    if kind == "postgres":
+        return open_db(settings, ledger)
+    pool = getattr(getattr(ledger.recorder, "datastore", None), "pool", None)
+    if kind == "sqlite" and pool is not None and not pool.is_sqlite_memory_mode:
+        events = Path(pool.db_name)
+        return SqliteDb(events.with_name(f"{events.stem}.merkle{events.suffix or '.sqlite3'}"))
+    return SqliteDb(":memory:")
 
 
 def store_identity(ledger: Any) -> str:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response
 from api.commands import etag, run_command
 from api.deps import ContextDep, LedgerDep, ReaderDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
+from api.routes import board
 from api.routes.params import AsOfQuery, VersionQuery, aware
 from api.schemas.actions import (
     ActionIn,
@@ -30,6 +31,11 @@ from domain.application import Outcome
 from domain.ledger import Ledger
 
 router = APIRouter(prefix="/actions", tags=["actions"])
+
+# The simple list is the Board's read model under the resource's own path (one endpoint,
+# two addresses): filters, CSV, as_of / position / min_position and agency scoping included.
+router.add_api_route("", board.board_actions, methods=["GET"], response_model=board.ActionsPage,
+                     responses=board.responses(), summary="List actions")
 
 
 def _render(ledger: Ledger) -> Callable[[Outcome], ActionOut]:

@@ -10,7 +10,8 @@ from api.commands import etag, run_command
 from api.deps import ContextDep, LedgerDep, ReaderDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.routes.params import AsOfQuery, VersionQuery, aware
-from api.schemas.agencies import AgencyIn, AgencyOut, MergeIn, RenameIn, RetireIn
+from api.routes.board import AtDep, BoardDep, answering
+from api.schemas.agencies import AgencyIn, AgencyList, AgencyOut, MergeIn, RenameIn, RetireIn
 from api.schemas.common import History, HistoryEntryOut
 
 router = APIRouter(prefix="/agencies", tags=["agencies"])
@@ -30,6 +31,14 @@ def register_agency(body: AgencyIn, ledger: LedgerDep, ctx: ContextDep) -> Respo
                                        occurred_on=body.occurred_on),
         _render(ledger), status=201, location=lambda o: f"/agencies/{o.id}",
     )
+
+
+@router.get("", response_model=AgencyList, responses=READ_ERRORS)
+def list_agencies(board: BoardDep, _: ReaderDep, at: AtDep) -> AgencyList:
+    """Every agency under its current name (from the directory view; `as_of` and
+    `min_position` as for the Board's views)."""
+    with answering():
+        return AgencyList(**board.agency_directory(at=at))
 
 
 @router.get("/{agency_id}", response_model=AgencyOut, responses=READ_ERRORS)

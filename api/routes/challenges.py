@@ -12,6 +12,7 @@ from fastapi import APIRouter, Response
 from api.commands import etag, run_command
 from api.deps import ContextDep, LedgerDep, ReaderDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
+from api.routes import board
 from api.routes.params import AsOfQuery, VersionQuery, aware
 from api.schemas.challenges import (
     ChallengeIn,
@@ -28,6 +29,11 @@ from domain.errors import Forbidden
 from domain.ledger import Ledger
 
 router = APIRouter(prefix="/challenges", tags=["challenges"])
+
+# The simple list is the Board's read model under the resource's own path (one endpoint,
+# two addresses): filters, CSV, as_of / position / min_position and agency scoping included.
+router.add_api_route("", board.board_challenges, methods=["GET"], response_model=board.ChallengesOut,
+                     responses=board.responses(), summary="List challenges")
 
 
 def _render(ledger: Ledger) -> Callable[[Outcome], ChallengeOut]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
@@ -17,7 +18,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from api.commands import run_command
 from api.deps import ActorDep, ContextDep, LedgerDep, ReaderDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
-from api.integrity_service import IntegrityService
+from api.integrity_service import Inclusion, IntegrityService
 from api.schemas.integrity import (
     CheckpointIn,
     CheckpointList,
@@ -27,6 +28,8 @@ from api.schemas.integrity import (
     CosignatureOut,
     InclusionOut,
     PublicKeyOut,
+    RecordEventProof,
+    RecordProofs,
     WitnessIn,
     WitnessOut,
     b64,
@@ -157,10 +160,7 @@ def inclusion_proof(integrity: IntegrityDep, _: ReaderDep,
                         ge=1, le=2**62, description="tree size (default: latest checkpoint)"
                     )] = None) -> InclusionOut:
     """RFC 9162 inclusion proof of the event at `position` in the tree of `size` leaves."""
-    p = integrity.inclusion(position, size)
-    return InclusionOut(position=p.position, leaf_index=p.leaf_index, tree_size=p.tree_size,
-                        leaf_hash=b64(p.leaf_hash), inclusion_path=[b64(h) for h in p.path],
-                        root_hash=b64(p.root))
+    return _inclusion_out(integrity.inclusion(position, size))
 
 
 @router.get("/proofs/consistency", response_model=ConsistencyOut, responses=READ_ERRORS)
@@ -173,6 +173,24 @@ def consistency_proof(integrity: IntegrityDep, _: ReaderDep,
     return ConsistencyOut(first=first, second=second, consistency_path=[b64(h) for h in path],
                           first_root=b64(integrity.merkle.root(first)),
                           second_root=b64(integrity.merkle.root(second)))
+
+
+@router.get("/records/{record_id}/proofs", response_model=RecordProofs, responses=READ_ERRORS)
+def record_proofs(record_id: UUID, integrity: IntegrityDep, _: ReaderDep) -> RecordProofs:
+    """Each event of one record (review, action, challenge, agency...): its leaf hash and its
+    inclusion proof against the latest checkpoint."""
+    size, items = integrity.record_proofs(record_id)
+    note = integrity.require_log().cosigned_note(size)
+    return RecordProofs(record_id=str(record_id), checkpoint_size=size, checkpoint_note=note,
+                        events=[RecordEventProof(version=v, position=p,
+                                                 proof=_inclusion_out(i) if i else None)
+                                for v, p, i in items])
+
+
+def _inclusion_out(p: Inclusion) -> InclusionOut:
+    return InclusionOut(position=p.position, leaf_index=p.leaf_index, tree_size=p.tree_size,
+                        leaf_hash=b64(p.leaf_hash), inclusion_path=[b64(h) for h in p.path],
+                        root_hash=b64(p.root))
 
 
 @router.get("/events/{position}/tlog-proof", response_class=PlainTextResponse,

@@ -14,6 +14,7 @@ from api.commands import etag, run_command
 from api.deps import ContextDep, LedgerDep, ReaderDep, SettingsDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.routes.integrity import IntegrityDep
+from api.routes import board
 from api.routes.params import AsOfQuery, VersionQuery, aware
 from api.schemas.common import History, HistoryEntryOut
 from api.schemas.reviews import (
@@ -43,6 +44,11 @@ from domain.ledger import Ledger
 from domain.review import Review
 
 router = APIRouter(prefix="/reviews", tags=["reviews"])
+
+# The simple list is the Board's read model under the resource's own path (one endpoint,
+# two addresses): filters, CSV, as_of / position / min_position and agency scoping included.
+router.add_api_route("", board.board_reviews, methods=["GET"], response_model=board.ReviewsOut,
+                     responses=board.responses(), summary="List reviews")
 
 
 def _out(review: Review, settings: Settings, today: date | None = None) -> ReviewOut:

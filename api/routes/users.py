@@ -11,7 +11,8 @@ from api.deps import ContextDep, LedgerDep, ReaderDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.routes.params import AsOfQuery, VersionQuery, aware
 from api.schemas.common import History, HistoryEntryOut
-from api.schemas.users import IssuedTokenOut, ReasonIn, UserIn, UserOut
+from api.routes.board import AtDep, BoardDep, answering, scope
+from api.schemas.users import IssuedTokenOut, ReasonIn, UserIn, UserList, UserOut
 from domain.application import Outcome
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -26,6 +27,14 @@ def register_user(body: UserIn, ledger: LedgerDep, ctx: ContextDep) -> Response:
     return run_command(ledger, ctx, lambda: ledger.register_user(
         ctx, name=body.name, role=body.role.value, agency_id=body.agency_id),
         _render(ledger), status=201, location=lambda o: f"/users/{o.id}")
+
+
+@router.get("", response_model=UserList, responses=READ_ERRORS)
+def list_users(board: BoardDep, actor: ReaderDep, at: AtDep) -> UserList:
+    """Every user, role, agency and whether active (never tokens). Agency leads see their
+    own agency's users."""
+    with answering():
+        return UserList(**board.user_directory(at=at, agency_id=scope(actor, None)))
 
 
 @router.get("/{user_id}", response_model=UserOut, responses=READ_ERRORS)

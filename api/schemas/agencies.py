@@ -66,3 +66,20 @@ class AgencyOut(BaseModel):
             names=[NameSpanOut(name=n.name, effective_from=n.effective_from)
                    for n in agency.names],
         )
+
+
+class AgencyListItem(BaseModel):
+    agency_id: UUID
+    name: str = Field(description="the current name")
+    kind: str
+    statutory_partner: bool
+    partnerships: list[str]
+    status: str
+    merged_into: UUID | None
+    registered_on: date
+    named_on: date = Field(description="when the current name took effect")
+
+
+class AgencyList(BaseModel):
+    position: int = Field(description="the log position this list reflects")
+    items: list[AgencyListItem]

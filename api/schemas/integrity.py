@@ -96,3 +96,16 @@ class ConsistencyOut(BaseModel):
     consistency_path: list[str] = Field(description="RFC 9162 consistency path")
     first_root: str
     second_root: str
+
+
+class RecordEventProof(BaseModel):
+    version: int
+    position: int
+    proof: InclusionOut | None = Field(description="null: not yet covered by a checkpoint")
+
+
+class RecordProofs(BaseModel):
+    record_id: str
+    checkpoint_size: int
+    checkpoint_note: str = Field(description="the latest checkpoint, with its cosignatures")
+    events: list[RecordEventProof]

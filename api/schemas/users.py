@@ -52,3 +52,17 @@ class IssuedTokenOut(BaseModel):
     token: str | None = Field(
         description="the bearer token, shown only in the first response; a replayed request "
                     "cannot show it again because only its hash is stored")
+
+
+class UserListItem(BaseModel):
+    user_id: UUID
+    name: str
+    role: str
+    agency_id: UUID | None
+    active: bool
+    registered_on: date
+
+
+class UserList(BaseModel):
+    position: int = Field(description="the log position this list reflects")
+    items: list[UserListItem]

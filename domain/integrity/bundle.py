@@ -323,15 +323,17 @@ class LogAudit:
         if self.divergence is not None:
             kind, position, what = self._classify()
             if kind is Kind.MISSING and self.window[0][0] is None and self.divergence < largest:
-                kind = Kind.TRUNCATED
-                what = f"the log ends at leaf {self.divergence}, below a checkpoint of " \
-                       f"size {largest}; {what}"
+                beyond = {t.source for ts in self.targets.values() for t in ts
+                          if t.size > self.divergence}
+                kind = Kind.ROLLED_BACK if beyond == {"state"} else Kind.TRUNCATED
+                what = (f"the log ends at leaf {self.divergence}, below a checkpoint of size "
+                        f"{largest} ({', '.join(sorted(beyond))}); {what}")
             covered = [t for t in self.mismatches if t[0].size > self.divergence]
             short = [t for ts in self.targets.values() for t in ts if t.size > self.tree.size]
             if covered or short:
                 confirm = self._confirmation()
                 raise Failure(kind, f"{what}{confirm}", position)
-            if self.divergence >= largest:
+            if self.divergence >= largest and not self.mismatches:
                 raise Failure(kind, f"{what} (after the last checkpoint, size {largest}: the "
                                     "evidence is the service's own log, not a signature)",
                               position)
@@ -342,11 +344,12 @@ class LogAudit:
                 raise Failure(Kind.FORKED, f"the log does not match the {target.source} "
                                            f"checkpoint of size {target.size}, although it "
                                            "matches its own checkpoints: it was rewritten")
+            why = ("the service's own log agrees with the altered events" if
+                   self.claimed_count else "there are no leaf hashes from the service's log")
             raise Failure(Kind.ALTERED,
                           f"the events below the {target.source} checkpoint of size "
-                          f"{target.size} do not hash to its signed root; the service's own "
-                          "log agrees with the altered events, so the first bad position "
-                          "cannot be told (an earlier checkpoint narrows it down)")
+                          f"{target.size} do not hash to its signed root; {why}, so the first "
+                          "bad position cannot be told (an earlier checkpoint narrows it down)")
         short = sorted((t for ts in self.targets.values() for t in ts
                         if t.size > self.tree.size), key=lambda t: t.size)
         if short:

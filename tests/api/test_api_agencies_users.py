@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 AGENCY = {"name": "North Staffordshire CCG", "kind": "health", "statutory_partner": True,
           "partnerships": ["Stoke-on-Trent", "Staffordshire"]}
 
@@ -151,3 +153,29 @@ def test_other_agency_lead_with_stale_if_match_gets_403_not_412(api, ledger):
                         {"narrative": "n", "rag": "green"}, **{"If-Match": '"99"'})
     assert response.status_code == 403
     assert ledger.head_position() == before
+
+
+def test_agency_list_reflects_a_rename_after_the_write(api):
+    renamed = api.post("scb_manager", f"/agencies/{api.agency_a}/rename",
+                       {"name": "Staffordshire Police (renamed)", "reason": "test"})
+    position = renamed.headers["x-ledger-position"]
+    listed = api.get("board_member", "/agencies", min_position=position).json()
+    assert int(listed["position"]) >= int(position)
+    names = {item["agency_id"]: item["name"] for item in listed["items"]}
+    assert names[str(api.agency_a)] == "Staffordshire Police (renamed)"
+
+
+def test_agency_lead_lists_only_their_agency_users(api):
+    head = api.ledger.head_position()
+    listed = api.get("lead_a", "/users", min_position=head).json()
+    assert {item["agency_id"] for item in listed["items"]} == {str(api.agency_a)}
+    everyone = api.get("auditor", "/users", min_position=head).json()
+    assert len(everyone["items"]) > len(listed["items"])
+
+
+@pytest.mark.parametrize("path", ["/reviews", "/actions", "/challenges"])
+def test_resource_lists_answer_from_the_read_models(api, path):
+    listed = api.get("auditor", path, min_position=api.ledger.head_position())
+    assert listed.status_code == 200
+    assert listed.json()["position"] >= api.ledger.head_position()
+    assert "items" in listed.json()

@@ -174,3 +174,15 @@ def scrutinised_review(ledger: Any, agency: Any) -> Any:
     ledger.submit_report(MANAGER, review, summary="The report")
     ledger.record_scrutiny(MANAGER, review, outcome="no_challenge")
     return review
+
+
+def test_a_records_history_comes_with_inclusion_proofs_against_the_latest_checkpoint(iapi: Any):
+    cp = checkpoint(iapi).json()
+    later = iapi.ledger.rename_agency(MANAGER, iapi.agency_a, name="Staffordshire Police HQ",
+                                      reason="renamed")
+    body = iapi.get("auditor", f"/integrity/records/{iapi.agency_a}/proofs").json()
+    keys = [Verifier.from_vkey(vkey(iapi))]
+    assert body["checkpoint_size"] == cp["size"]
+    first, last = body["events"][0], body["events"][-1]
+    bundle.verify_inclusion_answer(first["proof"], body["checkpoint_note"], keys, cp["origin"])
+    assert (last["version"], last["proof"]) == (later.version, None)

@@ -129,3 +129,9 @@ def test_a_stopped_view_answers_503_naming_it(board_api: Any) -> None:
     response = board_api.get("board_member", "/board/actions", min_position=position)
     assert response.status_code == 503
     assert "view actions stopped at position" in response.json()["detail"]
+
+
+def test_a_min_position_beyond_the_log_is_refused_at_once(board_api: Any) -> None:
+    response = board_api.get("auditor", "/board/themes", min_position=10**9)
+    assert response.status_code == 422
+    assert "beyond the ledger's head" in response.json()["detail"]

@@ -121,19 +121,21 @@ def test_a_changed_last_event_stops_the_log_before_anything_is_signed(
         service.close()
 
 
-def test_a_views_file_from_another_event_store_is_rebuilt_not_trusted(
+def test_a_log_file_pointed_at_another_event_store_is_rebuilt_not_trusted(
         ledger: Any, settings: Settings, store: str, tmp_path: Path):
     if store != "sqlite":
-        pytest.skip("two SQLite event files share one views file")
+        pytest.skip("two SQLite event files given one log file")
     from domain.ledger import Ledger
+    from projections.db import SqliteDb
 
     add_agencies(ledger, 5)
-    MerkleLog(settings, ledger).catch_up()
+    shared = tmp_path / "shared.merkle.sqlite3"
+    MerkleLog(settings, ledger, db=SqliteDb(shared)).catch_up()
     other = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                         "SQLITE_DBNAME": str(tmp_path / "other.sqlite3")})
     try:
         add_agencies(other, 2)
-        log = MerkleLog(settings, other)
+        log = MerkleLog(settings, other, db=SqliteDb(shared))
         assert log.catch_up() == 2
         assert log.root() == memory_tree(other).root()
         log.close()

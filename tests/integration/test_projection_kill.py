@@ -110,7 +110,7 @@ def dump(side: ReadSide) -> dict[str, Any]:
 
 def test_killed_worker_resumes_and_every_view_equals_a_rebuild(
         ledger: Any, side: ReadSide, tmp_path: Path) -> None:
-    head = fill(ledger, 1000)
+    head = fill(ledger, 600)
     first = worker(ledger, tmp_path, slow=True)
     try:
         wait_until(lambda: 0 < side.positions()["audit"])  # one batch committed ...

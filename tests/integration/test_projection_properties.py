@@ -268,7 +268,7 @@ def test_incremental_views_equal_a_rebuild(ledger: Any, store: str, tmp_path: Pa
     examples = count()
     side_holder: dict[str, ReadSide] = {}
 
-    @settings(max_examples=6 if store == "postgres" else 12, deadline=None,
+    @settings(max_examples={"postgres": 4, "sqlite": 8}.get(store, 10), deadline=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture,
                                      HealthCheck.too_slow])
     @given(commands=COMMANDS)
