@@ -21,8 +21,9 @@ from api.routes import (
     reviews,
     users,
 )
-from api.settings import Settings
+from api.settings import ProjectionMode, Settings
 from domain.ledger import Ledger
+from projections.service import open_read_models
 
 
 def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None) -> FastAPI:
@@ -34,9 +35,14 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         owned = ledger is None
         app.state.settings = settings
         app.state.ledger = ledger or build_ledger(settings)
+        # The views (and, with one worker, the thread that keeps them current).
+        app.state.read_models = open_read_models(
+            settings, app.state.ledger,
+            run_in_process=settings.projections is ProjectionMode.IN_PROCESS)
         try:
             yield
         finally:
+            app.state.read_models.close()
             if owned:
                 app.state.ledger.close()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,7 +49,6 @@ class IntegrityService:
         self.signer, self.key_created = load_or_create_signer(settings.key_file, self.origin)
         self.merkle = merkle or MerkleLog(settings, ledger)
         self.guarded = install_append_only_guard(ledger)
-        self._lock = threading.Lock()
 
     def close(self) -> None:
         self.merkle.close()
@@ -70,11 +68,6 @@ class IntegrityService:
         except MerkleLogError as error:  # an operator must look: say so, and sign nothing
             raise ServiceUnavailable(f"the Merkle log cannot be brought up to date: {error}"
                                      ) from error
-
-    def tree_head(self) -> tuple[int, bytes]:
-        """(size, root) of the log with every stored event in it."""
-        size = self.catch_up()
-        return size, self.merkle.root(size)
 
     def make_checkpoint(self, ctx: Context, *, reason: str, size: int | None = None
                         ) -> CheckpointMade:

@@ -127,12 +127,12 @@ def proof_latency(merkle: MerkleLog, size: int, samples: int = 2000) -> dict[str
             "consistency_p99_ms": percentile(consistency, 99)}
 
 
-def run(n: int, workdir: Path, postgres: bool) -> dict[str, Any]:
+def run(n: int, workdir: Path, postgres: bool, proofs_only: bool = False) -> dict[str, Any]:
     settings = Settings(data_dir=workdir)
     if postgres:
         import psycopg
 
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        schema = f"integrity_bench_{uuid.uuid4().hex[:8]}"
         with psycopg.connect("host=127.0.0.1 dbname=test user=postgres password=postgres",
                              autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')
@@ -146,7 +146,7 @@ def run(n: int, workdir: Path, postgres: bool) -> dict[str, Any]:
     signer = Signer.from_skey(generate_signer(ORIGIN)[0])
     row: dict[str, Any] = {"events": n, "store": "postgres" if postgres else "sqlite"}
     try:
-        _, row["fill_s"] = timed(lambda: fill(ledger, n))
+        _, row["fill_s"] = timed(lambda: fill(ledger, n, 2_000 if postgres else 20_000))
         merkle = MerkleLog(settings, ledger)
         _, seconds = timed(merkle.catch_up)
         row["merkle_log_events_per_s"] = round(n / seconds)
@@ -155,6 +155,10 @@ def run(n: int, workdir: Path, postgres: bool) -> dict[str, Any]:
             ledger.make_checkpoint(MANAGER, origin=ORIGIN, signer=signer, tree=merkle,
                                    reason="bench", size=int(merkle.size * fraction))
         merkle.catch_up()
+        if proofs_only:
+            row.update({k: round(v, 3) for k, v in proof_latency(merkle, merkle.size).items()})
+            merkle.close()
+            return row
         path = workdir / f"export-{n}.sglb"
 
         def export() -> None:
@@ -192,13 +196,15 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--stores", nargs="+", choices=["sqlite", "postgres"],
                         default=["sqlite"], help="PostgreSQL: 127.0.0.1, db test, user postgres")
+    parser.add_argument("--proofs-only", action="store_true",
+                        help="fill, build the log and time proofs (no export or verify)")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; baseline RSS of a bare "
           f"interpreter ~{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
     for postgres in (store == "postgres" for store in args.stores):
         for n in args.sizes:
             with tempfile.TemporaryDirectory(prefix="sgl-bench-") as tmp:
-                print(json.dumps(run(n, Path(tmp), postgres)), flush=True)
+                print(json.dumps(run(n, Path(tmp), postgres, args.proofs_only)), flush=True)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from api.settings import Settings
 from bench.projections_data import Generator
 from domain import clock
 from domain.ledger import Ledger
-from projections.board import At, Board
+from projections.board import Board
 from projections.point_in_time import replay
 from projections.readside import ReadSide
 from projections.runner import rebuild
@@ -112,8 +112,8 @@ def main() -> None:
     args = parser.parse_args()
 
     schema = f"bench_{uuid.uuid4().hex[:8]}"
-    conninfo = dict(host=args.host, port=args.port, dbname=args.dbname, user=args.user,
-                    password=args.password)
+    conninfo = {"host": args.host, "port": args.port, "dbname": args.dbname,
+                "user": args.user, "password": args.password}
     with psycopg.connect(**conninfo, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     ledger = Ledger(env={

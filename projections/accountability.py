@@ -7,9 +7,9 @@ view_agency_due_months, view_agency_updated_months, view_agency_challenges), so 
 always moves in the same transaction as the rows it sums.
 
 "Today" is applied here. Overdue = open actions due before today: whole months before this
-one from the monthly table, plus this month's from view_actions (an index range of one
-month). Stalled = open actions last updated on or before today - N days, the same way. The
-work is bounded by agencies x months, not by the number of actions.
+one from the monthly counts, plus this month's days from the daily counts. Stalled = open
+actions last updated on or before today - N days, the same way. The work is bounded by
+agencies x (months + 31), not by the number of actions.
 
 Withdrawn actions count nowhere. "Open" is every action not yet assured (a claimed completion
 is still open until assured); "overdue" and "stalled" count only actions waiting on the agency
@@ -69,14 +69,12 @@ def _open_before(tx: Tx, kind: str, bound: str, agency_id: str | None, *,
                  inclusive: bool) -> dict[str, int]:
     """Per agency, the open actions whose due date (kind "due") or date of last update
     ("updated") is before `bound` (or on it)."""
-    column = f"{kind}_on"
     only = " AND agency_id = ?" if agency_id else ""
     extra = [agency_id] if agency_id else []
     months = (f"SELECT agency_id, SUM(n) AS n FROM {{view_agency_{kind}_months}} "
               f"WHERE month < ?{only} GROUP BY agency_id")
-    days = (f"SELECT agency_id, COUNT(*) AS n FROM {{view_actions}} WHERE status = 'open' "
-            f"AND {column} >= ? AND {column} {'<=' if inclusive else '<'} ?{only} "
-            "GROUP BY agency_id")
+    days = (f"SELECT agency_id, SUM(n) AS n FROM {{view_agency_{kind}_days}} "
+            f"WHERE day >= ? AND day {'<=' if inclusive else '<'} ?{only} GROUP BY agency_id")
     out: dict[str, int] = {}
     for sql, params in ((months, [bound[:7], *extra]),
                         (days, [bound[:8] + "01", bound, *extra])):

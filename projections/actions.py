@@ -28,15 +28,15 @@ ACTIONS = Table(
      ("escalated", "INTEGER NOT NULL"), ("escalated_on", "TEXT"),
      ("held_to_account", "INTEGER NOT NULL"), ("impact", "TEXT"), ("withdrawn_on", "TEXT")),
     key=("action_id",),
-    indexes=("due_on, action_id", "status, due_on, action_id", "status, updated_on",
+    indexes=("due_on, action_id", "status, due_on, action_id",
              "agency_id, due_on, action_id", "agency_id, status, due_on, action_id",
              "review_id, due_on, action_id"),
 )
 
 # The agency accountability rollup (projections/accountability.py queries it): per agency,
-# counts that do not depend on the date; and open actions (waiting on the agency) by month
-# due and by month of last update, so that "overdue" and "stalled" on any day are whole
-# months summed here plus one month's actions counted from view_actions.
+# counts that do not depend on the date; and open actions (waiting on the agency) by month and
+# by day due and last updated, so that "overdue" and "stalled" on any day are whole months
+# plus the days of one month: bounded by agencies x (months + 31), whatever the actions.
 AGENCY_ACTIONS = Table(
     "view_agency_actions",
     (("agency_id", "TEXT"), ("open", "BIGINT NOT NULL"), ("completed", "BIGINT NOT NULL"),
@@ -55,6 +55,16 @@ UPDATED_MONTHS = Table(
     (("agency_id", "TEXT"), ("month", "TEXT"), ("n", "BIGINT NOT NULL")),
     key=("agency_id", "month"), counters=("n",), indexes=("month",),
 )
+DUE_DAYS = Table(
+    "view_agency_due_days",
+    (("agency_id", "TEXT"), ("day", "TEXT"), ("n", "BIGINT NOT NULL")),
+    key=("agency_id", "day"), counters=("n",), indexes=("day",),
+)
+UPDATED_DAYS = Table(
+    "view_agency_updated_days",
+    (("agency_id", "TEXT"), ("day", "TEXT"), ("n", "BIGINT NOT NULL")),
+    key=("agency_id", "day"), counters=("n",), indexes=("day",),
+)
 
 ACTION = "domain.action:Action."
 
@@ -68,8 +78,8 @@ NOTHING: Contribution = ((0, 0, 0, 0, 0), None, None)
 
 def contribution(row: dict[str, Any] | None) -> Contribution:
     """What one action adds to its agency's rollup: (open, completed, completed on time,
-    escalated, held to account), and the months it is due and was last updated while it
-    waits on the agency. A withdrawn action adds nothing."""
+    escalated, held to account), and the days it is due and was last updated while it waits
+    on the agency. A withdrawn action adds nothing."""
     if row is None or row["status"] == WITHDRAWN:
         return NOTHING
     status = row["status"]
@@ -78,14 +88,14 @@ def contribution(row: dict[str, Any] | None) -> Contribution:
     counts = (int(not completed), int(completed), int(on_time), row["escalated"],
               int(row["held_to_account"] > 0))
     if status == OPEN:
-        return counts, row["due_on"][:7], row["updated_on"][:7]
+        return counts, row["due_on"], row["updated_on"]
     return counts, None, None
 
 
 class ActionStatusProjection(ViewProjection):
     name = "actions"
-    version = 2
-    tables = (ACTIONS, AGENCY_ACTIONS, DUE_MONTHS, UPDATED_MONTHS)
+    version = 3
+    tables = (ACTIONS, AGENCY_ACTIONS, DUE_MONTHS, UPDATED_MONTHS, DUE_DAYS, UPDATED_DAYS)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
         changes.prefetch(ACTIONS.name, [uid(e.originator_id) for e in events])
@@ -98,12 +108,15 @@ class ActionStatusProjection(ViewProjection):
             ch.add(AGENCY_ACTIONS.name, agency, **{
                 name: b - a for name, a, b in zip(AGENCY_ACTIONS.counters, before[0], after[0],
                                                   strict=True) if a != b})
-        for table, i in ((DUE_MONTHS, 1), (UPDATED_MONTHS, 2)):
-            if before[i] != after[i]:
-                if before[i] is not None:
-                    ch.add(table.name, (agency, before[i]), n=-1)
-                if after[i] is not None:
-                    ch.add(table.name, (agency, after[i]), n=1)
+        for months, days, i in ((DUE_MONTHS, DUE_DAYS, 1), (UPDATED_MONTHS, UPDATED_DAYS, 2)):
+            old, new = before[i], after[i]
+            if old != new:
+                if old is not None:
+                    ch.add(days.name, (agency, old), n=-1)
+                    ch.add(months.name, (agency, old[:7]), n=-1)
+                if new is not None:
+                    ch.add(days.name, (agency, new), n=1)
+                    ch.add(months.name, (agency, new[:7]), n=1)
 
     def _change(self, ch: Changes, e: Any, values: Callable[[dict[str, Any]], dict[str, Any]],
                 ) -> None:

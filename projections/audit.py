@@ -194,9 +194,6 @@ def audit_page(
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
-    if agency_id is not None:
-        where.append("(agency_id = ? OR actor_agency_id = ?)")
-        params += [agency_id, agency_id]
     if since is not None:
         where.append("recorded_at >= ?")
         params.append(stamp(since))
@@ -209,10 +206,22 @@ def audit_page(
     if after is not None:
         where.append("position < ?" if descending else "position > ?")
         params.append(after)
-    order = "DESC" if descending else "ASC"
-    sql = ("SELECT * FROM {view_audit}" + (" WHERE " + " AND ".join(where) if where else "")
-           + f" ORDER BY position {order} LIMIT ?")
-    rows = tx.query(sql, [*params, limit + 1])
+    order = f"ORDER BY position {'DESC' if descending else 'ASC'} LIMIT ?"
+
+    def select(extra: list[str]) -> str:
+        conditions = where + extra
+        return ("SELECT * FROM {view_audit}"
+                + (" WHERE " + " AND ".join(conditions) if conditions else "") + f" {order}")
+
+    if agency_id is None:
+        rows = tx.query(select([]), [*params, limit + 1])
+    else:
+        # Events concerning the agency, or done by its staff: two index-ordered pages merged
+        # (an OR would read every event of the agency to sort them).
+        sql = (f"SELECT * FROM ({select(['agency_id = ?'])}) a UNION "
+               f"SELECT * FROM ({select(['actor_agency_id = ?'])}) b {order}")
+        rows = tx.query(sql, [*params, agency_id, limit + 1, *params, agency_id, limit + 1,
+                              limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     return [dict(r) for r in rows], (rows[-1]["position"] if more and rows else None)

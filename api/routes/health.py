@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import LedgerDep
+from api.routes.board import get_read_models
 
 router = APIRouter(tags=["health"])
 
@@ -19,12 +20,15 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", responses={503: {"description": "store unreachable or a view stopped"}})
-def readyz(ledger: LedgerDep) -> JSONResponse:
-    """The store answers; each projection's position, lag and any stop are reported."""
-    body: dict[str, Any] = {"status": "ready", "store": "ok"}
+def readyz(request: Request, ledger: LedgerDep) -> JSONResponse:
+    """The store answers, and every view runs: each one's position, lag and any stop (the
+    view, the position and the error) are reported. 503 when any of that is not so."""
     try:
-        body["head_position"] = ledger.head_position()
+        ledger.ping()
+        views = get_read_models(request).status()
     except Exception as error:  # readiness must answer, whatever the store raised
         return JSONResponse({"status": "unavailable", "store": f"unreachable: {error}"},
                             status_code=503)
-    return JSONResponse(body)
+    ready = bool(views.get("ok"))
+    body: dict[str, Any] = {"status": "ready" if ready else "degraded", "store": "ok", **views}
+    return JSONResponse(body, status_code=200 if ready else 503)

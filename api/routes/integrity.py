@@ -17,7 +17,8 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from api.commands import run_command
 from api.deps import ActorDep, ContextDep, LedgerDep, ReaderDep
-from api.errors import READ_ERRORS, WRITE_ERRORS
+from api.errors import READ_ERRORS, WRITE_ERRORS, ServiceUnavailable
+from api.integrity_keys import KeyFileError
 from api.integrity_service import Inclusion, IntegrityService
 from api.schemas.integrity import (
     CheckpointIn,
@@ -52,7 +53,10 @@ def get_integrity(request: Request) -> IntegrityService:
         with _open_lock:
             service = getattr(state, "integrity", None)
             if service is None:
-                service = state.integrity = IntegrityService(state.settings, state.ledger)
+                try:
+                    service = state.integrity = IntegrityService(state.settings, state.ledger)
+                except KeyFileError as error:  # the operator must fix the key file
+                    raise ServiceUnavailable(str(error)) from error
     return service
 
 

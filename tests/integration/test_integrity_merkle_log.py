@@ -78,10 +78,9 @@ def test_the_shared_runner_feeds_the_log_with_tracking(ledger: Any, merkle: Merk
     assert (merkle.tree_size(), merkle.position()) == (7, 7)
 
 
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_two_writers_racing_apply_each_event_exactly_once(ledger: Any, settings: Settings,
-                                                          merkle: MerkleLog, store: str):
-    if store == "memory":
-        pytest.skip("two logs over one in-memory store would each start fresh")
+                                                          merkle: MerkleLog):
     add_agencies(ledger, 30)
     other = MerkleLog(settings, ledger)
     try:
@@ -99,10 +98,9 @@ def test_two_writers_racing_apply_each_event_exactly_once(ledger: Any, settings:
     assert merkle.root() == memory_tree(ledger).root()
 
 
+@pytest.mark.parametrize("store", ["sqlite"])
 def test_a_changed_last_event_stops_the_log_before_anything_is_signed(
-        ledger: Any, settings: Settings, store: str):
-    if store != "sqlite":
-        pytest.skip("the change is made through SQLite directly")
+        ledger: Any, settings: Settings):
     import sqlite3
 
     add_agencies(ledger, 4)
@@ -121,10 +119,9 @@ def test_a_changed_last_event_stops_the_log_before_anything_is_signed(
         service.close()
 
 
+@pytest.mark.parametrize("store", ["sqlite"])
 def test_a_log_file_pointed_at_another_event_store_is_rebuilt_not_trusted(
-        ledger: Any, settings: Settings, store: str, tmp_path: Path):
-    if store != "sqlite":
-        pytest.skip("two SQLite event files given one log file")
+        ledger: Any, settings: Settings, tmp_path: Path):
     from domain.ledger import Ledger
     from projections.db import SqliteDb
 
