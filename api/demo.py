@@ -266,8 +266,8 @@ def _reviews(demo: Demo) -> None:
 
 def _schedule_review(demo: Demo, number: int, s: Scenario) -> None:
     ledger, plan, steps = demo.ledger, demo.plan, s.steps
-    mgr = lambda: demo.ctx("scb_manager")  # noqa: E731 - actors exist once agencies are in
-    rid = lambda: demo.reviews[s.ref]  # noqa: E731
+    mgr = lambda: demo.ctx("scb_manager")
+    rid = lambda: demo.reviews[s.ref]
     late = s.late_entry
 
     plan.at(s.aware + timedelta(days=1), lambda: demo.reviews.__setitem__(s.ref, ledger.record_incident(
@@ -333,8 +333,8 @@ def _findings(demo: Demo, number: int, s: Scenario) -> None:
         owners = [a for a in s.agencies if a != "wmas"][: 3 + (i % 2)]
         assign_on = s.steps.get("sign_off", day) + timedelta(days=7)
         for owner in owners:
-            demo.plan.at(assign_on, lambda owner=owner, rec_id=rec.item_id, i=i: _action(
-                demo, s, rec_id, owner, i, assign_on))
+            demo.plan.at(assign_on, lambda owner=owner, rec_id=rec.item_id, i=i, on=assign_on:
+                         _action(demo, s, rec_id, owner, i, on))
 
 
 def _scrutiny(demo: Demo, number: int, s: Scenario) -> None:
@@ -381,8 +381,8 @@ def _action(demo: Demo, s: Scenario, rec_id: UUID, owner: str, i: int, on: date)
 def _action_life(demo: Demo, action_id: UUID, owner: str, start: date, due: date,
                  profile: str) -> None:
     ledger, rng, plan = demo.ledger, demo.rng, demo.plan
-    lead = lambda: demo.ctx(demo.lead(owner))  # noqa: E731
-    mgr = lambda: demo.ctx("scb_manager")  # noqa: E731
+    lead = lambda: demo.ctx(demo.lead(owner))
+    mgr = lambda: demo.ctx("scb_manager")
     claim = due - timedelta(days=rng.randint(0, 20))
     # Updates stop when the agency claims completion, stalls, or the action is withdrawn.
     updates_until = {"overdue_stalled": start + timedelta(days=70),

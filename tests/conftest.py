@@ -28,7 +28,7 @@ def postgres_unreachable_reason() -> str | None:
             password=PG["password"], connect_timeout=3,
         ):
             return None
-    except Exception as error:  # any failure to connect means: skip (or fail under CI)
+    except Exception as error:  # noqa: BLE001 - any failure to connect: skip (CI: fail)
         return f"PostgreSQL at {PG['host']}:{PG['port']}/{PG['dbname']} unreachable: {error}"
 
 

@@ -9,15 +9,15 @@ from fastapi import APIRouter, Response
 from api.commands import etag, run_command
 from api.deps import ContextDep, LedgerDep, ReaderDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
-from api.routes.params import AsOfQuery, VersionQuery, aware
 from api.routes.board import AtDep, BoardDep, answering
+from api.routes.params import AsOfQuery, VersionQuery, aware
 from api.schemas.agencies import AgencyIn, AgencyList, AgencyOut, MergeIn, RenameIn, RetireIn
 from api.schemas.common import History, HistoryEntryOut
 
 router = APIRouter(prefix="/agencies", tags=["agencies"])
 
 
-def _render(ledger: LedgerDep):  # noqa: ANN202 - a small closure factory
+def _render(ledger: LedgerDep):
     return lambda o: AgencyOut.of(ledger.get_agency(o.id, version=o.version))
 
 

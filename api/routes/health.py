@@ -26,7 +26,7 @@ def readyz(request: Request, ledger: LedgerDep) -> JSONResponse:
     try:
         ledger.ping()
         views = get_read_models(request).status()
-    except Exception as error:  # readiness must answer, whatever the store raised
+    except Exception as error:  # noqa: BLE001 - readiness must answer, whatever failed
         return JSONResponse({"status": "unavailable", "store": f"unreachable: {error}"},
                             status_code=503)
     ready = bool(views.get("ok"))

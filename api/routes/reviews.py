@@ -13,8 +13,8 @@ from fastapi import APIRouter, Response
 from api.commands import etag, run_command
 from api.deps import ContextDep, LedgerDep, ReaderDep, SettingsDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
-from api.routes.integrity import IntegrityDep
 from api.routes import board
+from api.routes.integrity import IntegrityDep
 from api.routes.params import AsOfQuery, VersionQuery, aware
 from api.schemas.common import History, HistoryEntryOut
 from api.schemas.reviews import (

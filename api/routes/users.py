@@ -9,16 +9,16 @@ from fastapi import APIRouter, Response
 from api.commands import etag, run_command
 from api.deps import ContextDep, LedgerDep, ReaderDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
+from api.routes.board import AtDep, BoardDep, answering, scope
 from api.routes.params import AsOfQuery, VersionQuery, aware
 from api.schemas.common import History, HistoryEntryOut
-from api.routes.board import AtDep, BoardDep, answering, scope
 from api.schemas.users import IssuedTokenOut, ReasonIn, UserIn, UserList, UserOut
 from domain.application import Outcome
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-def _render(ledger: LedgerDep):  # noqa: ANN202
+def _render(ledger: LedgerDep):
     return lambda o: UserOut.of(ledger.get_user(o.id, version=o.version))
 
 
