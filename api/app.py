@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.composition import build_ledger
+from api.integrity_service import IntegrityService, MerkleFollower
 from api.routes import (
     actions,
     agencies,
@@ -36,12 +37,19 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         app.state.settings = settings
         app.state.ledger = ledger or build_ledger(settings)
         # The views (and, with one worker, the thread that keeps them current).
-        app.state.read_models = open_read_models(
-            settings, app.state.ledger,
-            run_in_process=settings.projections is ProjectionMode.IN_PROCESS)
+        in_process = settings.projections is ProjectionMode.IN_PROCESS
+        app.state.read_models = open_read_models(settings, app.state.ledger,
+                                                 run_in_process=in_process)
+        # The signing key, the append-only guard and the Merkle log; with one worker this
+        # process also keeps the log level with the events (else `ledger project` does).
+        app.state.integrity = IntegrityService(settings, app.state.ledger)
+        follower = MerkleFollower(app.state.integrity) if in_process else None
         try:
             yield
         finally:
+            if follower is not None:
+                follower.stop()
+            app.state.integrity.close()
             app.state.read_models.close()
             if owned:
                 app.state.ledger.close()

@@ -163,12 +163,18 @@ def project() -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    from api.integrity_service import IntegrityService, MerkleFollower
+
+    integrity = IntegrityService(settings, ledger)
+    follower = MerkleFollower(integrity)
     try:
-        out.print("Projection worker running; Ctrl-C to stop.")
+        out.print("Projection worker running (views and the Merkle log); Ctrl-C to stop.")
         run_projections(settings, ledger, stop)
     except ViewBusy as error:
         raise fail(str(error), code=3) from None
     finally:
+        follower.stop()
+        integrity.close()
         ledger.close()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -213,3 +214,32 @@ class IntegrityService:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+class MerkleFollower:
+    """Keeps the Merkle log level with the event log, so that an event enters the log within
+    a second of being written (not only when someone asks for a checkpoint or a proof).
+    Runs beside the projections: in the API's in-process mode, or in `ledger project`."""
+
+    def __init__(self, service: IntegrityService, interval: float = 0.5) -> None:
+        self.service = service
+        self.interval = interval
+        self.stop_event = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="ledger-merkle", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self.service.catch_up()
+                self.error = None
+            except ServiceUnavailable as error:  # a mismatch: say so loudly, keep looking
+                if self.error is None:
+                    logger.error("Merkle log stopped: %s", error)
+                self.error = error
+            self.stop_event.wait(self.interval)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -44,7 +45,7 @@ def make_user(ledger: Ledger, name: str, role: str, agency: UUID | None = None) 
 
 
 @pytest.fixture
-def api(ledger: Ledger, store: str) -> Iterator[Api]:
+def api(ledger: Ledger, store: str, tmp_path: Path) -> Iterator[Api]:
     a = ledger.register_agency(OPERATOR, name="Staffordshire Police", kind="police",
                                statutory_partner=True, partnerships=["Staffordshire"]).id
     b = ledger.register_agency(OPERATOR, name="Stoke-on-Trent City Council",
@@ -55,7 +56,6 @@ def api(ledger: Ledger, store: str) -> Iterator[Api]:
     tokens["lead_a"] = make_user(ledger, "Lead A", "agency_lead", a)
     tokens["lead_b"] = make_user(ledger, "Lead B", "agency_lead", b)
     tokens["agency_lead"] = tokens["lead_a"]
-    app = create_app(Settings(store=store if store != "postgres" else "postgres"),
-                     ledger=ledger)
+    app = create_app(Settings(store=store, data_dir=tmp_path), ledger=ledger)
     with TestClient(app) as client:
         yield Api(client=client, ledger=ledger, agency_a=a, agency_b=b, tokens=tokens)

@@ -22,3 +22,16 @@ def test_readyz_names_a_stopped_view(api):
     stopped = [v for v in response.json()["views"] if v["failed"]]
     assert [(v["view"], v["failed_position"], v["error"]) for v in stopped] == [
         ("themes", 7, "KeyError: 'themes'")]
+
+
+def test_the_merkle_log_follows_writes_without_being_asked(api):
+    """With one worker the API keeps the Merkle log level with the events by itself."""
+    import time
+
+    api.post("scb_manager", f"/agencies/{api.agency_a}/rename",
+             {"name": "Renamed for the log", "reason": "test"})
+    merkle = api.client.app.state.integrity.merkle
+    deadline = time.monotonic() + 10
+    while merkle.tree_size() < len(list(api.ledger.iter_notifications())):
+        assert time.monotonic() < deadline, "the Merkle log did not catch up by itself"
+        time.sleep(0.05)
