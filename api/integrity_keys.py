@@ -33,11 +33,19 @@ def load_or_create_signer(path: Path, origin: str) -> tuple[Signer, bool]:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         skey, _ = generate_signer(origin)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first: use theirs
-            return load_signer(path, origin), False
+        # Write a private temporary file, then link it into place: the link is atomic and
+        # fails if the key exists, so racing workers never read a half-written key.
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(skey + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:  # another process created it first: use theirs
+            return load_signer(path, origin), False
+        finally:
+            temporary.unlink()
         return load_signer(path, origin), True
     return load_signer(path, origin), False
