@@ -99,6 +99,7 @@ def register(app: typer.Typer) -> None:
     app.command("export")(export)
     app.command("verify")(verify)
     app.command("verify-proof")(verify_proof)
+    app.command("rotate-key")(rotate_key)
 
 
 def init() -> None:
@@ -153,6 +154,38 @@ def checkpoint(reason: Annotated[str, typer.Option(help="why a checkpoint now")]
         service.close()
         service.ledger.close()
     sys.stdout.write(made.checkpoint.note)
+
+
+def rotate_key(
+    new_origin: Annotated[str, typer.Argument(help="the new log's origin (a new key name)")],
+    new_key: Annotated[Path, typer.Option(help="where to create the new key file")],
+    reason: Annotated[str, typer.Option(help="why the key is rotated (recorded)")],
+) -> None:
+    """Rotate the signing key: a final checkpoint of the old log, a new key, and a new log
+    (new origin) whose first entry records the old log's final checkpoint."""
+    from api.cli import operator
+    from api.integrity_keys import load_or_create_signer
+    from domain.errors import DomainError
+
+    if new_key.exists():
+        raise _fail(f"{new_key} already exists: choose a path for a new key")
+    settings = Settings()
+    service = _open_service(settings)
+    try:
+        service.make_checkpoint(operator(), reason=f"final checkpoint before rotation: {reason}")
+        signer, _ = load_or_create_signer(new_key, new_origin)
+        service.ledger.rotate_log(operator(), origin=service.origin, new_signer=signer,
+                                  reason=reason)
+    except (DomainError, ValueError) as error:
+        raise _fail(getattr(error, "detail", str(error)), 1) from None
+    finally:
+        service.close()
+        service.ledger.close()
+    out.print(f"rotated {settings.integrity_origin} -> {new_origin}")
+    out.print(f"new public key  {signer.verifier.vkey}")
+    out.print(f"Now set LEDGER_INTEGRITY_ORIGIN={new_origin} and "
+              f"LEDGER_INTEGRITY_KEY_PATH={new_key}, restart, and publish the new key. "
+              "Keep the old public key: the old log's checkpoints still verify with it.")
 
 
 def export(path: Annotated[Path, typer.Argument(help="the bundle file to write ('-': stdout)")]
