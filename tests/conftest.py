@@ -113,3 +113,37 @@ def pg_env(pg_schema: str) -> dict[str, dict[str, str]]:
            "LEDGER_POSTGRES_USER": PG["user"], "LEDGER_POSTGRES_PASSWORD": PG["password"],
            "LEDGER_POSTGRES_SCHEMA": pg_schema}
     return {"library": library, "ledger": api}
+
+
+@pytest.fixture
+def assigned_action():
+    """A factory: a review taken to reviewer_commissioned with one finding and recommendation,
+    and an action on it owned by `agency`. Returns (review, recommendation, action) ids."""
+    from datetime import date, timedelta
+
+    from domain.actors import Actor, Role
+    from domain.application import Context
+
+    def make(ledger, agency, *, reference: str = "FIXTURE-01", days_ago: int = 40):
+        mgr = Context(Actor("u-mgr", Role.SCB_MANAGER))
+        day = date.today() - timedelta(days=days_ago)
+        review = ledger.record_incident(
+            mgr, reference=reference, partnership="Staffordshire",
+            local_authority_area="Staffordshire", age_band="5_to_9", harm="serious_harm",
+            category="neglect", legal_status="none", agencies_involved=[agency],
+            occurred_on=day).id
+        ledger.notify_panel(mgr, review, occurred_on=day)
+        ledger.complete_rapid_review(mgr, review, summary="s", occurred_on=day)
+        ledger.record_local_decision(mgr, review, conduct_review=True,
+                                     criteria=["improvements_needed"], rationale="r",
+                                     occurred_on=day)
+        ledger.commission_reviewer(mgr, review, reviewer="R", occurred_on=day)
+        finding = ledger.record_finding(mgr, review, text="f", themes=["t"], occurred_on=day)
+        rec = ledger.record_recommendation(mgr, review, text="r", finding_ids=[finding.item_id],
+                                           occurred_on=day).item_id
+        action = ledger.assign_action(mgr, review_id=review, recommendation_id=rec,
+                                      agency_id=agency, description="d", measure_of_success="m",
+                                      due_on=day + timedelta(days=90), occurred_on=day).id
+        return review, rec, action, finding.item_id
+
+    return make

@@ -123,31 +123,9 @@ def test_history_names_actor_and_reason(api):
     assert entries[0]["position"] < entries[1]["position"]
 
 
-def test_other_agency_lead_with_stale_if_match_gets_403_not_412(api, ledger):
+def test_other_agency_lead_with_stale_if_match_gets_403_not_412(api, ledger, assigned_action):
     """Agency scope is checked before If-Match, so an outsider learns nothing of versions."""
-    from datetime import date, timedelta
-
-    from domain.actors import Actor, Role
-    from domain.application import Context
-
-    mgr = Context(Actor("u-mgr", Role.SCB_MANAGER))
-    day = date.today() - timedelta(days=30)
-    review = ledger.record_incident(
-        mgr, reference="SCOPE-01", partnership="Staffordshire", local_authority_area="Staffs",
-        age_band="1_to_4", harm="serious_harm", category="neglect", legal_status="none",
-        agencies_involved=[api.agency_a], occurred_on=day).id
-    ledger.notify_panel(mgr, review, occurred_on=day)
-    ledger.complete_rapid_review(mgr, review, summary="s", occurred_on=day)
-    ledger.record_local_decision(mgr, review, conduct_review=True,
-                                 criteria=["improvements_needed"], rationale="r", occurred_on=day)
-    ledger.commission_reviewer(mgr, review, reviewer="R", occurred_on=day)
-    finding = ledger.record_finding(mgr, review, text="f", themes=["t"], occurred_on=day)
-    rec = ledger.record_recommendation(mgr, review, text="r", finding_ids=[finding.item_id],
-                                       occurred_on=day)
-    action = ledger.assign_action(mgr, review_id=review, recommendation_id=rec.item_id,
-                                  agency_id=api.agency_a, description="d",
-                                  measure_of_success="m", due_on=day + timedelta(days=90),
-                                  occurred_on=day).id
+    _, _, action, _ = assigned_action(ledger, api.agency_a, reference="SCOPE-01")
     before = ledger.head_position()
     response = api.post("lead_b", f"/actions/{action}/progress",
                         {"narrative": "n", "rag": "green"}, **{"If-Match": '"99"'})

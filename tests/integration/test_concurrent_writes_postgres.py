@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import date, timedelta
 from uuid import UUID
 
 import httpx
@@ -21,35 +20,19 @@ THREADS, ROUNDS = 16, 6
 OP = Context(Actor("cli:test", Role.OPERATOR))
 
 
-def seed(ledger: Ledger) -> tuple[str, str]:
+def seed(ledger: Ledger, assigned_action) -> tuple[str, str]:
     """An action owned by an agency, and a token for that agency's lead."""
-    mgr = Context(Actor("u-mgr", Role.SCB_MANAGER))
     agency = ledger.register_agency(OP, name="Staffordshire Police", kind="police",
                                     statutory_partner=True, partnerships=["Staffordshire"]).id
-    day = date.today() - timedelta(days=60)
-    review = ledger.record_incident(
-        mgr, reference="RACE-01", partnership="Staffordshire",
-        local_authority_area="Staffordshire", age_band="1_to_4", harm="serious_harm",
-        category="neglect", legal_status="none", agencies_involved=[agency], occurred_on=day).id
-    ledger.notify_panel(mgr, review, occurred_on=day)
-    ledger.complete_rapid_review(mgr, review, summary="done", occurred_on=day)
-    ledger.record_local_decision(mgr, review, conduct_review=True,
-                                 criteria=["improvements_needed"], rationale="r", occurred_on=day)
-    ledger.commission_reviewer(mgr, review, reviewer="R", occurred_on=day)
-    finding = ledger.record_finding(mgr, review, text="f", themes=["t"], occurred_on=day)
-    rec = ledger.record_recommendation(mgr, review, text="r", finding_ids=[finding.item_id],
-                                       occurred_on=day)
-    action = ledger.assign_action(mgr, review_id=review, recommendation_id=rec.item_id,
-                                  agency_id=agency, description="d", measure_of_success="m",
-                                  due_on=day + timedelta(days=200), occurred_on=day).id
+    _, _, action, _ = assigned_action(ledger, agency, reference="RACE-01", days_ago=60)
     lead = ledger.register_user(OP, name="Lead", role="agency_lead", agency_id=agency).id
     return str(action), ledger.issue_token(OP, lead).token
 
 
 @pytest.fixture
-def server(pg_env, start_server):
+def server(pg_env, start_server, assigned_action):
     ledger = Ledger(env=pg_env["library"])
-    action_id, token = seed(ledger)
+    action_id, token = seed(ledger, assigned_action)
     env = {**pg_env["ledger"], "LEDGER_PROJECTIONS": "external",
            "LEDGER_POSTGRES_POOL_SIZE": "20"}
     with start_server(env) as base:
