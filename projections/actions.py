@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from projections.base import Changes, Table, ViewProjection, iso, later, on, uid
@@ -203,6 +204,14 @@ class Thresholds:
     stalled_days: int = 60
 
 
+@lru_cache(maxsize=16)
+def _bounds(today: date, t: Thresholds) -> tuple[str, str, str]:
+    """Today, the at-risk due horizon and the staleness bound as ISO dates (worked out once
+    per query day, not once per row of a page)."""
+    return (today.isoformat(), (today + timedelta(days=t.at_risk_due_within_days)).isoformat(),
+            (today - timedelta(days=t.at_risk_no_update_days)).isoformat())
+
+
 def rag_of(row: dict[str, Any], today: date, t: Thresholds) -> str:
     """The derived RAG of one action on `today` (the SQL filters below say the same)."""
     status = row["status"]
@@ -212,11 +221,9 @@ def rag_of(row: dict[str, Any], today: date, t: Thresholds) -> str:
         return "assured"
     if status == CLAIMED:
         return "complete_awaiting_assurance"
-    today_s = today.isoformat()
+    today_s, due_soon, stale = _bounds(today, t)
     if row["due_on"] < today_s:
         return "overdue"
-    due_soon = (today + timedelta(days=t.at_risk_due_within_days)).isoformat()
-    stale = (today - timedelta(days=t.at_risk_no_update_days)).isoformat()
     if row["due_on"] <= due_soon and row["updated_on"] <= stale:
         return "at_risk"
     return "on_track"
@@ -313,11 +320,12 @@ def get_action(tx: Tx, action_id: str, *, today: date,
 
 
 def present(row: dict[str, Any], today: date, t: Thresholds) -> dict[str, Any]:
-    out = dict(row)
+    """The row as the API gives it (the row itself, fresh from the query, is completed)."""
+    out = row
     out["escalated"] = bool(row["escalated"])
     out["rag"] = rag_of(row, today, t)
     open_ = row["status"] == OPEN
-    out["overdue"] = open_ and row["due_on"] < today.isoformat()
+    out["overdue"] = open_ and row["due_on"] < _bounds(today, t)[0]
     out["days_since_update"] = days_between(row["updated_on"], today)
     out["days_overdue"] = days_between(row["due_on"], today) if out["overdue"] else 0
     return out

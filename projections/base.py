@@ -339,10 +339,15 @@ class View(TrackingRecorder):
                     tx.execute(f"DROP INDEX IF EXISTS {self.db.index(index)}")
 
     def create_indexes(self, tx: Tx) -> None:
-        for table in self.projection_class.tables:
-            for statement in table.index_ddl():
-                tx.execute(statement)
-            tx.execute(f"ANALYZE {{{table.name}}}")  # fresh planner statistics after a load
+        for statement in (*self.index_statements(), *self.analyse_statements()):
+            tx.execute(statement)
+
+    def index_statements(self) -> list[str]:
+        return [s for table in self.projection_class.tables for s in table.index_ddl()]
+
+    def analyse_statements(self) -> list[str]:
+        """Fresh planner statistics after a load."""
+        return [f"ANALYZE {{{table.name}}}" for table in self.projection_class.tables]
 
     def apply_batch(self, items: Sequence[tuple[int, str, Any]], expected: int | None = None,
                     last: int | None = None) -> int:

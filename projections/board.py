@@ -87,7 +87,8 @@ class Board:
             with db.snapshot() as tx:
                 yield tx, position
             return
-        self.read_side.wait_for(at.min_position, names)
+        if at.min_position is not None:  # otherwise nothing to wait for: skip the read
+            self.read_side.wait_for(at.min_position, names)
         with self.read_side.db.snapshot() as tx:
             yield tx, min(positions(tx, names).values())
 
