@@ -185,7 +185,7 @@ def rebuild(views: Annotated[list[str] | None, typer.Argument(
     from rich.progress import Progress
 
     from projections.locks import ViewBusy
-    from projections.runner import rebuild as rebuild_views
+    from projections.rebuild import rebuild as rebuild_views
 
     settings = Settings()
     ledger = build_ledger(settings)

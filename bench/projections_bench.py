@@ -1,15 +1,19 @@
 """Projections benchmark on PostgreSQL (not a test): run `python -m bench.projections_bench`.
 
-Prints, in one run:
+Prints, in one run, for a ledger of 10k actions and one of 100k (each in its own schema):
   - the rate of merely reading and decoding every event (select_notifications in batches of
-    5,000 + mapper.to_domain_event), and beside it the rate of rebuilding all views from the
-    first event (same reads, plus every view's handlers and writes);
-  - p50 / p99 of each Board query, in-process (the Board object the HTTP routes call), at 10k
-    and at 100k actions;
-  - the cost of a point-in-time answer (replaying events into a throwaway SQLite copy).
+    5,000 + mapper.to_domain_event) and the rate of rebuilding all views from the first event
+    (the same reads, plus every view's handlers and writes), measured in alternation,
+    `--rounds` times, because this machine is shared: the ratio reported is the median of
+    the rounds' ratios;
+  - p50 / p99 of each Board query, in-process (the Board object the HTTP routes call), the two
+    ledgers sampled in alternation so that a noisy moment hits both; each list asks for one
+    page of `--page` rows, which both ledgers fill (the rows column shows it), so the two
+    columns compare the same work at two sizes;
+  - the cost of a point-in-time answer (replaying half the log into a throwaway copy).
 
-Data: bench/projections_data.py (domain aggregates, saved in bulk) into a fresh schema of
-the given database, dropped afterwards unless --keep. Targets (issue 3): rebuild >= 50% of
+Data: bench/projections_data.py (domain aggregates, saved in bulk) into fresh schemas of the
+given database, dropped afterwards unless --keep. Targets (issue 3): rebuild >= 50% of
 read-and-decode; each query p99 <= 10 ms at 100k actions and <= 20% slower than at 10k.
 """
 
@@ -22,6 +26,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +39,7 @@ from domain.ledger import Ledger
 from projections.board import Board
 from projections.point_in_time import replay
 from projections.readside import ReadSide
-from projections.runner import rebuild
+from projections.rebuild import rebuild
 
 
 def read_and_decode(ledger: Any, batch: int = 5000) -> tuple[int, float]:
@@ -52,50 +57,133 @@ def read_and_decode(ledger: Any, batch: int = 5000) -> tuple[int, float]:
     return n, time.perf_counter() - started
 
 
-def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
-    for _ in range(max(3, runs // 20)):
-        fn()  # warm caches and prepared statements
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
-def queries(board: Board, side: ReadSide) -> dict[str, Callable[[], Any]]:
+@dataclass
+class Ledgers:
+    """One ledger of a given size, its views and its Board."""
+
+    actions: int
+    schema: str
+    ledger: Any
+    side: ReadSide
+    board: Board
+    settings: Settings
+
+    def close(self) -> None:
+        self.board.close()
+        self.side.close()
+        self.ledger.close()
+
+
+def queries(board: Board, side: ReadSide, page: int) -> dict[str, Callable[[], Any]]:
     today = clock.today()
     one = side.db.query("SELECT agency_id, review_id, action_id FROM {view_actions} "
                         "ORDER BY action_id LIMIT 1")[0]
     return {
-        "actions (first page)": lambda: board.actions(today=today),
-        "actions overdue": lambda: board.actions(today=today, rag="overdue"),
-        "actions at risk": lambda: board.actions(today=today, rag="at_risk"),
-        "actions stalled 60 days": lambda: board.actions(today=today, stalled_days=60),
-        "actions of one agency": lambda: board.actions(today=today, agency_id=one["agency_id"]),
-        "actions of one review": lambda: board.actions(today=today, review_id=one["review_id"]),
+        "actions (first page)": lambda: board.actions(today=today, limit=page),
+        "actions overdue": lambda: board.actions(today=today, rag="overdue", limit=page),
+        "actions at risk": lambda: board.actions(today=today, rag="at_risk", limit=page),
+        "actions stalled 60 days": lambda: board.actions(today=today, stalled_days=60,
+                                                         limit=page),
+        "actions of one agency": lambda: board.actions(today=today, limit=page,
+                                                       agency_id=one["agency_id"]),
+        "actions of one review": lambda: board.actions(today=today, limit=page,
+                                                       review_id=one["review_id"]),
         "agencies (accountability)": lambda: board.agencies(today=today),
-        "reviews (first page)": lambda: board.reviews(today=today),
-        "challenges open": lambda: board.challenges(today=today, status="open"),
+        "reviews (first page)": lambda: board.reviews(today=today, limit=page),
+        "challenges open": lambda: board.challenges(today=today, status="open", limit=page),
         "themes": lambda: board.themes(),
-        "audit (first page)": lambda: board.audit(),
-        "audit newest first": lambda: board.audit(descending=True),
-        "audit of one action": lambda: board.audit(entity_id=one["action_id"]),
-        "audit of one agency": lambda: board.audit(agency_id=one["agency_id"]),
+        "audit (first page)": lambda: board.audit(limit=page),
+        "audit newest first": lambda: board.audit(descending=True, limit=page),
+        "audit of one action": lambda: board.audit(entity_id=one["action_id"], limit=page),
+        "audit of one agency": lambda: board.audit(agency_id=one["agency_id"], limit=page),
     }
 
 
-def measure(board: Board, side: ReadSide, runs: int) -> dict[str, tuple[float, float]]:
+def measure_queries(sizes: list[Ledgers], runs: int, page: int) -> None:
+    """Each query on every ledger in alternation; prints p50/p99 per size and the ratios."""
+    per_size = [queries(s.board, s.side, page) for s in sizes]
+    small, large = sizes
+    print(f"\n{'Board query (in-process, ms)':28} {'rows':>9} {'p50':>7} {'p99':>7}   "
+          f"{'rows':>5} {'p50':>7} {'p99':>7}   {'p50 x':>6} {'p99 x':>6}")
+    print(f"{'':28} {f'{small.actions:,} actions':>25}   {f'{large.actions:,} actions':>21}")
     # A long-running server freezes what it built at startup out of the collector's way
     # (gc.freeze); without it a full collection walking the generator's leftovers lands in
     # the p99 of whichever query it interrupts.
     gc.collect()
     gc.freeze()
     try:
-        return {name: timed(fn, runs) for name, fn in queries(board, side).items()}
+        for name in per_size[0]:
+            fns = [q[name] for q in per_size]
+            rows = [len(fn()["items"]) for fn in fns]
+            for _ in range(max(3, runs // 20)):
+                for fn in fns:
+                    fn()  # warm caches and prepared statements
+            samples: list[list[float]] = [[] for _ in fns]
+            for _ in range(runs):
+                for fn, out in zip(fns, samples, strict=True):
+                    started = time.perf_counter()
+                    fn()
+                    out.append((time.perf_counter() - started) * 1000)
+            (a50, a99), (b50, b99) = [(statistics.median(x), percentile(x, 0.99))
+                                      for x in samples]
+            print(f"{name:28} {rows[0]:>9} {a50:7.2f} {a99:7.2f}   {rows[1]:>5} {b50:7.2f} "
+                  f"{b99:7.2f}   {b50 / a50:6.2f} {b99 / a99:6.2f}")
     finally:
         gc.unfreeze()
+
+
+def measure_rebuild(size: Ledgers, rounds: int) -> None:
+    head = size.ledger.head_position()
+    print(f"\n== {size.actions:,} actions, {head:,} events: read and decode vs rebuild of all "
+          f"{len(size.side.views)} views, {rounds} rounds in alternation")
+    ratios = []
+    for _ in range(rounds):
+        n, seconds = read_and_decode(size.ledger)
+        decode_rate = n / seconds
+        started = time.perf_counter()
+        rebuild(size.settings, size.ledger, read_side=size.side)
+        rate = head / (time.perf_counter() - started)
+        ratios.append(rate / decode_rate)
+        print(f"  read and decode {decode_rate:>9,.0f} events/s   rebuild {rate:>9,.0f} "
+              f"events/s   = {100 * ratios[-1]:.0f}%", flush=True)
+    print(f"  rebuild / read-and-decode, median of {rounds}: "
+          f"{100 * statistics.median(ratios):.0f}%")
+    position = head // 2
+    started = time.perf_counter()
+    replay(size.side, position, ("actions", "directory", "reviews")).close()
+    seconds = time.perf_counter() - started
+    print(f"  point in time (actions at position {position:,}): replayed in {seconds:.2f} s "
+          f"= {position / seconds:,.0f} events/s")
+
+
+def open_ledger(args: argparse.Namespace, actions: int) -> Ledgers:
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(**conninfo(args), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    ledger = Ledger(env={
+        "PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": args.dbname,
+        "POSTGRES_HOST": args.host, "POSTGRES_PORT": args.port, "POSTGRES_USER": args.user,
+        "POSTGRES_PASSWORD": args.password, "POSTGRES_SCHEMA": schema})
+    started = time.perf_counter()
+    generator = Generator(ledger)
+    generator.setup()
+    generator.add_actions(actions)
+    print(f"schema {schema}: {generator.actions:,} actions, {generator.reviews:,} reviews, "
+          f"{ledger.head_position():,} events, generated and saved in "
+          f"{time.perf_counter() - started:.1f} s", flush=True)
+    settings = Settings(data_dir=Path("bench/out"))
+    side = ReadSide(settings, ledger)
+    return Ledgers(generator.actions, schema, ledger, side, Board(side), settings)
+
+
+def conninfo(args: argparse.Namespace) -> dict[str, str]:
+    return {"host": args.host, "port": args.port, "dbname": args.dbname, "user": args.user,
+            "password": args.password}
 
 
 def main() -> None:
@@ -105,71 +193,29 @@ def main() -> None:
     parser.add_argument("--dbname", default="test")
     parser.add_argument("--user", default="postgres")
     parser.add_argument("--password", default="postgres")
-    parser.add_argument("--small", type=int, default=10_000, help="actions, first size")
-    parser.add_argument("--large", type=int, default=100_000, help="actions, second size")
-    parser.add_argument("--runs", type=int, default=300, help="timed runs per query")
-    parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
+    parser.add_argument("--small", type=int, default=10_000, help="actions, first ledger")
+    parser.add_argument("--large", type=int, default=100_000, help="actions, second ledger")
+    parser.add_argument("--rounds", type=int, default=3, help="read/rebuild rounds per size")
+    parser.add_argument("--runs", type=int, default=500, help="timed runs per query and size")
+    parser.add_argument("--page", type=int, default=25, help="rows per page of a list query")
+    parser.add_argument("--keep", action="store_true", help="keep the schemas afterwards")
     args = parser.parse_args()
-
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    conninfo = {"host": args.host, "port": args.port, "dbname": args.dbname,
-                "user": args.user, "password": args.password}
-    with psycopg.connect(**conninfo, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    ledger = Ledger(env={
-        "PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": args.dbname,
-        "POSTGRES_HOST": args.host, "POSTGRES_PORT": args.port, "POSTGRES_USER": args.user,
-        "POSTGRES_PASSWORD": args.password, "POSTGRES_SCHEMA": schema})
-    settings = Settings(data_dir=Path("bench/out"))
-    side = ReadSide(settings, ledger)
-    board = Board(side)
-    print(f"PostgreSQL schema {schema} in {args.dbname}; views in the same schema; "
+    print(f"PostgreSQL {args.host}:{args.port}/{args.dbname}; views beside the events; "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+    sizes: list[Ledgers] = []
     try:
-        generator = Generator(ledger)
-        generator.setup()
-        results: dict[int, dict[str, tuple[float, float]]] = {}
-        for size in (args.small, args.large):
-            started = time.perf_counter()
-            generator.add_actions(size - generator.actions)
-            head = ledger.head_position()
-            print(f"\n== {generator.actions:,} actions, {generator.reviews:,} reviews, "
-                  f"{head:,} events (generated and saved in "
-                  f"{time.perf_counter() - started:.1f} s)")
-            n, seconds = read_and_decode(ledger)
-            decode_rate = n / seconds
-            print(f"read and decode:        {n:>9,} events in {seconds:6.2f} s "
-                  f"= {decode_rate:>9,.0f} events/s")
-            started = time.perf_counter()
-            rebuild(settings, ledger, read_side=side)
-            seconds = time.perf_counter() - started
-            rate = head / seconds
-            print(f"rebuild all {len(side.views)} views:  {head:>9,} events in {seconds:6.2f} s "
-                  f"= {rate:>9,.0f} events/s ({100 * rate / decode_rate:.0f}% of read and "
-                  "decode)")
-            results[generator.actions] = measure(board, side, args.runs)
-            position = head // 2
-            started = time.perf_counter()
-            replay(side, position, ("actions", "directory", "reviews")).close()
-            seconds = time.perf_counter() - started
-            print(f"point in time (actions at position {position:,}): replayed in "
-                  f"{seconds:.2f} s = {position / seconds:,.0f} events/s")
-        print(f"load average {os.getloadavg()[0]:.1f} at the end")
-        small, large = results
-        print(f"\n{'Board query (in-process, ms)':32} {'p50':>7} {'p99':>7}   {'p50':>7} "
-              f"{'p99':>7}   {'p99 ratio':>9}")
-        print(f"{'':32} {f'{small:,} actions':>15}   {f'{large:,} actions':>15}")
-        for name in results[small]:
-            (a50, a99), (b50, b99) = results[small][name], results[large][name]
-            print(f"{name:32} {a50:7.2f} {a99:7.2f}   {b50:7.2f} {b99:7.2f}   "
-                  f"{b99 / a99:9.2f}")
+        for actions in (args.small, args.large):
+            sizes.append(open_ledger(args, actions))
+        for size in sizes:
+            measure_rebuild(size, args.rounds)
+        measure_queries(sizes, args.runs, args.page)
+        print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
     finally:
-        board.close()
-        side.close()
-        ledger.close()
-        if not args.keep:
-            with psycopg.connect(**conninfo, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        for size in sizes:
+            size.close()
+            if not args.keep:
+                with psycopg.connect(**conninfo(args), autocommit=True) as conn:
+                    conn.execute(f'DROP SCHEMA "{size.schema}" CASCADE')
 
 
 if __name__ == "__main__":

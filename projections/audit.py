@@ -25,7 +25,7 @@ AUDIT = Table(
      ("actor_agency_id", "TEXT"), ("entity_type", "TEXT NOT NULL"),
      ("entity_id", "TEXT NOT NULL"), ("entity_version", "INTEGER NOT NULL"),
      ("event_type", "TEXT NOT NULL"), ("agency_id", "TEXT"), ("summary", "TEXT NOT NULL")),
-    key=("position",),
+    key=("position",), append_only=True,
     indexes=("entity_id, position", "actor_user_id, position", "agency_id, position",
              "actor_agency_id, position", "event_type, position", "recorded_at"),
 )
@@ -152,7 +152,8 @@ class AuditTrail(ViewProjection):
         kind = self._kinds.get(topic)
         if kind is None:
             kind = self._kinds[topic] = _kind_of(topic)
-        entity_id = uid(e.originator_id)
+        state = e.__dict__
+        entity_id = uid(state["originator_id"])
         agency: str | None
         if kind.agency == "lookup":
             known = ch.get(ENTITIES.name, entity_id)
@@ -163,16 +164,24 @@ class AuditTrail(ViewProjection):
             agency = uid(_AGENCY_OF[kind.event_type](e))
             if agency is not None:
                 ch.put(ENTITIES.name, {"entity_id": entity_id, "agency_id": agency})
-        state = e.__dict__
         actor = state.get("actor")
         occurred_on = state.get("occurred_on")
         ch.append(AUDIT.name, (
-            position, stamp(e.timestamp), occurred_on.isoformat() if occurred_on else None,
-            *((actor.user_id, actor.name, actor.role.value, uid(actor.agency_id)) if actor
-              else (None, None, None, None)),
-            kind.entity_type, entity_id, e.originator_version, kind.event_type, agency,
+            position, stamp(state["timestamp"]),
+            occurred_on.isoformat() if occurred_on is not None else None,
+            *(_who(actor) if actor is not None else _NOBODY),
+            kind.entity_type, entity_id, state["originator_version"], kind.event_type, agency,
             kind.summarise(e)[:300],
         ))
+
+
+_NOBODY = (None, None, None, None)
+
+
+def _who(actor: Any) -> tuple[str, str, str, str | None]:
+    """An actor's columns: user id, name, role (str() of a StrEnum is its value, without
+    the enum machinery's property lookup) and agency."""
+    return actor.user_id, actor.name, str(actor.role), uid(actor.agency_id)
 
 
 # ---- queries --------------------------------------------------------------------------------

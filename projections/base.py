@@ -4,12 +4,13 @@ Projection whose `process_event` has one branch per event topic.
 A batch of events is applied to a view in one transaction together with that view's tracking
 record (compare-and-set on its position), so an event is applied exactly once even if two
 writers raced. Rows a batch touches are read once (prefetched by key), changed in memory and
-written back once at the end: a rebuild costs a few statements per batch, not per event.
+written back once at the end: a few statements per batch, not per event. A rebuild goes
+further (projections/bulk.py): one unit of work for the whole load, written once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
@@ -26,15 +27,14 @@ Key = Any  # a scalar for one-column keys, a tuple otherwise
 class Changes:
     """The unit of work of one view for one batch: cached rows, counter deltas, appends."""
 
-    def __init__(self, tx: Tx, tables: Sequence[Table],
-                 warm: dict[str, dict[Key, Any]] | None = None) -> None:
-        """`warm`: during a rebuild, every row of the view, kept from batch to batch (the
-        tables started empty and only this rebuild writes them), so nothing is read back."""
+    def __init__(self, tx: Tx, tables: Sequence[Table], *, loading: bool = False) -> None:
+        """`loading`: one unit of work for a whole bulk load into empty tables (projections/
+        bulk.py): every row stays here until `write_loaded`, nothing is read back, and a
+        view may derive its rollups from its rows at the end instead of event by event."""
         self.tx = tx
         self.tables = {t.name: t for t in tables}
-        self.warm = warm is not None
-        self._rows: dict[str, dict[Key, dict[str, Any] | None]] = (
-            warm if warm is not None else {t.name: {} for t in tables})
+        self.loading = loading
+        self._rows: dict[str, dict[Key, dict[str, Any] | None]] = {t.name: {} for t in tables}
         self._dirty: dict[str, set[Key]] = {t.name: set() for t in tables}
         self._deltas: dict[str, dict[Key, list[int]]] = {t.name: {} for t in tables}
         self._appends: dict[str, list[tuple[Any, ...]]] = {t.name: [] for t in tables}
@@ -44,7 +44,7 @@ class Changes:
     # ---- reading ------------------------------------------------------------------------
     def prefetch(self, table: str, keys: Iterable[Key]) -> None:
         """Load many rows with one query (single-column keys); absent keys cache as None."""
-        if self.warm:
+        if self.loading:
             return
         spec = self.tables[table]
         cache = self._rows[table]
@@ -60,7 +60,7 @@ class Changes:
     def prefetch_where(self, table: str, column: str, values: Iterable[Any]) -> None:
         """Load every row whose `column` (part of a composite key) is one of `values`; keys
         with those values that are not found are then known to be absent."""
-        if self.warm:
+        if self.loading:
             return
         spec = self.tables[table]
         index, done = self._complete.get(table, (spec.key.index(column), set()))
@@ -76,7 +76,7 @@ class Changes:
         cache = self._rows[table]
         if key in cache:
             return cache[key]
-        if self.warm:
+        if self.loading:
             return None
         complete = self._complete.get(table)
         if complete is not None and key[complete[0]] in complete[1]:
@@ -129,12 +129,11 @@ class Changes:
             dirty = self._dirty[spec.name]
             if dirty:
                 cache = self._rows[spec.name]
-                names = spec.names
                 gone = [spec.key_values(k) for k in dirty if cache[k] is None]
                 if gone:
                     tx.delete_keys(spec, gone)
-                rows = [tuple(row[c] for c in names)
-                        for row in (cache[k] for k in dirty) if row is not None]
+                rows = [spec.values_of(row) for row in (cache[k] for k in dirty)
+                        if row is not None]
                 if rows:
                     tx.upsert(spec, rows)
             deltas = self._deltas[spec.name]
@@ -145,6 +144,29 @@ class Changes:
             appends = self._appends[spec.name]
             if appends:
                 tx.insert(spec, appends)
+
+    def take_appends(self) -> list[tuple[Table, list[tuple[Any, ...]]]]:
+        """The appended rows so far, handed over once (a bulk load writes them batch by
+        batch while every other row waits for the end)."""
+        out = [(self.tables[name], rows) for name, rows in self._appends.items() if rows]
+        self._appends = {name: [] for name in self._appends}
+        return out
+
+    def rows(self, table: str) -> Iterable[dict[str, Any]]:
+        """Every row this unit of work holds of `table` (a bulk load: all of them)."""
+        return (row for row in self._rows[table].values() if row is not None)
+
+    def loaded_rows(self) -> Iterator[tuple[Table, list[tuple[Any, ...]]]]:
+        """End of a bulk load: every table's rows, the same rows that batch-by-batch flushes
+        would have left (appends not yet taken, rows, counter rows that are not all zero)."""
+        yield from self.take_appends()
+        for spec in self.tables.values():
+            rows = list(map(spec.values_of, self.rows(spec.name)))
+            counters = [(*spec.key_values(k), *d)
+                        for k, d in self._deltas[spec.name].items() if any(d)]
+            if rows and counters:
+                raise ValueError(f"{spec.name}: a table holds rows or counters, not both")
+            yield spec, rows or counters
 
 
 # ---- value conversions (one format on both stores, so text order is time order) ------------
@@ -248,6 +270,9 @@ class ViewProjection(Projection["View"]):
     def fallback(self, changes: Changes, event: Any, topic: str, position: int) -> None:
         """Events without a branch (only views with all_events get them)."""
 
+    def loaded(self, changes: Changes) -> None:
+        """End of a bulk load (changes.loading): derive what the handlers left to the end."""
+
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:  # type: ignore[override]
         """The library's entry point: one event, applied with its tracking record in one
         transaction (the runner uses `View.apply_batch` for many at once)."""
@@ -280,7 +305,6 @@ class Prepared:
             advance(self.open_tx.tx, self.view.name, self.expected, self.last)
             self.changes.flush()
         except BaseException:
-            self.view.warm = None  # the rows in memory now hold what was not written
             self.open_tx.rollback()
             raise
         self.open_tx.commit()
@@ -298,7 +322,6 @@ class View(TrackingRecorder):
     db: Db
     projection_class: type[ViewProjection]
     projection: ViewProjection = field(init=False)
-    warm: dict[str, dict[Any, Any]] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.projection = self.projection_class(self)
@@ -322,32 +345,24 @@ class View(TrackingRecorder):
         for table in self.projection_class.tables:
             tx.execute(f"DROP TABLE IF EXISTS {{{table.name}}}")
 
-    def start_rebuild(self) -> None:
-        """Keep the view's rows in memory while it is rebuilt from empty tables."""
-        self.warm = {t.name: {} for t in self.projection_class.tables}
-
-    def end_rebuild(self) -> None:
-        self.warm = None
-
-    def clear_tables(self, tx: Tx, *, drop_indexes: bool = True) -> None:
-        """Empty the view's tables; for a rebuild, without their secondary indexes (loading
-        first and indexing after is several times faster than maintaining them row by row)."""
+    def clear_tables(self, tx: Tx) -> None:
+        """Empty the view's tables for a rebuild, and drop the secondary indexes of those a
+        bulk load fills at its end (loading first and indexing after is several times
+        faster). On PostgreSQL an append-only table keeps its indexes: its rows stream in
+        during the load, and the server maintains them meanwhile on a core Python leaves
+        idle, instead of indexing them at the end."""
         for table in self.projection_class.tables:
             tx.execute(self.db.empty(table.name))
-            if drop_indexes:
-                for index in table.index_names():
-                    tx.execute(f"DROP INDEX IF EXISTS {self.db.index(index)}")
-
-    def create_indexes(self, tx: Tx) -> None:
-        for statement in (*self.index_statements(), *self.analyse_statements()):
-            tx.execute(statement)
+            if table.append_only and self.db.pipelined:
+                continue
+            for index in table.index_names():
+                tx.execute(f"DROP INDEX IF EXISTS {self.db.index(index)}")
 
     def index_statements(self) -> list[str]:
-        return [s for table in self.projection_class.tables for s in table.index_ddl()]
-
-    def analyse_statements(self) -> list[str]:
-        """Fresh planner statistics after a load."""
-        return [f"ANALYZE {{{table.name}}}" for table in self.projection_class.tables]
+        """The secondary indexes, then fresh planner statistics (after a load)."""
+        tables = self.projection_class.tables
+        return [*(s for table in tables for s in table.index_ddl()),
+                *(s for table in tables for s in self.db.analyse(table.name))]
 
     def apply_batch(self, items: Sequence[tuple[int, str, Any]], expected: int | None = None,
                     last: int | None = None) -> int:
@@ -374,7 +389,7 @@ class View(TrackingRecorder):
         thread) writes the changes and the tracking record. A handler's error rolls back."""
         open_tx = self.db.begin()
         try:
-            changes = Changes(open_tx.tx, self.projection_class.tables, self.warm)
+            changes = Changes(open_tx.tx, self.projection_class.tables)
             if items:
                 projection = self.projection
                 projection.prefetch(changes, [e for _, _, e in items])
@@ -383,7 +398,6 @@ class View(TrackingRecorder):
                         raise event  # the stored event could not even be decoded
                     projection.apply(changes, event, topic, position)
         except BaseException:
-            self.warm = None  # half a batch is in the rows in memory: read from the store
             open_tx.rollback()
             raise
         return Prepared(self, open_tx, changes, expected, last)

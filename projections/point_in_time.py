@@ -1,7 +1,8 @@
 """The ledger as it stood at a past position or moment, for auditors.
 
 The views are rebuilt by replaying the events up to that point, streamed in batches through
-the same projections, into a throwaway in-memory SQLite database; the same queries then run
+the same projections (bulk loaded: projections/bulk.py), into a throwaway in-memory SQLite
+database; the same queries then run
 on it. Cost: O(events up to that point) (see the benchmark for a figure); the last few copies
 are kept, so paging through one as_of answer replays once.
 
@@ -18,9 +19,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from projections.bulk import load
 from projections.db import SqliteDb
 from projections.readside import ReadSide
-from projections.runner import REBUILD_BATCH, Runner
+from projections.runner import REBUILD_BATCH
 
 
 def position_at(ledger: Any, as_of: datetime, head: int | None = None) -> int:
@@ -76,9 +78,5 @@ class PointInTime:
 def replay(read_side: ReadSide, position: int, names: Iterable[str]) -> SqliteDb:
     db = SqliteDb(":memory:")
     copy = ReadSide(read_side.settings, read_side.ledger, db=db, view_names=tuple(names))
-    for view in copy.views.values():
-        view.start_rebuild()  # empty tables, one writer: the rows stay in memory meanwhile
-    Runner(copy, batch_size=REBUILD_BATCH).catch_up(stop_at=position)
-    for view in copy.views.values():
-        view.end_rebuild()
+    load(copy, copy.view_names, stop_at=position, batch_size=REBUILD_BATCH)
     return db

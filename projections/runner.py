@@ -21,7 +21,6 @@ fault: the loop backs off and tries again.
 
 from __future__ import annotations
 
-import gc
 import logging
 import sqlite3
 import threading
@@ -46,7 +45,6 @@ from projections.tracking import (
     advance_many,
     clear_failure,
     mark_failed,
-    reset,
     set_position,
 )
 
@@ -449,74 +447,6 @@ class BackgroundProjections:
         self.thread.join(timeout)
 
 
-def rebuild(settings: ProjectionSettings, ledger: Any, view_names: Iterable[str] | None = None,
-            progress_callback: Callable[[int, int], None] | None = None, *,
-            read_side: ReadSide | None = None, batch_size: int = REBUILD_BATCH,
-            drop_indexes: bool = True) -> dict[str, Any]:
-    """Rebuild views from the first event up to the head as it is now (`ledger rebuild
-    [VIEW]`). Refused (ViewBusy) while a worker runs any of them. progress_callback(done,
-    total) is called after each batch. Returns each view's status afterwards."""
-    owned = read_side is None
-    side = read_side or ReadSide(settings, ledger)
-    names = tuple(view_names or side.view_names)
-    unknown = [n for n in names if n not in side.views]
-    if unknown:
-        raise KeyError(f"no view named {', '.join(unknown)}; views: {', '.join(VIEW_NAMES)}")
-    try:
-        with ViewLocks(side.db, names, purpose="rebuild"):
-            with side.db.transaction() as tx:
-                for name in names:
-                    side.views[name].clear_tables(tx, drop_indexes=drop_indexes)
-                    reset(tx, name)
-            for name in names:
-                side.views[name].start_rebuild()
-            # Every row of the views stays in memory meanwhile: the cyclic garbage collector
-            # would walk them all again and again (a third of the time); events are freed by
-            # reference counting anyway.
-            collecting = gc.isenabled()
-            gc.disable()
-            try:
-                runner = Runner(side, names, batch_size=batch_size)
-                runner.catch_up(progress=progress_callback)
-            finally:
-                if collecting:
-                    gc.enable()
-                for name in names:
-                    side.views[name].end_rebuild()
-                build_indexes(side, names)
-            return {v["view"]: v for v in side.status()["views"] if v["view"] in names}
-    finally:
-        if owned:
-            side.close()
-
-
-def build_indexes(side: ReadSide, names: Sequence[str]) -> None:
-    """Create the rebuilt views' indexes. On PostgreSQL they are built two at a time on two
-    connections (the largest first; concurrent CREATE INDEX on one table is allowed): the
-    server then uses both cores while this process, done with the events, waits."""
-    views = [side.views[n] for n in names]
-    if not side.db.pipelined:
-        with side.db.transaction() as tx:
-            for view in views:
-                view.create_indexes(tx)
-        return
-    statements = [s for v in views for s in v.index_statements()]
-    analyse = [s for v in views for s in v.analyse_statements()]
-    lanes: list[list[str]] = [[], []]
-    for i, statement in enumerate(statements):
-        lanes[i % 2].append(statement)
-
-    def run(lane: list[str]) -> None:
-        with side.db.transaction() as tx:
-            for statement in lane:
-                tx.execute(statement)
-
-    with ThreadPoolExecutor(2, thread_name_prefix="ledger-views-index") as pool:
-        for future in [pool.submit(run, lane) for lane in lanes if lane]:
-            future.result()
-    run(analyse)  # fresh planner statistics after a load
-
-
 def projection_status(settings: ProjectionSettings, ledger: Any, *,
                       read_side: ReadSide | None = None) -> dict[str, Any]:
     """Each view's position, lag, state and (if stopped) failed position and error."""
@@ -578,5 +508,5 @@ def _stopped(side: ReadSide, view_name: str) -> ViewState:
     return state
 
 
-__all__ = ["BackgroundProjections", "Runner", "ViewBusy", "projection_status", "rebuild",
+__all__ = ["BackgroundProjections", "Runner", "ViewBusy", "projection_status",
            "retry_view", "run_projections", "skip_event"]

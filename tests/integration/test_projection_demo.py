@@ -16,7 +16,7 @@ from api.settings import Settings
 from domain.ledger import Ledger
 from projections.board import At, Board
 from projections.readside import ReadSide
-from projections.runner import rebuild
+from projections.rebuild import rebuild
 
 TODAY = date(2026, 11, 23)
 STALLED = 60

@@ -23,7 +23,8 @@ from domain.agency import Agency
 from domain.user import User
 from projections.locks import ViewBusy
 from projections.readside import ReadSide
-from projections.runner import rebuild, run_projections
+from projections.rebuild import rebuild
+from projections.runner import run_projections
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,7 +21,8 @@ from domain.errors import DomainError
 from domain.ledger import Ledger
 from projections.db import Db, SqliteDb
 from projections.readside import ReadSide, store_kind
-from projections.runner import Runner, rebuild
+from projections.rebuild import rebuild
+from projections.runner import Runner
 
 D0 = date(2024, 1, 8)
 MANAGER = Context(Actor("u-manager", Role.SCB_MANAGER, name="Manager"))

@@ -17,10 +17,10 @@ from domain.application import Context
 from projections.actions import ActionStatusProjection
 from projections.locks import ViewBusy, ViewLocks
 from projections.readside import ReadSide, ViewStopped
+from projections.rebuild import rebuild
 from projections.runner import (
     BackgroundProjections,
     Runner,
-    rebuild,
     retry_view,
     run_projections,
     skip_event,

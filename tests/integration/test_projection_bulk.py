@@ -1,0 +1,120 @@
+"""A rebuild bulk loads the views (projections/bulk.py): one unit of work per view, written at
+the end with the indexes. These tests pin what that must not change: the failure policy, the
+indexes, and that an interrupted load leaves nothing half written."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.settings import Settings
+from domain.actors import Actor, Role
+from domain.application import Context
+from projections import VIEWS
+from projections.directory import Directory
+from projections.readside import ReadSide
+from projections.rebuild import rebuild
+from projections.runner import Runner
+
+OPERATOR = Context(Actor("operator:test", Role.OPERATOR, name="Test Operator"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path)
+
+
+@pytest.fixture
+def side(ledger: Any, settings: Settings) -> Iterator[ReadSide]:
+    read_side = ReadSide(settings, ledger)
+    yield read_side
+    read_side.close()
+
+
+def history(ledger: Any) -> tuple[int, int]:
+    """Three agencies, one renamed: (position of the rename, head)."""
+    agency = ledger.register_agency(OPERATOR, name="Hospital", kind="health",
+                                    statutory_partner=False, partnerships=["SSSCB"],
+                                    occurred_on=date(2025, 1, 6)).id
+    rename = ledger.rename_agency(OPERATOR, agency, name="Hospital Trust", reason="renamed",
+                                  occurred_on=date(2025, 1, 7)).position
+    for name in ("Police", "Council"):
+        head = ledger.register_agency(OPERATOR, name=name, kind="police",
+                                      statutory_partner=True, partnerships=["SSSCB"],
+                                      occurred_on=date(2025, 1, 8)).position
+    return rename, head
+
+
+def rows(side: ReadSide) -> dict[str, list[dict[str, Any]]]:
+    out = {}
+    for cls in VIEWS.values():
+        for table in cls.tables:
+            out[table.name] = side.db.query(
+                f"SELECT * FROM {{{table.name}}} ORDER BY {', '.join(table.key)}")
+    return out
+
+
+def indexes(side: ReadSide) -> set[str]:
+    if side.db.dialect == "postgres":
+        found = side.db.query("SELECT indexname AS name FROM pg_indexes WHERE schemaname = ?",
+                              (side.db.schema,))  # type: ignore[attr-defined]
+    else:
+        found = side.db.query("SELECT name FROM sqlite_master WHERE type = 'index'")
+    return {r["name"] for r in found}
+
+
+def test_a_rebuild_leaves_every_view_as_the_events_applied_one_batch_at_a_time(
+        ledger: Any, settings: Settings, side: ReadSide) -> None:
+    history(ledger)
+    Runner(side, batch_size=1).catch_up()
+    before = rows(side)
+    rebuild(settings, ledger, read_side=side)
+    assert rows(side) == before
+
+
+def test_a_rebuild_leaves_every_index_in_place(ledger: Any, settings: Settings,
+                                               side: ReadSide) -> None:
+    history(ledger)
+    wanted = {name for cls in VIEWS.values() for t in cls.tables for name in t.index_names()}
+    assert wanted <= indexes(side)
+    rebuild(settings, ledger, read_side=side)
+    assert wanted <= indexes(side)
+
+
+def test_a_rebuild_stops_a_view_at_the_event_it_cannot_apply_and_builds_the_others(
+        ledger: Any, settings: Settings, side: ReadSide,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rename, head = history(ledger)
+
+    def broken(self: Any, ch: Any, e: Any) -> None:
+        raise RuntimeError("cannot apply this rename")
+
+    monkeypatch.setattr(Directory, "renamed", broken)
+    side.views["directory"].projection = Directory(side.views["directory"])
+    status = {v["view"]: v for v in rebuild(settings, ledger, read_side=side).values()}
+    assert (status["directory"]["state"], status["directory"]["failed_position"],
+            status["directory"]["position"]) == ("failed", rename, rename - 1)
+    assert all(v["position"] == head and v["state"] == "running"
+               for name, v in status.items() if name != "directory")
+
+
+def test_a_bulk_load_cut_short_by_the_store_leaves_the_views_empty_at_the_first_event(
+        ledger: Any, settings: Settings, side: ReadSide,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    history(ledger)
+    Runner(side).catch_up()
+
+    def unavailable(self: Any, ch: Any, e: Any) -> None:
+        raise sqlite3.OperationalError("database is locked")  # trouble with a store, not an event
+
+    monkeypatch.setattr(Directory, "renamed", unavailable)
+    side.views["directory"].projection = Directory(side.views["directory"])
+    with pytest.raises(sqlite3.OperationalError):
+        rebuild(settings, ledger, read_side=side)
+    assert set(side.positions().values()) == {0}
+    assert not any(rows(side).values())
