@@ -358,12 +358,6 @@ class View(TrackingRecorder):
             for index in table.index_names():
                 tx.execute(f"DROP INDEX IF EXISTS {self.db.index(index)}")
 
-    def index_statements(self) -> list[str]:
-        """The secondary indexes, then fresh planner statistics (after a load)."""
-        tables = self.projection_class.tables
-        return [*(s for table in tables for s in table.index_ddl()),
-                *(s for table in tables for s in self.db.analyse(table.name))]
-
     def apply_batch(self, items: Sequence[tuple[int, str, Any]], expected: int | None = None,
                     last: int | None = None) -> int:
         """Apply (position, topic, event) items for this view in one transaction with its

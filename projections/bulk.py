@@ -44,6 +44,7 @@ def load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_size:
                     type(error).__name__, error)
         Runner(read_side, names, batch_size=batch_size).catch_up(stop_at=stop_at,
                                                                  progress=progress)
+        build_indexes(read_side, names)
 
 
 def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_size: int,
@@ -53,9 +54,10 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
     views = [read_side.views[n] for n in names]
     db = read_side.db
     feed = Feed(read_side.ledger, views)
+    # Reads stay in this thread: a reader thread ahead of it (as the runner has) only made
+    # the two fight over the interpreter lock, and the load was measurably slower.
     if db.pipelined:  # PostgreSQL: a transaction and a writer thread for each view
         sinks = {v.name: _Sink(db.begin(), v.name) for v in views}
-        feed.reader = ThreadPoolExecutor(1, thread_name_prefix="ledger-load-reader")
     else:  # SQLite has one writer at a time: one transaction, written in this thread
         shared = _Sink(db.begin())
         sinks = {v.name: shared for v in views}
@@ -97,9 +99,6 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
             sink.abort()
         raise
     finally:
-        if feed.reader is not None:
-            feed.reader.shutdown(wait=True)
-            feed.reader = None
         if collecting:
             gc.enable()
     for sink in dict.fromkeys(sinks.values()):
@@ -160,5 +159,23 @@ def _write(tx: Tx, table: Table, rows: list[tuple[Any, ...]], index: bool) -> No
     if rows:
         tx.insert(table, rows)
     if index:
-        for statement in table.index_ddl():
+        for statement in table.after_load():
             tx.execute(statement)
+
+
+def build_indexes(read_side: ReadSide, names: Sequence[str]) -> None:
+    """After a load batch by batch: each table's indexes and statistics. On PostgreSQL on two
+    connections at once (index builds of one table may run concurrently), one transaction a
+    statement, so that locks go as soon as each ends."""
+    statements = [s for n in names for t in read_side.views[n].projection_class.tables
+                  for s in t.after_load()]
+    lanes = [statements[0::2], statements[1::2]] if read_side.db.pipelined else [statements]
+
+    def run(lane: list[str]) -> None:
+        for statement in lane:
+            with read_side.db.transaction() as tx:
+                tx.execute(statement)
+
+    with ThreadPoolExecutor(len(lanes), thread_name_prefix="ledger-views-index") as pool:
+        for future in [pool.submit(run, lane) for lane in lanes if lane]:
+            future.result()

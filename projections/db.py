@@ -56,6 +56,11 @@ class Table:
         return [f"CREATE INDEX IF NOT EXISTS {self.name}_i{i} ON {{{self.name}}} ({index})"
                 for i, index in enumerate(self.indexes)]
 
+    def after_load(self) -> list[str]:
+        """What a table needs once loaded in bulk: its indexes, then planner statistics (a
+        freshly loaded table has none, and the Board's queries need them at once)."""
+        return [*self.index_ddl(), f"ANALYZE {{{self.name}}}"]
+
     def index_names(self) -> list[str]:
         return [f"{self.name}_i{i}" for i in range(len(self.indexes))]
 
@@ -204,11 +209,6 @@ class Db(ABC):
     def empty(self, table: str) -> str:
         """The statement that empties a table fastest (SQLite: DELETE without WHERE)."""
         return f"DELETE FROM {{{table}}}"
-
-    def analyse(self, table: str) -> list[str]:
-        """Statements that refresh a table's planner statistics after a load. SQLite has no
-        background statistics: sample (analysis_limit, set on every connection) each index."""
-        return [f"ANALYZE {{{table}}}"]
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.snapshot() as tx:
@@ -447,11 +447,6 @@ class PostgresDb(Db):
 
     def empty(self, table: str) -> str:
         return f"TRUNCATE {{{table}}}"
-
-    def analyse(self, table: str) -> list[str]:
-        # Autovacuum analyses a table soon after a load; a rebuild replays the same events,
-        # so until then the statistics it had still describe its rows.
-        return []
 
     def _translate(self, statement: str) -> str:
         return statement.replace("?", "%s")

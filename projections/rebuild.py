@@ -1,23 +1,24 @@
 """`ledger rebuild [VIEW]`: views built again from the first event.
 
 Refused while a worker runs any of the views (their locks). The views' tables are emptied and
-their secondary indexes dropped (loading first and indexing after is several times faster
-than maintaining the indexes row by row), the events are bulk loaded (projections/bulk.py),
-then the indexes are built again.
+most of their secondary indexes dropped (View.clear_tables), then the events are bulk loaded
+(projections/bulk.py), which builds the indexes again at the end.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from projections import VIEW_NAMES
-from projections.bulk import load
+from projections.bulk import build_indexes, load
 from projections.locks import ViewLocks
 from projections.readside import ProjectionSettings, ReadSide
 from projections.runner import REBUILD_BATCH
 from projections.tracking import reset
+
+log = logging.getLogger("ledger.projections")
 
 
 def rebuild(settings: ProjectionSettings, ledger: Any, view_names: Iterable[str] | None = None,
@@ -42,26 +43,21 @@ def rebuild(settings: ProjectionSettings, ledger: Any, view_names: Iterable[str]
             try:
                 load(side, names, stop_at=ledger.head_position(), batch_size=batch_size,
                      progress=progress_callback)
-            finally:
-                build_indexes(side, names)
+            except BaseException:
+                _restore_indexes(side, names)
+                raise
             return {v["view"]: v for v in side.status()["views"] if v["view"] in names}
     finally:
         if owned:
             side.close()
 
 
-def build_indexes(side: ReadSide, names: Sequence[str]) -> None:
-    """Create the rebuilt views' indexes and planner statistics. On PostgreSQL, on two
-    connections at once (index builds of one table may run concurrently): the server then
-    uses both cores while this process waits."""
-    statements = [s for n in names for s in side.views[n].index_statements()]
-    lanes = [statements[0::2], statements[1::2]] if side.db.pipelined else [statements]
 
-    def run(lane: list[str]) -> None:
-        for statement in lane:  # one transaction each: locks go as soon as a statement ends
-            with side.db.transaction() as tx:
-                tx.execute(statement)
 
-    with ThreadPoolExecutor(len(lanes), thread_name_prefix="ledger-views-index") as pool:
-        for future in [pool.submit(run, lane) for lane in lanes if lane]:
-            future.result()
+def _restore_indexes(side: ReadSide, names: Sequence[str]) -> None:
+    """After a failed load, the indexes it dropped, for the worker that will fill the views
+    batch by batch (or, if the store is down, for ReadSide.setup when it is back)."""
+    try:
+        build_indexes(side, names)
+    except Exception as error:  # noqa: BLE001 - the load's own error is the one to raise
+        log.warning("could not restore the views' indexes: %s", error)

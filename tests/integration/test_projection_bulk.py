@@ -118,3 +118,5 @@ def test_a_bulk_load_cut_short_by_the_store_leaves_the_views_empty_at_the_first_
         rebuild(settings, ledger, read_side=side)
     assert set(side.positions().values()) == {0}
     assert not any(rows(side).values())
+    wanted = {name for cls in VIEWS.values() for t in cls.tables for name in t.index_names()}
+    assert wanted <= indexes(side)  # for the worker that will fill them batch by batch

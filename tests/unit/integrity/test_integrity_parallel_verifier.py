@@ -42,6 +42,14 @@ def honest() -> list[bytes]:
     return [*lines, bundle.trailer_line(300, 2, 0)]
 
 
+def unhinted_from(i: int) -> Callable[[list[bytes]], list[bytes]]:
+    """The service's log has not reached the events after leaf i yet: no hints on them."""
+    def strip(lines: list[bytes]) -> list[bytes]:
+        return [*lines[:3 + i], *(bundle.event_line(leaf, None) for leaf in LEAVES[i:]),
+                lines[-1]]
+    return strip
+
+
 def drop(i: int) -> Callable[[list[bytes]], list[bytes]]:
     return lambda lines: lines[:i] + lines[i + 1:]
 
@@ -53,8 +61,13 @@ def alter(i: int) -> Callable[[list[bytes]], list[bytes]]:
     return change
 
 
-CASES: dict[str, Callable[[list[bytes]], list[bytes]]] = {
+HONEST: dict[str, Callable[[list[bytes]], list[bytes]]] = {
     "honest": lambda lines: lines,
+    "honest, the last events without hints": unhinted_from(260),
+    "honest, no hints at all": unhinted_from(0),
+}
+CASES: dict[str, Callable[[list[bytes]], list[bytes]]] = {
+    **HONEST,
     "event dropped": drop(50),
     "event altered": alter(150),
     "last events cut with the trailer": lambda lines: lines[:200],
@@ -77,4 +90,20 @@ def test_the_accelerator_agrees_with_the_reference(case: str, tmp_path: Path,
     fast = parallel.verify_file(path, [SIGNER.verifier], jobs=2)
     assert (fast.ok, fast.kind, fast.position, fast.events) == (
         reference.ok, reference.kind, reference.position, reference.events)
-    assert fast.ok == (case == "honest")
+    assert fast.ok == (case in HONEST)
+
+
+@pytest.mark.parametrize("case", HONEST, ids=list(HONEST))
+def test_the_accelerator_accepts_an_honest_bundle_by_itself(case: str, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(parallel, "MIN_PARALLEL", 0)
+    monkeypatch.setattr(parallel, "BLOCK", 3000)
+
+    def no_reference(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the accelerator handed an honest bundle to the reference pass")
+
+    path = tmp_path / "b.sglb"
+    path.write_bytes(b"".join(HONEST[case](honest())))
+    monkeypatch.setattr(bundle, "verify_bundle", no_reference)
+    verdict = parallel.verify_file(path, [SIGNER.verifier], jobs=2)
+    assert (verdict.ok, verdict.events, verdict.verified_size) == (True, 300, 257)
