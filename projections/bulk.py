@@ -21,18 +21,22 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from projections.base import Changes, View
-from projections.db import OpenTx, Table, Tx
+from projections.db import Db, Table, Tx
 from projections.readside import ReadSide
-from projections.runner import Feed, Runner, for_view, is_infrastructure_error
+from projections.runner import REBUILD_BATCH, Feed, Runner, for_view, is_infrastructure_error
 from projections.tracking import advance
 
 log = logging.getLogger("ledger.projections")
 
 Progress = Callable[[int, int], None]
+# Events read and applied at a time. Small enough that the rows still being copied when the
+# last batch is applied (the audit trail's, with its indexes) are a short tail; large enough
+# that reads and copies are few. Measured: 5,000 slightly ahead of 10,000 and 20,000.
+LOAD_BATCH = 5_000
 
 
-def load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_size: int,
-         progress: Progress | None = None) -> None:
+def load(read_side: ReadSide, names: Sequence[str], *, stop_at: int,
+         batch_size: int = LOAD_BATCH, progress: Progress | None = None) -> None:
     """Build the named views, which must be empty at position 0, up to `stop_at`: in bulk,
     or batch by batch if an event stops the bulk load."""
     try:
@@ -42,8 +46,8 @@ def load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_size:
             raise
         log.warning("bulk load stopped (%s: %s): applying the events batch by batch",
                     type(error).__name__, error)
-        Runner(read_side, names, batch_size=batch_size).catch_up(stop_at=stop_at,
-                                                                 progress=progress)
+        Runner(read_side, names, batch_size=REBUILD_BATCH).catch_up(stop_at=stop_at,
+                                                                    progress=progress)
         build_indexes(read_side, names)
 
 
@@ -57,9 +61,9 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
     # Reads stay in this thread: a reader thread ahead of it (as the runner has) only made
     # the two fight over the interpreter lock, and the load was measurably slower.
     if db.pipelined:  # PostgreSQL: a transaction and a writer thread for each view
-        sinks = {v.name: _Sink(db.begin(), v.name) for v in views}
+        sinks = {v.name: _Sink(db, v.name) for v in views}
     else:  # SQLite has one writer at a time: one transaction, written in this thread
-        shared = _Sink(db.begin())
+        shared = _Sink(db)
         sinks = {v.name: shared for v in views}
     # Every row stays in memory until the end: the cyclic collector would walk them all
     # again and again (a third of the time); events are freed by reference counting anyway.
@@ -110,9 +114,10 @@ class _Sink:
     """Where a bulk load writes one view (or, on SQLite, every view): an open transaction
     and, on PostgreSQL, a writer thread, so rows are copied while the handlers go on."""
 
-    def __init__(self, open_tx: OpenTx, thread: str | None = None) -> None:
-        self.open_tx = open_tx
-        self.tx = open_tx.tx
+    def __init__(self, db: Db, thread: str | None = None) -> None:
+        self.db = db
+        self.open_tx = db.begin()
+        self.tx = self.open_tx.tx
         self.writer = (ThreadPoolExecutor(1, thread_name_prefix=f"ledger-load-{thread}")
                        if thread else None)
         self.writes: list[Future[None]] = []
@@ -124,10 +129,11 @@ class _Sink:
         (`queue`) the rows are all in memory anyway, and nothing waits."""
         while not queue and len(self.writes) > 1:
             self.writes.pop(0).result()
+        after = self.db.after_load(table) if index else []
         if self.writer is None:
-            _write(self.tx, table, rows, index)
+            _write(self.tx, table, rows, after)
         else:
-            self.writes.append(self.writer.submit(_write, self.tx, table, rows, index))
+            self.writes.append(self.writer.submit(_write, self.tx, table, rows, after))
 
     def finish(self) -> None:
         while self.writes:
@@ -155,12 +161,11 @@ def _apply(view: View, changes: Changes, items: list[tuple[int, str, Any]]) -> N
         projection.apply(changes, event, topic, position)
 
 
-def _write(tx: Tx, table: Table, rows: list[tuple[Any, ...]], index: bool) -> None:
+def _write(tx: Tx, table: Table, rows: list[tuple[Any, ...]], after: list[str]) -> None:
     if rows:
         tx.insert(table, rows)
-    if index:
-        for statement in table.after_load():
-            tx.execute(statement)
+    for statement in after:
+        tx.execute(statement)
 
 
 def build_indexes(read_side: ReadSide, names: Sequence[str]) -> None:
@@ -168,7 +173,7 @@ def build_indexes(read_side: ReadSide, names: Sequence[str]) -> None:
     connections at once (index builds of one table may run concurrently), one transaction a
     statement, so that locks go as soon as each ends."""
     statements = [s for n in names for t in read_side.views[n].projection_class.tables
-                  for s in t.after_load()]
+                  for s in read_side.db.after_load(t)]
     lanes = [statements[0::2], statements[1::2]] if read_side.db.pipelined else [statements]
 
     def run(lane: list[str]) -> None:

@@ -56,10 +56,10 @@ class Table:
         return [f"CREATE INDEX IF NOT EXISTS {self.name}_i{i} ON {{{self.name}}} ({index})"
                 for i, index in enumerate(self.indexes)]
 
-    def after_load(self) -> list[str]:
-        """What a table needs once loaded in bulk: its indexes, then planner statistics (a
-        freshly loaded table has none, and the Board's queries need them at once)."""
-        return [*self.index_ddl(), f"ANALYZE {{{self.name}}}"]
+    def indexed_columns(self) -> list[str]:
+        """The key's columns and those of every index, once each."""
+        columns = [*self.key, *(c.strip() for i in self.indexes for c in i.split(","))]
+        return list(dict.fromkeys(columns))
 
     def index_names(self) -> list[str]:
         return [f"{self.name}_i{i}" for i in range(len(self.indexes))]
@@ -209,6 +209,12 @@ class Db(ABC):
     def empty(self, table: str) -> str:
         """The statement that empties a table fastest (SQLite: DELETE without WHERE)."""
         return f"DELETE FROM {{{table}}}"
+
+    def after_load(self, table: Table) -> list[str]:
+        """What a table needs once loaded in bulk: its indexes, then planner statistics (a
+        freshly loaded table has none, and the Board's queries need them at once to choose
+        among its indexes; a table read only by its key needs none)."""
+        return [*table.index_ddl(), *([f"ANALYZE {{{table.name}}}"] if table.indexes else [])]
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.snapshot() as tx:
@@ -447,6 +453,14 @@ class PostgresDb(Db):
 
     def empty(self, table: str) -> str:
         return f"TRUNCATE {{{table}}}"
+
+    def after_load(self, table: Table) -> list[str]:
+        # Statistics of the columns queries filter and sort by only: half the time of all
+        # of them on the audit trail, whose summaries are long.
+        if not table.indexes:
+            return []
+        columns = ", ".join(table.indexed_columns())
+        return [*table.index_ddl(), f"ANALYZE {{{table.name}}} ({columns})"]
 
     def _translate(self, statement: str) -> str:
         return statement.replace("?", "%s")

@@ -22,7 +22,6 @@ from typing import Any
 from projections.bulk import load
 from projections.db import SqliteDb
 from projections.readside import ReadSide
-from projections.runner import REBUILD_BATCH
 
 
 def position_at(ledger: Any, as_of: datetime, head: int | None = None) -> int:
@@ -78,5 +77,5 @@ class PointInTime:
 def replay(read_side: ReadSide, position: int, names: Iterable[str]) -> SqliteDb:
     db = SqliteDb(":memory:")
     copy = ReadSide(read_side.settings, read_side.ledger, db=db, view_names=tuple(names))
-    load(copy, copy.view_names, stop_at=position, batch_size=REBUILD_BATCH)
+    load(copy, copy.view_names, stop_at=position)
     return db

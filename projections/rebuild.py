@@ -12,10 +12,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from projections import VIEW_NAMES
-from projections.bulk import build_indexes, load
+from projections.bulk import LOAD_BATCH, build_indexes, load
 from projections.locks import ViewLocks
 from projections.readside import ProjectionSettings, ReadSide
-from projections.runner import REBUILD_BATCH
 from projections.tracking import reset
 
 log = logging.getLogger("ledger.projections")
@@ -24,7 +23,7 @@ log = logging.getLogger("ledger.projections")
 def rebuild(settings: ProjectionSettings, ledger: Any, view_names: Iterable[str] | None = None,
             progress_callback: Callable[[int, int], None] | None = None, *,
             read_side: ReadSide | None = None,
-            batch_size: int = REBUILD_BATCH) -> dict[str, Any]:
+            batch_size: int = LOAD_BATCH) -> dict[str, Any]:
     """Rebuild views up to the head as it is now. Raises ViewBusy while a worker runs any of
     them. progress_callback(done, total) is called after each batch. Returns each view's
     status afterwards."""
