@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -56,12 +57,15 @@ def read_keys(values: list[str]) -> list[Verifier]:
     return keys
 
 
-def read_state(path: Path | None, origin: str) -> bundle.Target | None:
+def read_state(path: Path | None, origin: str, earlier: Sequence[str] = ()
+               ) -> bundle.Target | None:
+    """The checkpoint an earlier run accepted: of this log, or of it under an earlier key
+    (the same tree: a rotation changes the key, not the events)."""
     if path is None or not path.exists():
         return None
     try:
         data = json.loads(path.read_text())
-        if data.get("origin") != origin:
+        if data.get("origin") not in (origin, *earlier):
             raise _fail(f"state file {path} is for origin {data.get('origin')!r}, not {origin!r}")
         return bundle.state_target(data)
     except (ValueError, KeyError, TypeError) as error:
@@ -238,11 +242,15 @@ def verify(
     else:
         assert bundle_path is not None
         keys = read_keys(public_key)
-        origin = _bundle_origin(bundle_path)
-        previous = read_state(state, origin)
+        header = _bundle_header(bundle_path)
+        origin = str(header.get("origin", ""))
+        try:
+            earlier = bundle.earlier_origins(header)
+        except bundle.Failure:
+            earlier = []  # the verifier reports the malformed header
+        previous = read_state(state, origin, earlier)
         with _progress() as bar:
-            task = bar.add_task("Verifying", total=_bundle_header(bundle_path).get(
-                "head_position"))
+            task = bar.add_task("Verifying", total=header.get("head_position"))
             verdict = parallel.verify_file(
                 bundle_path, keys, trusted=trusted, state=previous,
                 min_cosignatures=min_cosignatures, jobs=jobs or None,
@@ -262,15 +270,11 @@ def _bundle_header(path: Path) -> dict[str, Any]:
         return {}
 
 
-def _bundle_origin(path: Path) -> str:
-    return str(_bundle_header(path).get("origin", ""))
-
-
 def _verify_live(public_key: list[str], trusted: list[str], state_path: Path | None
                  ) -> tuple[bundle.Verdict, str, bundle.Target | None]:
     from api.composition import build_ledger
     from api.integrity_keys import load_signer
-    from projections.integrity import verify_live
+    from projections.integrity import earlier_logs, verify_live
     from projections.merkle_log import MerkleLog
 
     settings = Settings()
@@ -283,9 +287,9 @@ def _verify_live(public_key: list[str], trusted: list[str], state_path: Path | N
                   "to check against a key you hold independently")
     else:
         raise _fail("no --public-key given and no key file configured")
-    previous = read_state(state_path, origin)
     ledger = build_ledger(settings)
     merkle = MerkleLog(settings, ledger)
+    previous = None
     try:
         try:
             log = ledger.get_integrity_log(origin)
@@ -296,6 +300,8 @@ def _verify_live(public_key: list[str], trusted: list[str], state_path: Path | N
                 return (bundle.Verdict(False, f"the checkpoints cannot be read: {error}",
                                        bundle.Kind.MALFORMED), origin, previous)
             log = None
+        previous = read_state(state_path, origin,
+                              [older.origin for older in earlier_logs(ledger, log)])
         try:
             verdict = verify_live(ledger, merkle, log, origin, keys, trusted=trusted,
                                   state=previous)

@@ -116,6 +116,10 @@ class IntegrityService:
         except NotFound:
             return None
 
+    def earlier_logs(self) -> list[IntegrityLog]:
+        """The logs this one continues after key rotations, oldest first."""
+        return glue.earlier_logs(self.ledger, self.integrity_log())
+
     def require_log(self) -> IntegrityLog:
         log = self.integrity_log()
         if log is None or log.latest is None:

@@ -26,6 +26,27 @@ def checkpoint_notes(log: IntegrityLog | None) -> list[str]:
             for cp in log.checkpoints]
 
 
+def earlier_logs(ledger: Any, log: IntegrityLog | None) -> list[IntegrityLog]:
+    """The logs this one continues after key rotations (each new log's first entry names the
+    one before), oldest first."""
+    chain: list[IntegrityLog] = []
+    seen = {log.origin} if log is not None else set()
+    while log is not None and log.previous_origin and log.previous_origin not in seen:
+        seen.add(log.previous_origin)
+        log = ledger.get_integrity_log(log.previous_origin)
+        chain.append(log)
+    return chain[::-1]
+
+
+def all_checkpoint_notes(ledger: Any, log: IntegrityLog | None
+                         ) -> tuple[list[IntegrityLog], list[str]]:
+    """The earlier logs, and every checkpoint of them and of this log, in recorded order:
+    under each key in turn, oldest first (one tree throughout, so sizes only grow)."""
+    earlier = earlier_logs(ledger, log)
+    notes = [note for older in earlier for note in checkpoint_notes(older)]
+    return earlier, notes + checkpoint_notes(log)
+
+
 def snapshot_bounds(ledger: Any, merkle: MerkleLog) -> tuple[int, int]:
     """(last event position, last claimed position) to read up to. The log's position is read
     first: every leaf it holds then was an event at or below the head read after it, so a
@@ -52,10 +73,12 @@ def _until(claimed: Iterator[tuple[int, bytes]], stop: int) -> Iterator[tuple[in
 def export_lines(ledger: Any, merkle: MerkleLog, log: IntegrityLog | None, origin: str,
                  vkey: str) -> Iterator[bytes]:
     """The bundle, line by line. Checkpoints are read before the head, so every checkpoint
-    in the bundle is covered by the events in it."""
-    notes = checkpoint_notes(log)
+    in the bundle is covered by the events in it; after key rotations, those under the earlier
+    keys come first (the header names those logs and keys)."""
+    earlier, notes = all_checkpoint_notes(ledger, log)
     head, log_end = snapshot_bounds(ledger, merkle)
-    yield bundle.header_line(origin, vkey, head, datetime.now(tz=UTC).isoformat())
+    yield bundle.header_line(origin, vkey, head, datetime.now(tz=UTC).isoformat(),
+                             [(older.origin, older.vkey) for older in earlier])
     for note in notes:
         yield bundle.checkpoint_line(note)
     events = extras = 0
@@ -87,7 +110,8 @@ def verify_live(ledger: Any, merkle: MerkleLog, log: IntegrityLog | None, origin
                 keys: Sequence[Verifier], *, trusted: Sequence[str] = (),
                 state: bundle.Target | None = None) -> bundle.Verdict:
     """The bundle verifier's checks, run against the database itself (read-only)."""
-    notes = checkpoint_notes(log)
+    earlier, notes = all_checkpoint_notes(ledger, log)
     head, log_end = snapshot_bounds(ledger, merkle)
     return bundle.verify_entries(origin, keys, notes, entries(ledger, merkle, head, log_end),
-                                 trusted=trusted, state=state)
+                                 trusted=trusted, state=state,
+                                 earlier=[older.origin for older in earlier])

@@ -27,6 +27,7 @@ from api.schemas.integrity import (
     ConsistencyOut,
     CosignatureIn,
     CosignatureOut,
+    EarlierKeyOut,
     InclusionOut,
     PublicKeyOut,
     RecordEventProof,
@@ -69,10 +70,14 @@ def _wants_text(accept: str | None) -> bool:
 
 @router.get("/public-key", response_model=PublicKeyOut, responses=READ_ERRORS)
 def public_key(integrity: IntegrityDep) -> PublicKeyOut:
-    """The log's note verifier key (give it to `ledger verify --public-key`)."""
+    """The log's note verifier key (give it to `ledger verify --public-key`), and the keys
+    it had before each rotation."""
     return PublicKeyOut(origin=integrity.origin, vkey=integrity.vkey,
                         key_fingerprint=key_fingerprint(integrity.vkey),
-                        append_only_guard=integrity.guarded)
+                        append_only_guard=integrity.guarded,
+                        earlier_keys=[EarlierKeyOut(origin=log.origin, vkey=log.vkey,
+                                                    key_fingerprint=key_fingerprint(log.vkey))
+                                      for log in integrity.earlier_logs()])
 
 
 @router.post("/checkpoints", status_code=201, response_model=CheckpointOut,

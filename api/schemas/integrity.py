@@ -74,11 +74,20 @@ class WitnessOut(BaseModel):
         return cls(name=w.name, vkey=w.vkey, registered_by=w.owner)
 
 
+class EarlierKeyOut(BaseModel):
+    origin: str
+    vkey: str
+    key_fingerprint: str
+
+
 class PublicKeyOut(BaseModel):
     origin: str
     vkey: str = Field(description="C2SP signed-note verifier key of the log")
     key_fingerprint: str
     append_only_guard: bool = Field(description="PostgreSQL trigger refusing UPDATE/DELETE")
+    earlier_keys: list[EarlierKeyOut] = Field(
+        default_factory=list, description="the log's keys before each rotation, oldest first "
+        "(their checkpoints still verify with them; keep the copies you were given)")
 
 
 class InclusionOut(BaseModel):

@@ -115,19 +115,27 @@ class Verdict:
 # ---------------------------------------------------------------- checkpoints and keys
 
 
-def open_log_checkpoint(note: str, keys: Sequence[Verifier], origin: str,
+def open_log_checkpoint(note: str, keys: Sequence[Verifier], origin: str | Sequence[str],
                         min_cosignatures: int = 0) -> Checkpoint:
     """Open a checkpoint note, naming the failure precisely (bad signature vs unknown key vs
-    wrong origin). ``keys`` are the log's keys and any witness keys."""
+    wrong origin). ``keys`` are the log's keys and any witness keys; ``origin`` the log's
+    origin, or the origins it has had (key rotations), one of which the note must name and
+    be signed by the key of that name."""
+    origins = [origin] if isinstance(origin, str) else list(origin)
     try:
         cp, opened = open_checkpoint(note, keys)
     except NoteError as error:
         raise Failure(_note_failure(note, keys), f"checkpoint note: {error}") from None
     except IntegrityError as error:
         raise Failure(Kind.MALFORMED, f"checkpoint note: {error}") from None
-    if cp.origin != origin:
+    if cp.origin not in origins:
         raise Failure(Kind.WRONG_KEY_OR_ORIGIN,
-                      f"checkpoint of origin {cp.origin!r}, expected {origin!r}")
+                      f"checkpoint of origin {cp.origin!r}, expected "
+                      f"{' or '.join(repr(o) for o in origins)}")
+    if not any(s.verified and s.key_type == ED25519 and s.name == cp.origin
+               for s in opened.signatures):
+        raise Failure(Kind.WRONG_KEY_OR_ORIGIN,
+                      f"the checkpoint of origin {cp.origin!r} is not signed by that log's key")
     witnesses = {(s.name, s.key_id) for s in opened.signatures
                  if s.verified and s.key_type == COSIGNATURE_V1}
     if len(witnesses) < min_cosignatures:
@@ -172,11 +180,15 @@ class LogAudit:
     the service's claimed position and hash when known), add_claimed() for claimed leaves
     beyond the events, then finish()."""
 
-    def __init__(self, keys: Sequence[Verifier], origin: str, *,
+    def __init__(self, keys: Sequence[Verifier], origin: str, *, earlier: Sequence[str] = (),
                  min_cosignatures: int = 0) -> None:
+        """``earlier``: the origins this log had before key rotations (the same tree under
+        other keys): their checkpoints count too, when their keys are given."""
         self.keys = list(keys)
         self.origin = origin
+        self.earlier = [o for o in earlier if o != origin]
         self.min_cosignatures = min_cosignatures
+        self.unchecked: dict[str, int] = {}  # earlier origin -> its checkpoints without a key
         if not any(k.key_type == ED25519 and k.name == origin for k in self.keys):
             raise Failure(Kind.WRONG_KEY_OR_ORIGIN,
                           f"no log key named {origin!r} was given (keys: "
@@ -197,8 +209,15 @@ class LogAudit:
         self.claimed_matches: list[Target] = []
 
     # ---- what the leaves are checked against ------------------------------------------
-    def add_checkpoint(self, note: str, source: str = "bundle") -> Target:
-        cp = open_log_checkpoint(note, self.keys, self.origin,
+    def add_checkpoint(self, note: str, source: str = "bundle") -> Target | None:
+        named = note.partition("\n")[0]
+        if (source == "bundle" and named in self.earlier
+                and not any(k.key_type == ED25519 and k.name == named for k in self.keys)):
+            # A checkpoint of the log under an earlier key, which was not given: it cannot be
+            # checked, and it is not needed (the current key's checkpoints cover the log).
+            self.unchecked[named] = self.unchecked.get(named, 0) + 1
+            return None
+        cp = open_log_checkpoint(note, self.keys, [self.origin, *self.earlier],
                                  self.min_cosignatures if source == "trusted" else 0)
         target = Target(cp.size, cp.root_hash, source, note)
         if source == "bundle":
@@ -366,7 +385,9 @@ class LogAudit:
             raise Failure(Kind.NO_CHECKPOINT, f"{self.events} events, but no signed checkpoint "
                                               "covers them: nothing is proven")
         best = max(self.matched, key=lambda t: t.size)
-        warnings = []
+        warnings = [f"{n} checkpoint(s) of the log under its earlier key {origin!r} were not "
+                    "checked: give that key to check them too"
+                    for origin, n in self.unchecked.items()]
         if self.divergence is not None:
             warnings.append(f"the service's own log disagrees with the events at leaf "
                             f"{self.divergence}, but the events match every signed "
@@ -420,10 +441,14 @@ class LogAudit:
 # ---------------------------------------------------------------- writing bundles
 
 
-def header_line(origin: str, vkey: str, head_position: int, exported_at: str) -> bytes:
+def header_line(origin: str, vkey: str, head_position: int, exported_at: str,
+                earlier: Sequence[tuple[str, str]] = ()) -> bytes:
+    """``earlier``: (origin, vkey) of the log before each key rotation, oldest first."""
     header = {"format": FORMAT, "origin": origin, "vkey": vkey,
               "key_fingerprint": key_fingerprint(vkey), "head_position": head_position,
-              "exported_at": exported_at}
+              "exported_at": exported_at,
+              "earlier_logs": [{"origin": o, "vkey": k, "key_fingerprint": key_fingerprint(k)}
+                               for o, k in earlier]}
     return f"{FORMAT}\nh {json.dumps(header, sort_keys=True)}\n".encode()
 
 
@@ -520,7 +545,8 @@ def read_prelude(it: Iterator[bytes], keys: Sequence[Verifier], trusted: Sequenc
     if first.rstrip(b"\n") != FORMAT.encode():
         raise Failure(Kind.MALFORMED, f"not an {FORMAT} bundle")
     header = _header(next(it, b""))
-    audit = LogAudit(keys, header["origin"], min_cosignatures=min_cosignatures)
+    audit = LogAudit(keys, header["origin"], earlier=earlier_origins(header),
+                     min_cosignatures=min_cosignatures)
     _check_header_key(header, audit.keys)
     for note in trusted:
         audit.add_checkpoint(note, "trusted")
@@ -543,12 +569,12 @@ def read_prelude(it: Iterator[bytes], keys: Sequence[Verifier], trusted: Sequenc
 def verify_entries(origin: str, keys: Sequence[Verifier], notes: Iterable[str],
                    entries: Iterable[tuple[bytes | None, tuple[int, bytes] | None]], *,
                    trusted: Sequence[str] = (), state: Target | None = None,
-                   min_cosignatures: int = 0) -> Verdict:
+                   min_cosignatures: int = 0, earlier: Sequence[str] = ()) -> Verdict:
     """The checks of verify_bundle over entries read some other way (`ledger verify
     --live` reads them from the database): (leaf bytes or None, claimed or None) by leaf
     index, in order."""
     try:
-        audit = LogAudit(keys, origin, min_cosignatures=min_cosignatures)
+        audit = LogAudit(keys, origin, earlier=earlier, min_cosignatures=min_cosignatures)
         for note in trusted:
             audit.add_checkpoint(note, "trusted")
         if state is not None:
@@ -578,6 +604,16 @@ def _header(line: bytes) -> dict[str, Any]:
             header.get("origin"), str):
         raise Failure(Kind.MALFORMED, f"the header does not name format {FORMAT} and an origin")
     return header
+
+
+def earlier_origins(header: dict[str, Any]) -> list[str]:
+    """The origins the header says the log had before key rotations (informational: their
+    checkpoints count only if signed by keys the scrutineer gives)."""
+    earlier = header.get("earlier_logs", [])
+    if not isinstance(earlier, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("origin"), str) for e in earlier):
+        raise Failure(Kind.MALFORMED, "the header's earlier_logs is not a list of origins")
+    return [e["origin"] for e in earlier]
 
 
 def _check_header_key(header: dict[str, Any], keys: Sequence[Verifier]) -> None:
