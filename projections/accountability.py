@@ -34,9 +34,8 @@ def agency_accountability(tx: Tx, *, today: date, stalled_days: int,
                                                   p)}
     challenges = {r["agency_id"]: r for r in tx.query(
         f"SELECT * FROM {{view_agency_challenges}}{only}", p)}
-    overdue = _open_before(tx, "due", today.isoformat(), agency_id, inclusive=False)
     stale = (today - timedelta(days=stalled_days)).isoformat()
-    stalled = _open_before(tx, "updated", stale, agency_id, inclusive=True)
+    overdue, stalled = _open_before(tx, today.isoformat(), stale, agency_id)
     agencies = tx.query(f"SELECT agency_id, name, kind, status FROM {{view_agencies}}{only}", p)
     known = {a["agency_id"] for a in agencies}
     # An agency with actions but not (yet) in the directory still shows, by id.
@@ -65,19 +64,24 @@ def agency_accountability(tx: Tx, *, today: date, stalled_days: int,
     return out
 
 
-def _open_before(tx: Tx, kind: str, bound: str, agency_id: str | None, *,
-                 inclusive: bool) -> dict[str, int]:
-    """Per agency, the open actions whose due date (kind "due") or date of last update
-    ("updated") is before `bound` (or on it)."""
+def _open_before(tx: Tx, today: str, stale: str, agency_id: str | None
+                 ) -> tuple[dict[str, int], dict[str, int]]:
+    """Per agency, the open actions due before `today` (overdue), and those last updated on
+    or before `stale` (stalled): whole months from the monthly counts plus the days of the
+    bound's month from the daily ones, in one statement (one round trip, not four)."""
     only = " AND agency_id = ?" if agency_id else ""
     extra = [agency_id] if agency_id else []
-    months = (f"SELECT agency_id, SUM(n) AS n FROM {{view_agency_{kind}_months}} "
-              f"WHERE month < ?{only} GROUP BY agency_id")
-    days = (f"SELECT agency_id, SUM(n) AS n FROM {{view_agency_{kind}_days}} "
-            f"WHERE day >= ? AND day {'<=' if inclusive else '<'} ?{only} GROUP BY agency_id")
-    out: dict[str, int] = {}
-    for sql, params in ((months, [bound[:7], *extra]),
-                        (days, [bound[:8] + "01", bound, *extra])):
-        for row in tx.query(sql, params):
-            out[row["agency_id"]] = out.get(row["agency_id"], 0) + int(row["n"])
-    return out
+    parts, params = [], []
+    for kind, bound, inclusive in (("due", today, False), ("updated", stale, True)):
+        parts.append(f"SELECT '{kind}' AS kind, agency_id, SUM(n) AS n "
+                     f"FROM {{view_agency_{kind}_months}} WHERE month < ?{only} GROUP BY agency_id")
+        params += [bound[:7], *extra]
+        parts.append(f"SELECT '{kind}' AS kind, agency_id, SUM(n) AS n "
+                     f"FROM {{view_agency_{kind}_days}} WHERE day >= ? AND day "
+                     f"{'<=' if inclusive else '<'} ?{only} GROUP BY agency_id")
+        params += [bound[:8] + "01", bound, *extra]
+    out: dict[str, dict[str, int]] = {"due": {}, "updated": {}}
+    for row in tx.query(" UNION ALL ".join(parts), params):
+        counts = out[row["kind"]]
+        counts[row["agency_id"]] = counts.get(row["agency_id"], 0) + int(row["n"])
+    return out["due"], out["updated"]
