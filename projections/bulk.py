@@ -60,10 +60,11 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
     feed = Feed(read_side.ledger, views)
     # Reads stay in this thread: a reader thread ahead of it (as the runner has) only made
     # the two fight over the interpreter lock, and the load was measurably slower.
+    analysed = db.tables_with_statistics()
     if db.pipelined:  # PostgreSQL: a transaction and a writer thread for each view
-        sinks = {v.name: _Sink(db, v.name) for v in views}
+        sinks = {v.name: _Sink(db, analysed, v.name) for v in views}
     else:  # SQLite has one writer at a time: one transaction, written in this thread
-        shared = _Sink(db)
+        shared = _Sink(db, analysed)
         sinks = {v.name: shared for v in views}
     # Every row stays in memory until the end: the cyclic collector would walk them all
     # again and again (a third of the time); events are freed by reference counting anyway.
@@ -114,8 +115,9 @@ class _Sink:
     """Where a bulk load writes one view (or, on SQLite, every view): an open transaction
     and, on PostgreSQL, a writer thread, so rows are copied while the handlers go on."""
 
-    def __init__(self, db: Db, thread: str | None = None) -> None:
+    def __init__(self, db: Db, analysed: set[str], thread: str | None = None) -> None:
         self.db = db
+        self.analysed = analysed
         self.open_tx = db.begin()
         self.tx = self.open_tx.tx
         self.writer = (ThreadPoolExecutor(1, thread_name_prefix=f"ledger-load-{thread}")
@@ -129,7 +131,8 @@ class _Sink:
         (`queue`) the rows are all in memory anyway, and nothing waits."""
         while not queue and len(self.writes) > 1:
             self.writes.pop(0).result()
-        after = self.db.after_load(table) if index else []
+        after = (self.db.after_load(table, has_statistics=table.name in self.analysed)
+                 if index else [])
         if self.writer is None:
             _write(self.tx, table, rows, after)
         else:
