@@ -181,7 +181,7 @@ _ZERO = timedelta(0)
 def stamp(moment: datetime) -> str:
     """A recorded time as ISO 8601 in UTC. Text order is time order: microseconds are six
     digits when present, and "+" sorts before "." when they are not."""
-    if moment.utcoffset() != _ZERO:
+    if moment.tzinfo is not UTC and moment.utcoffset() != _ZERO:  # recorded times are UTC
         moment = moment.astimezone(UTC)
     return moment.isoformat()
 
