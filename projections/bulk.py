@@ -1,15 +1,15 @@
 """Bulk loading: views built from the first event into empty tables (a rebuild, or a
 point-in-time copy), far cheaper than applying the same events batch by batch.
 
-One transaction for the whole load. Each view has one unit of work for all of it (its rows
-stay in memory, nothing is read back); rows that are only ever appended (the audit trail) are
-written batch by batch, on PostgreSQL by COPY in a writer thread while the next batch's
-handlers run; at the end every other row, the rollups a view derives from its final rows
-instead of event by event, and each view's tracking record are written and committed
-together. An interrupted load leaves nothing behind (the views stay empty at position 0, and
-a worker builds them again). An event a view cannot apply ends the load, and `load` falls
-back to the runner's batch-by-batch catch-up, whose failure policy stops that view at that
-event and keeps the others going.
+One transaction per view for the whole load (on SQLite, one for all: a single writer). Each
+view has one unit of work for all of it (its rows stay in memory, nothing is read back); rows
+that are only ever appended (the audit trail) are written batch by batch, on PostgreSQL by
+COPY in the view's writer thread while the next batch's handlers run; at the end every other
+row, the rollups a view derives from its final rows instead of event by event, the indexes
+and each view's tracking record are written and committed together. An interrupted load
+leaves a view as it was (empty at position 0, for a worker to build again). An event a view
+cannot apply ends the load, and `load` falls back to the runner's batch-by-batch catch-up,
+whose failure policy stops that view at that event and keeps the others going.
 """
 
 from __future__ import annotations
@@ -61,16 +61,18 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
     # Reads stay in this thread: a reader thread ahead of it (as the runner has) only made
     # the two fight over the interpreter lock, and the load was measurably slower.
     analysed = db.tables_with_statistics()
-    if db.pipelined:  # PostgreSQL: a transaction and a writer thread for each view
-        sinks = {v.name: _Sink(db, analysed, v.name) for v in views}
-    else:  # SQLite has one writer at a time: one transaction, written in this thread
-        shared = _Sink(db, analysed)
-        sinks = {v.name: shared for v in views}
+    sinks: dict[str, _Sink] = {}
     # Every row stays in memory until the end: the cyclic collector would walk them all
     # again and again (a third of the time); events are freed by reference counting anyway.
     collecting = gc.isenabled()
     gc.disable()
     try:
+        if db.pipelined:  # PostgreSQL: a transaction and a writer thread for each view
+            for view in views:
+                sinks[view.name] = _Sink(db, analysed, view.name)
+        else:  # SQLite has one writer at a time: one transaction, written in this thread
+            shared = _Sink(db, analysed)
+            sinks = {v.name: shared for v in views}
         units = {v.name: Changes(sinks[v.name].tx, v.projection_class.tables, loading=True)
                  for v in views}
         position = 0
@@ -100,15 +102,28 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
             sink.finish()
             advance(sink.tx, view.name, 0, position)
     except BaseException:
-        for sink in set(sinks.values()):
-            sink.abort()
+        _abort(list(dict.fromkeys(sinks.values())))
         raise
     finally:
         if collecting:
             gc.enable()
-    for sink in dict.fromkeys(sinks.values()):
-        sink.commit()
+    order = list(dict.fromkeys(sinks.values()))
+    for i, sink in enumerate(order):
+        try:
+            sink.commit()
+        except BaseException:
+            _abort(order[i + 1:])  # the views committed so far are whole, the rest empty
+            raise
     return position
+
+
+def _abort(sinks: list[_Sink]) -> None:
+    """Roll back every sink, the first error aside: the one already raised matters."""
+    for sink in sinks:
+        try:
+            sink.abort()
+        except Exception as error:  # noqa: BLE001 - e.g. the connection is gone: so is its work
+            log.warning("bulk load: rolling back failed: %s", error)
 
 
 class _Sink:
@@ -118,7 +133,7 @@ class _Sink:
     def __init__(self, db: Db, analysed: set[str], thread: str | None = None) -> None:
         self.db = db
         self.analysed = analysed
-        self.open_tx = db.begin()
+        self.open_tx = db.begin(own_connection=True) if thread else db.begin()
         self.tx = self.open_tx.tx
         self.writer = (ThreadPoolExecutor(1, thread_name_prefix=f"ledger-load-{thread}")
                        if thread else None)

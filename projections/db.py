@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -181,8 +181,9 @@ class Db(ABC):
         return statement
 
     @abstractmethod
-    def begin(self) -> OpenTx:
-        """A read-write transaction, committed or rolled back by the caller."""
+    def begin(self, *, own_connection: bool = False) -> OpenTx:
+        """A read-write transaction, committed or rolled back by the caller; on a connection
+        of its own rather than the pool's if asked (where the store has a pool)."""
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -304,7 +305,7 @@ class SqliteDb(Db):
                 self._all.append(conn)
         return conn
 
-    def begin(self) -> OpenTx:
+    def begin(self, *, own_connection: bool = False) -> OpenTx:
         if self.memory:
             self._lock.acquire()
         try:
@@ -490,21 +491,29 @@ class PostgresDb(Db):
         """The staging tables this connection's session has made (they live as long as it)."""
         return self._staged.setdefault(conn, set())
 
-    def begin(self) -> OpenTx:
-        conn = self.pool.getconn()
+    def begin(self, *, own_connection: bool = False) -> OpenTx:
+        """`own_connection`: on a connection of its own, closed at the end (a bulk load holds
+        one transaction per view for its whole length, more than the pool may have)."""
+        if own_connection:
+            conn = self.connect()
+            _configure(conn)
+            done = conn.close
+        else:
+            conn = self.pool.getconn()
+            done = partial(self.pool.putconn, conn)
         try:
             # A view and its tracking commit together, so a commit lost in a crash is simply
             # applied again: no need to wait for the WAL flush. (One round trip.)
             conn.execute("BEGIN; SET LOCAL synchronous_commit TO OFF")
         except BaseException:
-            self.pool.putconn(conn)
+            done()
             raise
 
         def end(statement: str) -> None:
             try:
                 conn.execute(statement)
             finally:
-                self.pool.putconn(conn)
+                done()
 
         return OpenTx(_PgTx(self, conn), lambda: end("COMMIT"), lambda: end("ROLLBACK"))
 

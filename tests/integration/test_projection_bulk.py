@@ -120,3 +120,18 @@ def test_a_bulk_load_cut_short_by_the_store_leaves_the_views_empty_at_the_first_
     assert not any(rows(side).values())
     wanted = {name for cls in VIEWS.values() for t in cls.tables for name in t.index_names()}
     assert wanted <= indexes(side)  # for the worker that will fill them batch by batch
+
+
+def test_a_rebuild_needs_no_more_pooled_connections_than_the_smallest_pool(
+        ledger: Any, tmp_path: Path, store: str) -> None:
+    """Each view's load holds its own transaction for the whole load: on PostgreSQL each on a
+    connection of its own, not the pool's (two connections, six views)."""
+    if store != "postgres":
+        pytest.skip("only PostgreSQL loads the views in parallel transactions")
+    _, head = history(ledger)
+    small = ReadSide(Settings(data_dir=tmp_path, postgres_pool_size=2), ledger)
+    try:
+        rebuild(small.settings, ledger, read_side=small)
+        assert set(small.positions().values()) == {head}
+    finally:
+        small.close()
