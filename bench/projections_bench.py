@@ -7,9 +7,10 @@ Prints, in one run, for a ledger of 10k actions and one of 100k (each in its own
     `--rounds` times, because this machine is shared: the ratio reported is the median of
     the rounds' ratios;
   - p50 / p99 of each Board query, in-process (the Board object the HTTP routes call), the two
-    ledgers sampled in alternation so that a noisy moment hits both; each list asks for one
-    page of `--page` rows, which both ledgers fill (the rows column shows it), so the two
-    columns compare the same work at two sizes;
+    ledgers sampled in alternation so that a noisy moment hits both, in five passes over all
+    the queries (p99: the median of the passes'); each list asks for one page of `--page`
+    rows, which both ledgers fill (the rows column shows it), so the two columns compare the
+    same work at two sizes;
   - the cost of a point-in-time answer (replaying half the log into a throwaway copy).
 
 Data: bench/projections_data.py (domain aggregates, saved in bulk) into fresh schemas of the
@@ -109,9 +110,12 @@ def queries(board: Board, side: ReadSide, page: int) -> dict[str, Callable[[], A
     }
 
 
-def measure_queries(sizes: list[Ledgers], runs: int, page: int) -> None:
-    """Each query on every ledger in alternation; prints p50/p99 per size and the ratios."""
+def measure_queries(sizes: list[Ledgers], runs: int, page: int, passes: int = 5) -> None:
+    """Each query on every ledger in alternation, in `passes` passes over all the queries
+    (a noisy moment of this shared machine then touches every query a little rather than
+    one a lot); p50 over all samples, p99 the median of the passes' p99s."""
     per_size = [queries(s.board, s.side, page) for s in sizes]
+    names = list(per_size[0])
     small, large = sizes
     print(f"\n{'Board query (in-process, ms)':28} {'rows':>9} {'p50':>7} {'p99':>7}   "
           f"{'rows':>5} {'p50':>7} {'p99':>7}   {'p50 x':>6} {'p99 x':>6}")
@@ -121,25 +125,30 @@ def measure_queries(sizes: list[Ledgers], runs: int, page: int) -> None:
     # the p99 of whichever query it interrupts.
     gc.collect()
     gc.freeze()
+    samples = {(name, i): [[] for _ in range(passes)] for name in names
+               for i in range(len(sizes))}
     try:
-        for name in per_size[0]:
-            fns = [q[name] for q in per_size]
-            rows = [len(fn()["items"]) for fn in fns]
-            for _ in range(max(3, runs // 20)):
-                for fn in fns:
-                    fn()  # warm caches and prepared statements
-            samples: list[list[float]] = [[] for _ in fns]
-            for _ in range(runs):
-                for fn, out in zip(fns, samples, strict=True):
-                    started = time.perf_counter()
-                    fn()
-                    out.append((time.perf_counter() - started) * 1000)
-            (a50, a99), (b50, b99) = [(statistics.median(x), percentile(x, 0.99))
-                                      for x in samples]
-            print(f"{name:28} {rows[0]:>9} {a50:7.2f} {a99:7.2f}   {rows[1]:>5} {b50:7.2f} "
-                  f"{b99:7.2f}   {b50 / a50:6.2f} {b99 / a99:6.2f}")
+        rows = {name: [len(q[name]()["items"]) for q in per_size] for name in names}
+        for _ in range(max(3, runs // 20)):
+            for name in names:
+                for q in per_size:
+                    q[name]()  # warm caches and prepared statements
+        for pass_ in range(passes):
+            for name in names:
+                for _ in range(runs // passes):
+                    for i, q in enumerate(per_size):
+                        started = time.perf_counter()
+                        q[name]()
+                        samples[name, i][pass_].append((time.perf_counter() - started) * 1000)
     finally:
         gc.unfreeze()
+    for name in names:
+        (a50, a99), (b50, b99) = [
+            (statistics.median([x for p in samples[name, i] for x in p]),
+             statistics.median([percentile(p, 0.99) for p in samples[name, i]]))
+            for i in range(len(sizes))]
+        print(f"{name:28} {rows[name][0]:>9} {a50:7.2f} {a99:7.2f}   {rows[name][1]:>5} "
+              f"{b50:7.2f} {b99:7.2f}   {b50 / a50:6.2f} {b99 / a99:6.2f}")
 
 
 def measure_rebuild(size: Ledgers, rounds: int) -> None:
