@@ -29,7 +29,7 @@ class Changes:
 
     def __init__(self, tx: Tx, tables: Sequence[Table], *, loading: bool = False) -> None:
         """`loading`: one unit of work for a whole bulk load into empty tables (projections/
-        bulk.py): every row stays here until `write_loaded`, nothing is read back, and a
+        bulk.py): every row stays here until `loaded_rows`, nothing is read back, and a
         view may derive its rollups from its rows at the end instead of event by event."""
         self.tx = tx
         self.tables = {t.name: t for t in tables}

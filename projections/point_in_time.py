@@ -2,9 +2,9 @@
 
 The views are rebuilt by replaying the events up to that point, streamed in batches through
 the same projections (bulk loaded: projections/bulk.py), into a throwaway in-memory SQLite
-database; the same queries then run
-on it. Cost: O(events up to that point) (see the benchmark for a figure); the last few copies
-are kept, so paging through one as_of answer replays once.
+database; the same queries then run on it. Cost: O(events up to that point) (see the
+benchmark for a figure); the last few copies are kept, so paging through one as_of answer
+replays once.
 
 A moment (as_of) is turned into a position by binary search on the recorded times of the
 events (one event read per step): the last event recorded at or before the moment. Recorded
