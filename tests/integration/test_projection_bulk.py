@@ -122,12 +122,12 @@ def test_a_bulk_load_cut_short_by_the_store_leaves_the_views_empty_at_the_first_
     assert wanted <= indexes(side)  # for the worker that will fill them batch by batch
 
 
+@pytest.mark.parametrize("store", [pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_rebuild_needs_no_more_pooled_connections_than_the_smallest_pool(
-        ledger: Any, tmp_path: Path, store: str) -> None:
-    """Each view's load holds its own transaction for the whole load: on PostgreSQL each on a
-    connection of its own, not the pool's (two connections, six views)."""
-    if store != "postgres":
-        pytest.skip("only PostgreSQL loads the views in parallel transactions")
+        ledger: Any, tmp_path: Path) -> None:
+    """Each view's load holds its own transaction for the whole load: on PostgreSQL (the only
+    store that loads views in parallel transactions) each on a connection of its own, not the
+    pool's (two connections, six views)."""
     _, head = history(ledger)
     small = ReadSide(Settings(data_dir=tmp_path, postgres_pool_size=2), ledger)
     try:
