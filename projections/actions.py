@@ -127,8 +127,8 @@ class ActionStatusProjection(ViewProjection):
         row = ch.get(ACTIONS.name, uid(e.originator_id))
         if row is None:
             return
-        if ch.loading:  # a bulk load sums the final rows instead (loaded)
-            ch.update(ACTIONS.name, row["action_id"], **values(row))
+        if ch.loading:  # a bulk load takes every row it holds, and sums them up (loaded)
+            row.update(values(row))
             return
         before = contribution(row)
         ch.update(ACTIONS.name, row["action_id"], **values(row))
@@ -136,27 +136,31 @@ class ActionStatusProjection(ViewProjection):
 
     def loaded(self, ch: Changes) -> None:
         """The rollups of a bulk load: the sum of every action's contribution, from its final
-        row (what the differences the handlers add event by event sum to)."""
-        totals: dict[str, list[int]] = {}
-        due: Counter[tuple[str, str]] = Counter()
-        updated: Counter[tuple[str, str]] = Counter()
+        row (what the differences the handlers add event by event sum to). Summed by
+        columns and counted by Counter, which run in C: this is the end of a rebuild, when
+        every other view waits for it."""
+        counts_of: dict[str, list[tuple[int, ...]]] = {}
+        due: list[tuple[str, str]] = []
+        updated: list[tuple[str, str]] = []
         for row in ch.rows(ACTIONS.name):
             counts, due_on, updated_on = contribution(row)
             agency = row["agency_id"]
-            total = totals.setdefault(agency, [0] * len(counts))
-            for i, n in enumerate(counts):
-                total[i] += n
+            of_agency = counts_of.get(agency)
+            if of_agency is None:
+                of_agency = counts_of[agency] = []
+            of_agency.append(counts)
             if due_on is not None:
-                due[agency, due_on] += 1
+                due.append((agency, due_on))
             if updated_on is not None:
-                updated[agency, updated_on] += 1
-        for agency, total in totals.items():
-            ch.add(AGENCY_ACTIONS.name, agency, **dict(zip(AGENCY_ACTIONS.counters, total,
-                                                          strict=True)))
-        for days, months, counts in ((DUE_DAYS, DUE_MONTHS, due),
-                                     (UPDATED_DAYS, UPDATED_MONTHS, updated)):
+                updated.append((agency, updated_on))
+        for agency, all_counts in counts_of.items():
+            ch.add(AGENCY_ACTIONS.name, agency, **dict(zip(
+                AGENCY_ACTIONS.counters, map(sum, zip(*all_counts)), strict=True)))
+        for days, months, keys in ((DUE_DAYS, DUE_MONTHS, due),
+                                   (UPDATED_DAYS, UPDATED_MONTHS, updated)):
+            by_day = Counter(keys)
             by_month: Counter[tuple[str, str]] = Counter()
-            for (agency, day), n in counts.items():
+            for (agency, day), n in by_day.items():
                 ch.add(days.name, (agency, day), n=n)
                 by_month[agency, day[:7]] += n
             for key, n in by_month.items():

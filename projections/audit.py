@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 from projections.base import Changes, Table, ViewProjection, stamp, uid
 from projections.db import Tx
@@ -114,14 +113,19 @@ _AGENCY_OF: dict[str, Callable[[Any], Any]] = {
 }
 
 
-@dataclass(frozen=True)
-class _Kind:
-    """What the trail needs to know about one event topic, worked out once."""
+class _Kind(NamedTuple):
+    """What the trail needs to know about one event topic, worked out once (a tuple: the
+    handler unpacks it for every event)."""
 
     entity_type: str  # e.g. action
     event_type: str  # e.g. Action.Assigned
     summarise: Callable[[Any], str]
-    agency: str  # "self" (an agency's own event), "names" (names it), or "lookup"
+    # The agency it concerns: _OWN (an agency's own event), a function of the event that
+    # names it, or None (the agency its entity's first event named).
+    agency_of: Any
+
+
+_OWN = object()
 
 
 def _kind_of(topic: str) -> _Kind:
@@ -131,8 +135,12 @@ def _kind_of(topic: str) -> _Kind:
     event_type = f"{cls}.{event}"
     words = _words(event)
     summarise = _SUMMARIES.get(event_type, lambda _: words)
-    agency = "self" if cls == "Agency" else "names" if event_type in _AGENCY_OF else "lookup"
-    return _Kind(_snake(cls), event_type, summarise, agency)
+    agency_of = _OWN if cls == "Agency" else _AGENCY_OF.get(event_type)
+    return _Kind(_snake(cls), event_type, summarise, agency_of)
+
+
+_AUDIT, _ENTITIES = AUDIT.name, ENTITIES.name
+_NOBODY = (None, None, None, None)
 
 
 class AuditTrail(ViewProjection):
@@ -146,42 +154,39 @@ class AuditTrail(ViewProjection):
         self._kinds: dict[str, _Kind] = {}
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
-        changes.prefetch(ENTITIES.name, [uid(e.originator_id) for e in events])
+        changes.prefetch(_ENTITIES, [uid(e.originator_id) for e in events])
 
     def fallback(self, ch: Changes, e: Any, topic: str, position: int) -> None:
+        # Every event comes here (the trail's share of a rebuild is mostly this function):
+        # plain locals and tuples, no helper calls that are not needed.
         kind = self._kinds.get(topic)
         if kind is None:
             kind = self._kinds[topic] = _kind_of(topic)
+        entity_type, event_type, summarise, agency_of = kind
         state = e.__dict__
         entity_id = uid(state["originator_id"])
         agency: str | None
-        if kind.agency == "lookup":
-            known = ch.get(ENTITIES.name, entity_id)
+        if agency_of is None:
+            known = ch.get(_ENTITIES, entity_id)
             agency = known["agency_id"] if known else None
-        elif kind.agency == "self":
+        elif agency_of is _OWN:
             agency = entity_id
         else:
-            agency = uid(_AGENCY_OF[kind.event_type](e))
+            agency = uid(agency_of(e))
             if agency is not None:
-                ch.put(ENTITIES.name, {"entity_id": entity_id, "agency_id": agency})
-        actor = state.get("actor")
+                ch.put(_ENTITIES, {"entity_id": entity_id, "agency_id": agency})
+        moment = state["timestamp"]
         occurred_on = state.get("occurred_on")
-        ch.append(AUDIT.name, (
-            position, stamp(state["timestamp"]),
+        actor = state.get("actor")
+        ch.append(_AUDIT, (
+            position, moment.isoformat() if moment.tzinfo is UTC else stamp(moment),
             occurred_on.isoformat() if occurred_on is not None else None,
-            *(_who(actor) if actor is not None else _NOBODY),
-            kind.entity_type, entity_id, state["originator_version"], kind.event_type, agency,
-            kind.summarise(e)[:300],
+            # str() of a StrEnum is its value, without the enum machinery's property lookup
+            *((actor.user_id, actor.name, str(actor.role), uid(actor.agency_id))
+              if actor is not None else _NOBODY),
+            entity_type, entity_id, state["originator_version"], event_type, agency,
+            summarise(e)[:300],
         ))
-
-
-_NOBODY = (None, None, None, None)
-
-
-def _who(actor: Any) -> tuple[str, str, str, str | None]:
-    """An actor's columns: user id, name, role (str() of a StrEnum is its value, without
-    the enum machinery's property lookup) and agency."""
-    return actor.user_id, actor.name, str(actor.role), uid(actor.agency_id)
 
 
 # ---- queries --------------------------------------------------------------------------------

@@ -156,14 +156,32 @@ class Changes:
         """Every row this unit of work holds of `table` (a bulk load: all of them)."""
         return (row for row in self._rows[table].values() if row is not None)
 
-    def loaded_rows(self) -> Iterator[tuple[Table, list[tuple[Any, ...]]]]:
+    def held(self) -> int:
+        """How many rows (and counter rows) this unit of work holds."""
+        return sum(map(len, self._rows.values())) + sum(map(len, self._deltas.values()))
+
+    def loaded_rows(self, derive: Callable[[Changes], None] | None = None,
+                    ) -> Iterator[tuple[Table, list[tuple[Any, ...]]]]:
         """End of a bulk load: every table's rows, the same rows that batch-by-batch flushes
-        would have left (appends not yet taken, rows, counter rows that are not all zero)."""
+        would have left (appends not yet taken, rows, counter rows that are not all zero).
+        Tables of rows come first, so that they are being written while `derive` works out
+        the rollups (counters) a view takes from its final rows; every table is given, empty
+        or not (its indexes are made after its rows)."""
         yield from self.take_appends()
-        for spec in self.tables.values():
-            rows = list(map(spec.values_of, self.rows(spec.name)))
+        specs = list(self.tables.values())
+        early = [spec for spec in specs if self._rows[spec.name]]
+        for spec in early:
+            yield spec, list(map(spec.values_of, self.rows(spec.name)))
+        if derive is not None:
+            derive(self)
+        for spec in specs:
             counters = [(*spec.key_values(k), *d)
                         for k, d in self._deltas[spec.name].items() if any(d)]
+            if spec in early:
+                if counters:
+                    raise ValueError(f"{spec.name}: a table holds rows or counters, not both")
+                continue
+            rows = list(map(spec.values_of, self.rows(spec.name)))
             if rows and counters:
                 raise ValueError(f"{spec.name}: a table holds rows or counters, not both")
             yield spec, rows or counters
@@ -260,12 +278,20 @@ class ViewProjection(Projection["View"]):
     def prefetch(self, changes: Changes, events: Sequence[Any]) -> None:
         """Load the rows this batch will touch, in a few queries (override per view)."""
 
-    def apply(self, changes: Changes, event: Any, topic: str, position: int) -> None:
-        handler = self._bound.get(topic)
-        if handler is not None:
-            handler(changes, event)
-        elif self.all_events:
-            self.fallback(changes, event, topic, position)
+    def apply(self, changes: Changes, items: Iterable[tuple[int, str, Any]]) -> None:
+        """Apply (position, topic, event) items in order; an item whose event could not be
+        decoded (an exception in its place) raises it. One loop for all of them: a rebuild
+        comes here for every event of every view."""
+        bound = self._bound
+        fallback = self.fallback if self.all_events else None
+        for position, topic, event in items:
+            if isinstance(event, BaseException):
+                raise event  # the stored event could not even be decoded
+            handler = bound.get(topic)
+            if handler is not None:
+                handler(changes, event)
+            elif fallback is not None:
+                fallback(changes, event, topic, position)
 
     def fallback(self, changes: Changes, event: Any, topic: str, position: int) -> None:
         """Events without a branch (only views with all_events get them)."""
@@ -346,17 +372,10 @@ class View(TrackingRecorder):
             tx.execute(f"DROP TABLE IF EXISTS {{{table.name}}}")
 
     def clear_tables(self, tx: Tx) -> None:
-        """Empty the view's tables for a rebuild, and drop the secondary indexes of those a
-        bulk load fills at its end (loading first and indexing after is several times
-        faster). On PostgreSQL an append-only table keeps its indexes: its rows stream in
-        during the load, and the server maintains them meanwhile on a core Python leaves
-        idle, instead of indexing them at the end."""
-        for table in self.projection_class.tables:
-            tx.execute(self.db.empty(table.name))
-            if table.append_only and self.db.pipelined:
-                continue
-            for index in table.index_names():
-                tx.execute(f"DROP INDEX IF EXISTS {self.db.index(index)}")
+        """Empty the view's tables for a rebuild, dropping the secondary indexes a bulk load
+        makes again at its end (Db.clear)."""
+        for statement in self.db.clear(self.projection_class.tables):
+            tx.execute(statement)
 
     def apply_batch(self, items: Sequence[tuple[int, str, Any]], expected: int | None = None,
                     last: int | None = None) -> int:
@@ -387,10 +406,7 @@ class View(TrackingRecorder):
             if items:
                 projection = self.projection
                 projection.prefetch(changes, [e for _, _, e in items])
-                for position, topic, event in items:
-                    if isinstance(event, BaseException):
-                        raise event  # the stored event could not even be decoded
-                    projection.apply(changes, event, topic, position)
+                projection.apply(changes, items)
         except BaseException:
             open_tx.rollback()
             raise

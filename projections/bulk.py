@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
@@ -23,7 +24,14 @@ from typing import Any
 from projections.base import Changes, View
 from projections.db import Db, Table, Tx
 from projections.readside import ReadSide
-from projections.runner import REBUILD_BATCH, Feed, Runner, for_view, is_infrastructure_error
+from projections.runner import (
+    REBUILD_BATCH,
+    Feed,
+    Item,
+    Runner,
+    for_view,
+    is_infrastructure_error,
+)
 from projections.tracking import advance
 
 log = logging.getLogger("ledger.projections")
@@ -55,66 +63,116 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
               progress: Progress | None = None) -> int:
     """Load the named (empty) views with every event up to `stop_at`; returns the position
     they reached. Raises, leaving them as they were, on any error."""
-    views = [read_side.views[n] for n in names]
+    # Views that write their rows as the events stream (the audit trail) take each batch
+    # first, so that the server copies them while the other views take it: at the end of
+    # the load, only the last batch's rows of theirs are left to copy.
+    views = sorted((read_side.views[n] for n in names), key=lambda v: not _streams(v))
     db = read_side.db
     feed = Feed(read_side.ledger, views)
     # Reads stay in this thread: a reader thread ahead of it (as the runner has) only made
     # the two fight over the interpreter lock, and the load was measurably slower.
     analysed = db.tables_with_statistics()
     sinks: dict[str, _Sink] = {}
+    later: list[tuple[int, list[str]]] = []  # (rows, statements): indexes after the commit
     # Every row stays in memory until the end: the cyclic collector would walk them all
     # again and again (a third of the time); events are freed by reference counting anyway.
     collecting = gc.isenabled()
     gc.disable()
+    first: tuple[Any, list[Item]] | None = None
     try:
         if db.pipelined:  # PostgreSQL: a transaction and a writer thread for each view
-            for view in views:
-                sinks[view.name] = _Sink(db, analysed, view.name)
+            # Their connections open while the first batch is read (they take as long).
+            with ThreadPoolExecutor(1, thread_name_prefix="ledger-load-open") as opener:
+                opening = opener.submit(_open_sinks, db, analysed, [v.name for v in views])
+                try:
+                    first = feed.read(0, batch_size)
+                finally:
+                    sinks = opening.result()
         else:  # SQLite has one writer at a time: one transaction, written in this thread
             shared = _Sink(db, analysed)
             sinks = {v.name: shared for v in views}
         units = {v.name: Changes(sinks[v.name].tx, v.projection_class.tables, loading=True)
                  for v in views}
+
         position = 0
         while position < stop_at:
-            _, items = feed.read(position, batch_size)
+            _, items = first or feed.read(position, batch_size)
+            first = None
             items = [i for i in items if i[0] <= stop_at]
             if not items:
                 break
             for view in views:
                 unit = units[view.name]
-                _apply(view, unit, for_view(view, items, position))
+                view.projection.apply(unit, for_view(view, items, position))
                 for table, rows in unit.take_appends():
                     sinks[view.name].write(table, rows)
             position = items[-1][0]
             if progress is not None:
                 progress(position, stop_at)
-        # The end: each table's rows and then its indexes. Each view's writer copies and
-        # indexes (the server works, on every core) while this thread prepares the rows of
-        # the next.
-        for view in views:
+        # The end: each table's rows, then the view's tracking record; each view's writer
+        # copies while this thread prepares the rows of the next, the view with the most
+        # rows first. On SQLite each table's indexes follow its rows. On PostgreSQL they
+        # are made once every view has committed, on two connections at once, largest
+        # table first: in one view's transaction they would all be built one after the
+        # other, on one core, the largest view's setting the end of the load.
+        for view in sorted(views, key=lambda v: units[v.name].held(), reverse=True):
             unit, sink = units[view.name], sinks[view.name]
-            view.projection.loaded(unit)
-            for table, rows in unit.loaded_rows():
-                sink.write(table, rows, index=True, queue=True)
-        for view in views:
-            sink = sinks[view.name]
+            for table, rows in unit.loaded_rows(view.projection.loaded):
+                if db.pipelined and not table.append_only:
+                    sink.write(table, rows, queue=True)
+                    later.append((len(rows), db.after_load(
+                        table, has_statistics=table.name in analysed)))
+                else:
+                    sink.write(table, rows, index=True, queue=True)
+            sink.call(advance, view.name, 0, position)
+        for sink in dict.fromkeys(sinks.values()):
             sink.finish()
-            advance(sink.tx, view.name, 0, position)
     except BaseException:
         _abort(list(dict.fromkeys(sinks.values())))
         raise
     finally:
         if collecting:
             gc.enable()
-    order = list(dict.fromkeys(sinks.values()))
-    for i, sink in enumerate(order):
-        try:
-            sink.commit()
-        except BaseException:
-            _abort(order[i + 1:])  # the views committed so far are whole, the rest empty
-            raise
+    _commit(list(dict.fromkeys(sinks.values())))
+    later.sort(key=lambda cost_and_statements: -cost_and_statements[0])
+    _run_lanes(db, [s for _, statements in later for s in statements])
     return position
+
+
+def _streams(view: View) -> bool:
+    return any(t.append_only for t in view.projection_class.tables)
+
+
+def _open_sinks(db: Db, analysed: set[str], names: list[str]) -> dict[str, _Sink]:
+    """A sink for each view, their connections opened at once (each a round trip or more)."""
+    with ThreadPoolExecutor(len(names), thread_name_prefix="ledger-load-open") as pool:
+        futures = [pool.submit(_Sink, db, analysed, name) for name in names]
+    opened: dict[str, _Sink] = {}
+    errors: list[BaseException] = []
+    for name, future in zip(names, futures, strict=True):
+        try:
+            opened[name] = future.result()
+        except BaseException as error:  # noqa: BLE001 - raised below, once the rest are closed
+            errors.append(error)
+    if errors:
+        _abort(list(opened.values()))
+        raise errors[0]
+    return opened
+
+
+def _commit(sinks: list[_Sink]) -> None:
+    """Commit every view's transaction, at once (each waits on the server). A view whose
+    commit fails is left empty at position 0; the others are whole."""
+    errors: list[BaseException] = []
+    for sink, done in [(sink, sink.commit()) for sink in sinks]:
+        try:
+            done.result()
+        except BaseException as error:  # noqa: BLE001 - the first is raised below
+            errors.append(error)
+        finally:
+            sink.close()
+    if errors:
+        raise errors[0]
 
 
 def _abort(sinks: list[_Sink]) -> None:
@@ -148,10 +206,14 @@ class _Sink:
             self.writes.pop(0).result()
         after = (self.db.after_load(table, has_statistics=table.name in self.analysed)
                  if index else [])
+        self.call(_write, table, rows, after)
+
+    def call(self, fn: Callable[..., None], *args: Any) -> None:
+        """fn(tx, *args) in this sink's transaction, after what was written before."""
         if self.writer is None:
-            _write(self.tx, table, rows, after)
+            fn(self.tx, *args)
         else:
-            self.writes.append(self.writer.submit(_write, self.tx, table, rows, after))
+            self.writes.append(self.writer.submit(fn, self.tx, *args))
 
     def finish(self) -> None:
         while self.writes:
@@ -159,24 +221,25 @@ class _Sink:
 
     def abort(self) -> None:
         wait(self.writes)  # the writer must be done with the connection first
-        self._close()
+        self.close()
         self.open_tx.rollback()
 
-    def commit(self) -> None:
-        self._close()
-        self.open_tx.commit()
+    def commit(self) -> Future[None]:
+        """Begin committing (in the writer thread, if there is one, so that every view's
+        commit waits on the server at once); `close` once it is done."""
+        if self.writer is not None:
+            return self.writer.submit(self.open_tx.commit)
+        done: Future[None] = Future()
+        try:
+            self.open_tx.commit()
+            done.set_result(None)
+        except BaseException as error:  # noqa: BLE001 - handed to the caller
+            done.set_exception(error)
+        return done
 
-    def _close(self) -> None:
+    def close(self) -> None:
         if self.writer is not None:
             self.writer.shutdown(wait=True)
-
-
-def _apply(view: View, changes: Changes, items: list[tuple[int, str, Any]]) -> None:
-    projection = view.projection
-    for position, topic, event in items:
-        if isinstance(event, BaseException):
-            raise event  # the stored event could not even be decoded
-        projection.apply(changes, event, topic, position)
 
 
 def _write(tx: Tx, table: Table, rows: list[tuple[Any, ...]], after: list[str]) -> None:
@@ -187,18 +250,30 @@ def _write(tx: Tx, table: Table, rows: list[tuple[Any, ...]], after: list[str]) 
 
 
 def build_indexes(read_side: ReadSide, names: Sequence[str]) -> None:
-    """After a load batch by batch: each table's indexes and statistics. On PostgreSQL on two
-    connections at once (index builds of one table may run concurrently), one transaction a
-    statement, so that locks go as soon as each ends."""
-    statements = [s for n in names for t in read_side.views[n].projection_class.tables
-                  for s in read_side.db.after_load(t)]
-    lanes = [statements[0::2], statements[1::2]] if read_side.db.pipelined else [statements]
+    """After a load batch by batch: each table's indexes and statistics."""
+    _run_lanes(read_side.db, [s for n in names for t in read_side.views[n].projection_class.tables
+                              for s in read_side.db.after_load(t)])
 
-    def run(lane: list[str]) -> None:
-        for statement in lane:
-            with read_side.db.transaction() as tx:
+
+def _run_lanes(db: Db, statements: list[str]) -> None:
+    """Index and statistics statements, in order; on PostgreSQL on two connections at once
+    (index builds of one table may run concurrently), taking the next statement as each is
+    done, one transaction a statement, so that locks go as soon as each ends."""
+    if not statements:
+        return
+    todo = iter(statements)
+    lock = threading.Lock()
+
+    def run() -> None:
+        while True:
+            with lock:
+                statement = next(todo, None)
+            if statement is None:
+                return
+            with db.transaction() as tx:
                 tx.execute(statement)
 
-    with ThreadPoolExecutor(len(lanes), thread_name_prefix="ledger-views-index") as pool:
-        for future in [pool.submit(run, lane) for lane in lanes if lane]:
+    lanes = 2 if db.pipelined else 1
+    with ThreadPoolExecutor(lanes, thread_name_prefix="ledger-views-index") as pool:
+        for future in [pool.submit(run) for _ in range(lanes)]:
             future.result()

@@ -1,7 +1,7 @@
 """`ledger rebuild [VIEW]`: views built again from the first event.
 
 Refused while a worker runs any of the views (their locks). The views' tables are emptied and
-most of their secondary indexes dropped (View.clear_tables), then the events are bulk loaded
+most of their secondary indexes dropped (Db.clear), then the events are bulk loaded
 (projections/bulk.py), which builds the indexes again at the end.
 """
 
@@ -36,8 +36,10 @@ def rebuild(settings: ProjectionSettings, ledger: Any, view_names: Iterable[str]
     try:
         with ViewLocks(side.db, names, purpose="rebuild"):
             with side.db.transaction() as tx:
+                for statement in side.db.clear(t for n in names
+                                               for t in side.views[n].projection_class.tables):
+                    tx.execute(statement)
                 for name in names:
-                    side.views[name].clear_tables(tx)
                     reset(tx, name)
             try:
                 load(side, names, stop_at=ledger.head_position(), batch_size=batch_size,
