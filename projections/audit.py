@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from projections.base import Changes, Table, ViewProjection, stamp, uid
+from projections.base import Changes, Table, ViewProjection, iso, stamp, uid
 from projections.db import Tx
 
 AUDIT = Table(
@@ -84,7 +84,8 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
         f"(corrects version {e.corrects_version})"),
     "Review.Closed": lambda e: "review closed",
     "ReviewReference.Indexed": lambda e: f"reference {e.reference} claimed",
-    "Action.Assigned": lambda e: f"action assigned to agency {e.agency_id}, due {e.due_on}",
+    "Action.Assigned": lambda e: (
+        f"action assigned to agency {uid(e.agency_id)}, due {iso(e.due_on)}"),
     "Action.ProgressReported": lambda e: f"progress reported ({e.rag})",
     "Action.CompletionClaimed": lambda e: "completion claimed",
     "Action.CompletionAssured": lambda e: "completion assured",
@@ -176,11 +177,10 @@ class AuditTrail(ViewProjection):
             if agency is not None:
                 ch.put(_ENTITIES, {"entity_id": entity_id, "agency_id": agency})
         moment = state["timestamp"]
-        occurred_on = state.get("occurred_on")
         actor = state.get("actor")
         ch.append(_AUDIT, (
             position, moment.isoformat() if moment.tzinfo is UTC else stamp(moment),
-            occurred_on.isoformat() if occurred_on is not None else None,
+            iso(state.get("occurred_on")),
             # str() of a StrEnum is its value, without the enum machinery's property lookup
             *((actor.user_id, actor.name, str(actor.role), uid(actor.agency_id))
               if actor is not None else _NOBODY),

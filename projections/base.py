@@ -189,8 +189,20 @@ class Changes:
 
 # ---- value conversions (one format on both stores, so text order is time order) ------------
 
+_ISO: dict[date, str] = {}
+
+
 def iso(day: date | None) -> str | None:
-    return day.isoformat() if day is not None else None
+    """A date as ISO text. Memoised (the events of a ledger fall on a few thousand days, and
+    formatting one costs several times looking it up)."""
+    if day is None:
+        return None
+    text = _ISO.get(day)
+    if text is None:
+        if len(_ISO) > 100_000:
+            _ISO.clear()
+        text = _ISO[day] = day.isoformat()
+    return text
 
 
 _ZERO = timedelta(0)
@@ -210,15 +222,17 @@ _UIDS: dict[int, str] = {}
 def uid(value: UUID | str | None) -> str | None:
     """An id as text. Memoised by the id's integer (every view of every event asks for the
     same few ids; hashing the UUID object itself costs more than formatting it)."""
-    if value is None or isinstance(value, str):
-        return value
-    number = value.int
-    text = _UIDS.get(number)
-    if text is None:
+    if value is None:
+        return None
+    try:
+        return _UIDS[value.int]  # type: ignore[union-attr]
+    except AttributeError:  # already text
+        return value  # type: ignore[return-value]
+    except KeyError:
         if len(_UIDS) > 200_000:
             _UIDS.clear()
-        text = _UIDS[number] = str(value)
-    return text
+        text = _UIDS[value.int] = str(value)  # type: ignore[union-attr]
+        return text
 
 
 def later(a: str | None, b: str | None) -> str | None:

@@ -18,20 +18,13 @@ import gc
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from typing import Any
 
 from projections.base import Changes, View
 from projections.db import Db, Table, Tx
 from projections.readside import ReadSide
-from projections.runner import (
-    REBUILD_BATCH,
-    Feed,
-    Item,
-    Runner,
-    for_view,
-    is_infrastructure_error,
-)
+from projections.runner import REBUILD_BATCH, Feed, Runner, for_view, is_infrastructure_error
 from projections.tracking import advance
 
 log = logging.getLogger("ledger.projections")
@@ -73,21 +66,15 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
     # the two fight over the interpreter lock, and the load was measurably slower.
     analysed = db.tables_with_statistics()
     sinks: dict[str, _Sink] = {}
-    later: list[tuple[int, list[str]]] = []  # (rows, statements): indexes after the commit
     # Every row stays in memory until the end: the cyclic collector would walk them all
     # again and again (a third of the time); events are freed by reference counting anyway.
     collecting = gc.isenabled()
     gc.disable()
-    first: tuple[Any, list[Item]] | None = None
     try:
         if db.pipelined:  # PostgreSQL: a transaction and a writer thread for each view
-            # Their connections open while the first batch is read (they take as long).
-            with ThreadPoolExecutor(1, thread_name_prefix="ledger-load-open") as opener:
-                opening = opener.submit(_open_sinks, db, analysed, [v.name for v in views])
-                try:
-                    first = feed.read(0, batch_size)
-                finally:
-                    sinks = opening.result()
+            # (Not while the first batch is decoded: each of the round trips of opening a
+            # connection then waited for the interpreter lock, and it took longer.)
+            sinks = _open_sinks(db, analysed, [v.name for v in views])
         else:  # SQLite has one writer at a time: one transaction, written in this thread
             shared = _Sink(db, analysed)
             sinks = {v.name: shared for v in views}
@@ -96,8 +83,7 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
 
         position = 0
         while position < stop_at:
-            _, items = first or feed.read(position, batch_size)
-            first = None
+            _, items = feed.read(position, batch_size)
             items = [i for i in items if i[0] <= stop_at]
             if not items:
                 break
@@ -111,20 +97,27 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
                 progress(position, stop_at)
         # The end: each table's rows, then the view's tracking record; each view's writer
         # copies while this thread prepares the rows of the next, the view with the most
-        # rows first. On SQLite each table's indexes follow its rows. On PostgreSQL they
-        # are made once every view has committed, on two connections at once, largest
-        # table first: in one view's transaction they would all be built one after the
+        # rows first. On SQLite each table's indexes follow its rows, in the one
+        # transaction. On PostgreSQL each view commits as soon as its rows are written, and
+        # its indexes are then built two at a time on other connections, while the views
+        # after it still write: in its own transaction they would be built one after the
         # other, on one core, the largest view's setting the end of the load.
+        deferred: dict[str, list[str]] = {}
+        commits: dict[Future[None], str] = {}
         for view in sorted(views, key=lambda v: units[v.name].held(), reverse=True):
             unit, sink = units[view.name], sinks[view.name]
+            statements = deferred[view.name] = []
             for table, rows in unit.loaded_rows(view.projection.loaded):
                 if db.pipelined and not table.append_only:
                     sink.write(table, rows, queue=True)
-                    later.append((len(rows), db.after_load(
-                        table, has_statistics=table.name in analysed)))
+                    statements += db.after_load(table, has_statistics=table.name in analysed)
                 else:
                     sink.write(table, rows, index=True, queue=True)
             sink.call(advance, view.name, 0, position)
+            if db.pipelined:
+                commits[sink.queue_commit()] = view.name
+        if commits:
+            _index_as_committed(db, commits, deferred)
         for sink in dict.fromkeys(sinks.values()):
             sink.finish()
     except BaseException:
@@ -133,10 +126,35 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
     finally:
         if collecting:
             gc.enable()
-    _commit(list(dict.fromkeys(sinks.values())))
-    later.sort(key=lambda cost_and_statements: -cost_and_statements[0])
-    _run_lanes(db, [s for _, statements in later for s in statements])
+    for sink in dict.fromkeys(sinks.values()):
+        if not sink.committed:
+            sink.commit()
+        sink.close()
     return position
+
+
+def _index_as_committed(db: Db, committing: dict[Future[None], str],
+                        deferred: dict[str, list[str]]) -> None:
+    """Build each view's indexes (its deferred statements) as soon as it has committed, two
+    at a time; raises the first error once everything started is done."""
+    errors: list[BaseException] = []
+    with ThreadPoolExecutor(2, thread_name_prefix="ledger-views-index") as lanes:
+        builds = []
+        for done in as_completed(committing):
+            error = done.exception()
+            if error is not None:
+                errors.append(error)
+                continue
+            builds += [lanes.submit(_execute, db, statement)
+                       for statement in deferred[committing[done]]]
+        errors += [e for e in (b.exception() for b in builds) if e is not None]
+    if errors:
+        raise errors[0]
+
+
+def _execute(db: Db, statement: str) -> None:
+    with db.transaction() as tx:
+        tx.execute(statement)
 
 
 def _streams(view: View) -> bool:
@@ -160,21 +178,6 @@ def _open_sinks(db: Db, analysed: set[str], names: list[str]) -> dict[str, _Sink
     return opened
 
 
-def _commit(sinks: list[_Sink]) -> None:
-    """Commit every view's transaction, at once (each waits on the server). A view whose
-    commit fails is left empty at position 0; the others are whole."""
-    errors: list[BaseException] = []
-    for sink, done in [(sink, sink.commit()) for sink in sinks]:
-        try:
-            done.result()
-        except BaseException as error:  # noqa: BLE001 - the first is raised below
-            errors.append(error)
-        finally:
-            sink.close()
-    if errors:
-        raise errors[0]
-
-
 def _abort(sinks: list[_Sink]) -> None:
     """Roll back every sink, the first error aside: the one already raised matters."""
     for sink in sinks:
@@ -196,6 +199,8 @@ class _Sink:
         self.writer = (ThreadPoolExecutor(1, thread_name_prefix=f"ledger-load-{thread}")
                        if thread else None)
         self.writes: list[Future[None]] = []
+        self.failed: BaseException | None = None  # in the writer: nothing runs after it
+        self.committed = False
 
     def write(self, table: Table, rows: list[tuple[Any, ...]], *, index: bool = False,
               queue: bool = False) -> None:
@@ -208,12 +213,34 @@ class _Sink:
                  if index else [])
         self.call(_write, table, rows, after)
 
-    def call(self, fn: Callable[..., None], *args: Any) -> None:
-        """fn(tx, *args) in this sink's transaction, after what was written before."""
+    def call(self, fn: Callable[..., None], *args: Any) -> Future[None]:
+        """fn(tx, *args) in this sink's transaction, after what was written before (in
+        the writer thread, if there is one: not at all if something before it failed)."""
         if self.writer is None:
             fn(self.tx, *args)
-        else:
-            self.writes.append(self.writer.submit(fn, self.tx, *args))
+            done: Future[None] = Future()
+            done.set_result(None)
+            return done
+        done = self.writer.submit(self._after_the_rest, fn, args)
+        self.writes.append(done)
+        return done
+
+    def _after_the_rest(self, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
+        if self.failed is not None:
+            raise self.failed
+        try:
+            fn(self.tx, *args)
+        except BaseException as error:
+            self.failed = error
+            raise
+
+    def queue_commit(self) -> Future[None]:
+        """Commit once everything before is written (in the writer thread, if any)."""
+        return self.call(lambda _tx: self.commit())
+
+    def commit(self) -> None:
+        self.open_tx.commit()
+        self.committed = True
 
     def finish(self) -> None:
         while self.writes:
@@ -222,20 +249,8 @@ class _Sink:
     def abort(self) -> None:
         wait(self.writes)  # the writer must be done with the connection first
         self.close()
-        self.open_tx.rollback()
-
-    def commit(self) -> Future[None]:
-        """Begin committing (in the writer thread, if there is one, so that every view's
-        commit waits on the server at once); `close` once it is done."""
-        if self.writer is not None:
-            return self.writer.submit(self.open_tx.commit)
-        done: Future[None] = Future()
-        try:
-            self.open_tx.commit()
-            done.set_result(None)
-        except BaseException as error:  # noqa: BLE001 - handed to the caller
-            done.set_exception(error)
-        return done
+        if not self.committed:
+            self.open_tx.rollback()
 
     def close(self) -> None:
         if self.writer is not None:

@@ -117,12 +117,15 @@ class Feed:
 
 def for_view(view: View, items: Sequence[Item], after: int) -> list[Item]:
     """The items this view has not applied yet and takes (by topic)."""
+    # Items are in position order: usually all of them are new, and only the topics count.
+    fresh = not items or items[0][0] > after
     if view.projection.all_events:
-        # Items are in position order: usually all of them are new (no copy then).
-        if not items or items[0][0] > after:
-            return list(items) if not isinstance(items, list) else items
+        if fresh:
+            return items if isinstance(items, list) else list(items)
         return [i for i in items if i[0] > after]
     bound = view.projection.handlers
+    if fresh:
+        return [i for i in items if i[1] in bound]
     return [i for i in items if i[0] > after and i[1] in bound]
 
 

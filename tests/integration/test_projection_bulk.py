@@ -15,7 +15,7 @@ import pytest
 from api.settings import Settings
 from domain.actors import Actor, Role
 from domain.application import Context
-from projections import VIEWS
+from projections import VIEWS, bulk
 from projections.directory import Directory
 from projections.readside import ReadSide
 from projections.rebuild import rebuild
@@ -120,6 +120,36 @@ def test_a_bulk_load_cut_short_by_the_store_leaves_the_views_empty_at_the_first_
     assert not any(rows(side).values())
     wanted = {name for cls in VIEWS.values() for t in cls.tables for name in t.index_names()}
     assert wanted <= indexes(side)  # for the worker that will fill them batch by batch
+
+
+def test_a_store_failure_while_a_load_writes_its_rows_leaves_each_view_whole_or_empty(
+        ledger: Any, settings: Settings, side: ReadSide,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL each view commits on its own as soon as its rows are written, so the
+    views written before the failure may be whole; none is ever half written."""
+    _, head = history(ledger)
+    Runner(side).catch_up()
+    before = rows(side)
+    write = bulk._write
+
+    def failing(tx: Any, table: Any, written: Any, after: Any) -> None:
+        if table.name == "view_agencies":
+            raise sqlite3.OperationalError("database is locked")
+        write(tx, table, written, after)
+
+    monkeypatch.setattr(bulk, "_write", failing)
+    with pytest.raises(sqlite3.OperationalError):
+        rebuild(settings, ledger, read_side=side)
+    positions, after = side.positions(), rows(side)
+    assert positions["directory"] == 0
+    for name, cls in VIEWS.items():
+        tables = [t.name for t in cls.tables]
+        if positions[name] == head:
+            assert all(after[t] == before[t] for t in tables), name
+        else:
+            assert positions[name] == 0 and not any(after[t] for t in tables), name
+    wanted = {name for cls in VIEWS.values() for t in cls.tables for name in t.index_names()}
+    assert wanted <= indexes(side)
 
 
 @pytest.mark.parametrize("store", [pytest.param("postgres", marks=pytest.mark.postgres)])
