@@ -4,12 +4,15 @@ point-in-time copy), far cheaper than applying the same events batch by batch.
 One transaction per view for the whole load (on SQLite, one for all: a single writer). Each
 view has one unit of work for all of it (its rows stay in memory, nothing is read back); rows
 that are only ever appended (the audit trail) are written batch by batch, on PostgreSQL by
-COPY in the view's writer thread while the next batch's handlers run; at the end every other
-row, the rollups a view derives from its final rows instead of event by event, the indexes
-and each view's tracking record are written and committed together. An interrupted load
-leaves a view as it was (empty at position 0, for a worker to build again). An event a view
-cannot apply ends the load, and `load` falls back to the runner's batch-by-batch catch-up,
-whose failure policy stops that view at that event and keeps the others going.
+binary COPY in the view's writer thread while the other views take the batch; at the end
+every other row, the rollups a view derives from its final rows instead of event by event,
+and the view's tracking record are written and committed together. On SQLite the indexes
+are made in that transaction; on PostgreSQL each view commits as soon as its rows are
+written, and its indexes are made just after, two at a time on other connections. An
+interrupted load leaves each view whole or as it was (empty at position 0, for a worker to
+build again). An event a view cannot apply ends the load, and `load` falls back to the
+runner's batch-by-batch catch-up, whose failure policy stops that view at that event and
+keeps the others going.
 """
 
 from __future__ import annotations
