@@ -121,6 +121,10 @@ class Changes:
         """A new row, never updated later (an audit entry): inserted in bulk."""
         self._appends[table].append(values)
 
+    def appender(self, table: str) -> Callable[[tuple[Any, ...]], None]:
+        """`append` for one table, bound once (valid until `take_appends`)."""
+        return self._appends[table].append
+
     # ---- flushing -----------------------------------------------------------------------
     def flush(self) -> None:
         """Write what the batch changed: a few bulk statements per table."""
@@ -205,15 +209,22 @@ def iso(day: date | None) -> str | None:
     return text
 
 
-_ZERO = timedelta(0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
-def stamp(moment: datetime) -> str:
-    """A recorded time as ISO 8601 in UTC. Text order is time order: microseconds are six
-    digits when present, and "+" sorts before "." when they are not."""
-    if moment.tzinfo is not UTC and moment.utcoffset() != _ZERO:  # recorded times are UTC
+def micros(moment: datetime) -> int:
+    """A recorded time as microseconds since 1970 (UTC): what the views store, a number in
+    both stores (four times cheaper to make than ISO text, and to index). A naive time is
+    taken as local time."""
+    if moment.tzinfo is None:
         moment = moment.astimezone(UTC)
-    return moment.isoformat()
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def moment_of(value: int) -> str:
+    """A stored recorded time as ISO 8601 in UTC, as the API gives it."""
+    return (_EPOCH + timedelta(microseconds=value)).isoformat()
 
 
 _UIDS: dict[int, str] = {}

@@ -39,11 +39,12 @@ from domain.ledger import Ledger
 from projections.audit import AuditTrail
 from projections.runner import run_projections
 if os.environ.get("SLOW"):
-    slow = AuditTrail.fallback
-    def fallback(self, *args):
-        time.sleep(0.001)
-        slow(self, *args)
-    AuditTrail.fallback = fallback
+    fast = AuditTrail.apply
+    def apply(self, changes, items):
+        for item in items:
+            time.sleep(0.001)
+            fast(self, changes, [item])
+    AuditTrail.apply = apply
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
 ledger = Ledger(env=json.loads(os.environ["LEDGER_ENV"]))

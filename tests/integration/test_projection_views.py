@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -227,6 +227,22 @@ def test_theme_recurs_when_two_reviews_carry_it(world: World) -> None:
     detail = board.themes(theme="information-sharing")["items"][0]
     assert sorted(r["reference"] for r in detail["reviews"]) == ["SSSCB-2025-01",
                                                                   "SSSCB-2025-02"]
+
+
+def test_audit_trail_gives_recorded_times_in_utc_and_filters_by_them(world: World) -> None:
+    a = world.agency("Hospital")
+    world.action(world.review([a]), a, due=day(60))
+    board = world.catch_up()
+    trail = board.audit()["items"]
+    stored = [world.ledger.mapper.to_domain_event(n).timestamp
+              for n in world.ledger.recorder.select_notifications(1, len(trail))]
+    assert all(e["recorded_at"].endswith("+00:00") for e in trail)
+    assert [datetime.fromisoformat(e["recorded_at"]) for e in trail] == stored
+    middle = stored[len(stored) // 2]
+    assert [e["position"] for e in board.audit(since=middle)["items"]] == [
+        e["position"] for e, at in zip(trail, stored, strict=True) if at >= middle]
+    assert [e["position"] for e in board.audit(until=middle)["items"]] == [
+        e["position"] for e, at in zip(trail, stored, strict=True) if at <= middle]
 
 
 def test_audit_trail_filters_and_pages_by_position(world: World) -> None:
