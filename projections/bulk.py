@@ -100,14 +100,15 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
                 progress(position, stop_at)
         # The end: each table's rows, then the view's tracking record; each view's writer
         # copies while this thread prepares the rows of the next, the view with the most
-        # rows first. On SQLite each table's indexes follow its rows, in the one
+        # rows first (a streaming view last: its writer still has its last batch to copy). On SQLite each table's indexes follow its rows, in the one
         # transaction. On PostgreSQL each view commits as soon as its rows are written, and
         # its indexes are then built two at a time on other connections, while the views
         # after it still write: in its own transaction they would be built one after the
         # other, on one core, the largest view's setting the end of the load.
         deferred: dict[str, list[str]] = {}
         commits: dict[Future[None], str] = {}
-        for view in sorted(views, key=lambda v: units[v.name].held(), reverse=True):
+        for view in sorted(views, key=lambda v: (not _streams(v), units[v.name].held()),
+                           reverse=True):
             unit, sink = units[view.name], sinks[view.name]
             statements = deferred[view.name] = []
             for table, rows in unit.loaded_rows(view.projection.loaded):
