@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from typing import Any
@@ -100,8 +99,9 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
                 progress(position, stop_at)
         # The end: each table's rows, then the view's tracking record; each view's writer
         # copies while this thread prepares the rows of the next, the view with the most
-        # rows first (a streaming view last: its writer still has its last batch to copy). On SQLite each table's indexes follow its rows, in the one
-        # transaction. On PostgreSQL each view commits as soon as its rows are written, and
+        # rows first (a streaming view last: its writer still has its last batch to copy).
+        # On SQLite each table's indexes follow its rows, in the one transaction. On
+        # PostgreSQL each view commits as soon as its rows are written, and
         # its indexes are then built two at a time on other connections, while the views
         # after it still write: in its own transaction they would be built one after the
         # other, on one core, the largest view's setting the end of the load.
@@ -275,24 +275,10 @@ def build_indexes(read_side: ReadSide, names: Sequence[str]) -> None:
 
 
 def _run_lanes(db: Db, statements: list[str]) -> None:
-    """Index and statistics statements, in order; on PostgreSQL on two connections at once
-    (index builds of one table may run concurrently), taking the next statement as each is
-    done, one transaction a statement, so that locks go as soon as each ends."""
-    if not statements:
-        return
-    todo = iter(statements)
-    lock = threading.Lock()
-
-    def run() -> None:
-        while True:
-            with lock:
-                statement = next(todo, None)
-            if statement is None:
-                return
-            with db.transaction() as tx:
-                tx.execute(statement)
-
-    lanes = 2 if db.pipelined else 1
-    with ThreadPoolExecutor(lanes, thread_name_prefix="ledger-views-index") as pool:
-        for future in [pool.submit(run) for _ in range(lanes)]:
+    """Index and statistics statements, in order; on PostgreSQL two at a time (index builds
+    of one table may run concurrently), one transaction a statement, so that locks go as
+    soon as each ends."""
+    with ThreadPoolExecutor(2 if db.pipelined else 1,
+                            thread_name_prefix="ledger-views-index") as lanes:
+        for future in [lanes.submit(_execute, db, statement) for statement in statements]:
             future.result()
