@@ -158,14 +158,11 @@ def settle(args: argparse.Namespace, schemas: list[str]) -> None:
     started = time.perf_counter()
     with psycopg.connect(**conninfo(args), autocommit=True) as conn:
         while time.perf_counter() - started < args.settle:
-            busy = conn.execute(
-                "SELECT count(*) FROM pg_stat_progress_vacuum p JOIN pg_class c "
-                "ON c.oid = p.relid JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = ANY(%s)", (schemas,)).fetchone()
+            # An autovacuum worker's query names its table ("autovacuum: VACUUM ANALYZE s.t").
             running = conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' "
-                "AND query LIKE ANY(%s)", ([f"%{s}%" for s in schemas],)).fetchone()
-            if not (busy and busy[0]) and not (running and running[0]):
+                "AND query LIKE ANY(%s)", ([f"%{s}.%" for s in schemas],)).fetchone()
+            if not (running and running[0]):
                 break
             time.sleep(1)
     print(f"\nwaited {time.perf_counter() - started:.0f} s for autovacuum of the views' tables")

@@ -117,12 +117,9 @@ class Changes:
             if name in deltas:
                 current[i] += deltas[name]
 
-    def append(self, table: str, values: tuple[Any, ...]) -> None:
-        """A new row, never updated later (an audit entry): inserted in bulk."""
-        self._appends[table].append(values)
-
     def appender(self, table: str) -> Callable[[tuple[Any, ...]], None]:
-        """`append` for one table, bound once (valid until `take_appends`)."""
+        """What adds a new row, never updated later (an audit entry), to `table`: inserted in
+        bulk. Bound once for a batch (valid until `take_appends`)."""
         return self._appends[table].append
 
     # ---- flushing -----------------------------------------------------------------------
@@ -304,22 +301,17 @@ class ViewProjection(Projection["View"]):
         """Load the rows this batch will touch, in a few queries (override per view)."""
 
     def apply(self, changes: Changes, items: Iterable[tuple[int, str, Any]]) -> None:
-        """Apply (position, topic, event) items in order; an item whose event could not be
-        decoded (an exception in its place) raises it. One loop for all of them: a rebuild
-        comes here for every event of every view."""
+        """Apply (position, topic, event) items in order, each to its topic's handler; an
+        item whose event could not be decoded (an exception in its place) raises it. One
+        loop for all of them: a rebuild comes here for every event of every view. A view
+        with `all_events` (every event, whatever its topic) overrides this."""
         bound = self._bound
-        fallback = self.fallback if self.all_events else None
-        for position, topic, event in items:
+        for _, topic, event in items:
             if isinstance(event, BaseException):
                 raise event  # the stored event could not even be decoded
             handler = bound.get(topic)
             if handler is not None:
                 handler(changes, event)
-            elif fallback is not None:
-                fallback(changes, event, topic, position)
-
-    def fallback(self, changes: Changes, event: Any, topic: str, position: int) -> None:
-        """Events without a branch (only views with all_events get them)."""
 
     def loaded(self, changes: Changes) -> None:
         """End of a bulk load (changes.loading): derive what the handlers left to the end."""

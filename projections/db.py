@@ -39,7 +39,7 @@ class Table:
     key: tuple[str, ...]
     counters: tuple[str, ...] = ()
     indexes: tuple[str, ...] = ()  # column lists, e.g. "agency_id, status, due_on"
-    append_only: bool = False  # rows are only ever appended (Changes.append), never changed
+    append_only: bool = False  # rows are only ever appended (Changes.appender), never changed
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""Start the real API (uvicorn in a subprocess) for integration tests."""
+"""Start the real API (uvicorn in a subprocess) for integration tests; the settings and the
+views most of these tests share (a test file may define its own)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,14 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+
+from api.settings import Settings
+from projections.readside import ReadSide
 
 
 def free_port() -> int:
@@ -52,3 +58,16 @@ def running_server(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
 def start_server():
     """A function that starts the real API with given settings (a context manager)."""
     return running_server
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path)
+
+
+@pytest.fixture
+def side(ledger: Any, settings: Settings) -> Iterator[ReadSide]:
+    """The views of the ledger under test, closed afterwards."""
+    read_side = ReadSide(settings, ledger)
+    yield read_side
+    read_side.close()

@@ -28,11 +28,6 @@ MANAGER = Context(Actor("u-manager", Role.SCB_MANAGER))
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path)
-
-
-@pytest.fixture
 def merkle(ledger: Any, settings: Settings) -> Iterator[MerkleLog]:
     log = MerkleLog(settings, ledger)
     yield log

@@ -5,7 +5,6 @@ indexes, and that an interrupted load leaves nothing half written."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,18 +21,6 @@ from projections.rebuild import rebuild
 from projections.runner import Runner
 
 OPERATOR = Context(Actor("operator:test", Role.OPERATOR, name="Test Operator"))
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path)
-
-
-@pytest.fixture
-def side(ledger: Any, settings: Settings) -> Iterator[ReadSide]:
-    read_side = ReadSide(settings, ledger)
-    yield read_side
-    read_side.close()
 
 
 def history(ledger: Any) -> tuple[int, int]:

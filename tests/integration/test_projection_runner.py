@@ -4,7 +4,6 @@ when a view cannot apply an event."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -37,13 +36,6 @@ def store(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path, sqlite_poll_interval=0.05)
-
-
-@pytest.fixture
-def side(ledger: Any, settings: Settings) -> Iterator[ReadSide]:
-    read_side = ReadSide(settings, ledger)
-    yield read_side
-    read_side.close()
 
 
 def add_agency(ledger: Any, name: str = "Hospital") -> Any:
