@@ -8,7 +8,6 @@ filters use the indexes on both stores).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -127,44 +126,31 @@ class ActionStatusProjection(ViewProjection):
         row = ch.get(ACTIONS.name, uid(e.originator_id))
         if row is None:
             return
-        if ch.loading:  # a bulk load takes every row it holds, and sums them up (loaded)
+        if ch.loading:  # a bulk load takes every row it holds, and sums them up (derived)
             row.update(values(row))
             return
         before = contribution(row)
         ch.update(ACTIONS.name, row["action_id"], **values(row))
         self._count(ch, row["agency_id"], before, contribution(row))
 
-    def loaded(self, ch: Changes) -> None:
-        """The rollups of a bulk load: the sum of every action's contribution, from its final
-        row (what the differences the handlers add event by event sum to). Summed by
-        columns and counted by Counter, which run in C: this is the end of a rebuild, when
-        every other view waits for it."""
-        counts_of: dict[str, list[tuple[int, ...]]] = {}
-        due: list[tuple[str, str]] = []
-        updated: list[tuple[str, str]] = []
-        for row in ch.rows(ACTIONS.name):
-            counts, due_on, updated_on = contribution(row)
-            agency = row["agency_id"]
-            of_agency = counts_of.get(agency)
-            if of_agency is None:
-                of_agency = counts_of[agency] = []
-            of_agency.append(counts)
-            if due_on is not None:
-                due.append((agency, due_on))
-            if updated_on is not None:
-                updated.append((agency, updated_on))
-        for agency, all_counts in counts_of.items():
-            ch.add(AGENCY_ACTIONS.name, agency, **dict(zip(
-                AGENCY_ACTIONS.counters, map(sum, zip(*all_counts)), strict=True)))
-        for days, months, keys in ((DUE_DAYS, DUE_MONTHS, due),
-                                   (UPDATED_DAYS, UPDATED_MONTHS, updated)):
-            by_day = Counter(keys)
-            by_month: Counter[tuple[str, str]] = Counter()
-            for (agency, day), n in by_day.items():
-                ch.add(days.name, (agency, day), n=n)
-                by_month[agency, day[:7]] += n
-            for key, n in by_month.items():
-                ch.add(months.name, key, n=n)
+    # The rollups of a bulk load, worked out by the store from the final rows (what the
+    # differences the handlers add event by event sum to; `contribution` says the same in
+    # Python): at the end of a rebuild every other view waits for this one, and the server
+    # groups ten thousand rows in milliseconds where the interpreter took a tenth of a second.
+    derived = (
+        (f"INSERT INTO {{{AGENCY_ACTIONS.name}}} ({', '.join(AGENCY_ACTIONS.names)}) "
+        f"SELECT agency_id, SUM(CASE WHEN status = '{ASSURED}' THEN 0 ELSE 1 END), "
+        f"SUM(CASE WHEN status = '{ASSURED}' THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN status = '{ASSURED}' AND COALESCE(claimed_on, assured_on) <= due_on "
+        f"THEN 1 ELSE 0 END), SUM(escalated), SUM(CASE WHEN held_to_account > 0 THEN 1 ELSE 0 "
+        f"END) FROM {{{ACTIONS.name}}} WHERE status <> '{WITHDRAWN}' GROUP BY agency_id"),
+        *(f"INSERT INTO {{{table.name}}} ({', '.join(table.names)}) "
+          f"SELECT agency_id, {value}, COUNT(*) FROM {{{ACTIONS.name}}} "
+          f"WHERE status = '{OPEN}' GROUP BY agency_id, {value}"
+          for table, value in ((DUE_DAYS, "due_on"), (DUE_MONTHS, "SUBSTR(due_on, 1, 7)"),
+                               (UPDATED_DAYS, "updated_on"),
+                               (UPDATED_MONTHS, "SUBSTR(updated_on, 1, 7)"))),
+    )
 
     @on(ACTION + "Assigned")
     def assigned(self, ch: Changes, e: Any) -> None:

@@ -161,20 +161,20 @@ class Changes:
         """How many rows (and counter rows) this unit of work holds."""
         return sum(map(len, self._rows.values())) + sum(map(len, self._deltas.values()))
 
-    def loaded_rows(self, derive: Callable[[Changes], None] | None = None,
+    def loaded_rows(self, derive: Callable[[], None] | None = None,
                     ) -> Iterator[tuple[Table, list[tuple[Any, ...]]]]:
         """End of a bulk load: every table's rows, the same rows that batch-by-batch flushes
         would have left (appends not yet taken, rows, counter rows that are not all zero).
-        Tables of rows come first, so that they are being written while `derive` works out
-        the rollups (counters) a view takes from its final rows; every table is given, empty
-        or not (its indexes are made after its rows)."""
+        Tables of rows come first; then `derive` (the view's `derived` statements, which fill
+        the tables its handlers leave empty while loading from those rows); then the other
+        tables. Every table is given, empty or not (its indexes are made after its rows)."""
         yield from self.take_appends()
         specs = list(self.tables.values())
         early = [spec for spec in specs if self._rows[spec.name]]
         for spec in early:
             yield spec, list(map(spec.values_of, self.rows(spec.name)))
         if derive is not None:
-            derive(self)
+            derive()
         for spec in specs:
             counters = [(*spec.key_values(k), *d)
                         for k, d in self._deltas[spec.name].items() if any(d)]
@@ -276,6 +276,9 @@ class ViewProjection(Projection["View"]):
     version: ClassVar[int] = 1  # bump when tables or handlers change: the view is rebuilt
     tables: ClassVar[tuple[Table, ...]] = ()
     all_events: ClassVar[bool] = False
+    # At the end of a bulk load (Changes.loading), SQL that fills the tables the handlers
+    # leave empty while loading (rollups) from the view's loaded rows, in its transaction.
+    derived: ClassVar[tuple[str, ...]] = ()
     handlers: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -313,8 +316,6 @@ class ViewProjection(Projection["View"]):
             if handler is not None:
                 handler(changes, event)
 
-    def loaded(self, changes: Changes) -> None:
-        """End of a bulk load (changes.loading): derive what the handlers left to the end."""
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:  # type: ignore[override]
         """The library's entry point: one event, applied with its tracking record in one

@@ -4,11 +4,12 @@ point-in-time copy), far cheaper than applying the same events batch by batch.
 One transaction per view for the whole load (on SQLite, one for all: a single writer). Each
 view has one unit of work for all of it (its rows stay in memory, nothing is read back); rows
 that are only ever appended (the audit trail) are written batch by batch, on PostgreSQL by
-binary COPY in the view's writer thread while the other views take the batch; at the end
-every other row, the rollups a view derives from its final rows instead of event by event,
-and the view's tracking record are written and committed together. On SQLite the indexes
-are made in that transaction; on PostgreSQL each view commits as soon as its rows are
-written, and its indexes are made just after, two at a time on other connections. An
+binary COPY in the view's writer thread while the other views take the batch. Each view
+finishes as soon as it has taken the last batch: every other row, the rollups it derives
+from its final rows in SQL (ViewProjection.derived) instead of event by event, and its
+tracking record are written and committed together. On SQLite the indexes are made in that
+transaction; on PostgreSQL each view commits as soon as its rows are written, and its
+indexes are made just after, two at a time on other connections. An
 interrupted load leaves each view whole or as it was (empty at position 0, for a worker to
 build again). An event a view cannot apply ends the load, and `load` falls back to the
 runner's batch-by-batch catch-up, whose failure policy stops that view at that event and
@@ -20,7 +21,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from projections.base import Changes, View
@@ -83,45 +84,57 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
         units = {v.name: Changes(sinks[v.name].tx, v.projection_class.tables, loading=True)
                  for v in views}
 
-        position = 0
-        while position < stop_at:
-            _, items = feed.read(position, batch_size)
-            items = [i for i in items if i[0] <= stop_at]
-            if not items:
-                break
-            for view in views:
-                unit = units[view.name]
-                view.projection.apply(unit, for_view(view, items, position))
-                for table, rows in unit.take_appends():
-                    sinks[view.name].write(table, rows)
-            position = items[-1][0]
-            if progress is not None:
-                progress(position, stop_at)
-        # The end: each table's rows, then the view's tracking record; each view's writer
-        # copies while this thread prepares the rows of the next, the view with the most
-        # rows first (a streaming view last: its writer still has its last batch to copy).
-        # On SQLite each table's indexes follow its rows, in the one transaction. On
-        # PostgreSQL each view commits as soon as its rows are written, and
-        # its indexes are then built two at a time on other connections, while the views
-        # after it still write: in its own transaction they would be built one after the
-        # other, on one core, the largest view's setting the end of the load.
-        deferred: dict[str, list[str]] = {}
-        commits: dict[Future[None], str] = {}
-        for view in sorted(views, key=lambda v: (not _streams(v), units[v.name].held()),
-                           reverse=True):
-            unit, sink = units[view.name], sinks[view.name]
-            statements = deferred[view.name] = []
-            for table, rows in unit.loaded_rows(view.projection.loaded):
+        # The end of a view: each table's rows, then its tracking record; its writer copies
+        # while this thread goes on. On SQLite each table's indexes follow its rows, in the
+        # one transaction. On PostgreSQL each view commits as soon as its rows are written,
+        # and its indexes are then built two at a time on other connections while the
+        # views after it still write: in its own transaction they would be built one after
+        # the other, on one core, the largest view's setting the end of the load.
+        indexer = _Indexer(db) if db.pipelined else None
+
+        def finish(view: View) -> None:
+            unit, sink = units.pop(view.name), sinks[view.name]
+            statements: list[str] = []
+            derived = view.projection.derived
+            for table, rows in unit.loaded_rows(
+                    (lambda: _derive(sink, derived)) if derived else None):
                 if db.pipelined and not table.append_only:
                     sink.write(table, rows, queue=True)
-                    statements += db.after_load(table, has_statistics=table.name in analysed)
+                    statements += sink.after_load(table)
                 else:
                     sink.write(table, rows, index=True, queue=True)
             sink.call(advance, view.name, 0, position)
-            if db.pipelined:
-                commits[sink.queue_commit()] = view.name
-        if commits:
-            _index_as_committed(db, commits, deferred)
+            if indexer is not None:
+                indexer.after(sink.queue_commit(), statements)
+
+        try:
+            position = 0
+            while position < stop_at:
+                _, items = feed.read(position, batch_size)
+                items = [i for i in items if i[0] <= stop_at]
+                if not items:
+                    break
+                after, position = position, items[-1][0]
+                last = position >= stop_at
+                for view in _last_batch_order(views, units) if last else views:
+                    unit = units[view.name]
+                    view.projection.apply(unit, for_view(view, items, after))
+                    for table, rows in unit.take_appends():
+                        sinks[view.name].write(table, rows)
+                    if last and not _streams(view):
+                        finish(view)
+                if progress is not None:
+                    progress(position, stop_at)
+            for view in sorted((v for v in views if v.name in units),
+                               key=lambda v: (not _streams(v), units[v.name].held()),
+                               reverse=True):
+                finish(view)
+        except BaseException:
+            if indexer is not None:
+                indexer.wait()  # its error, if any, is this one's or came of it
+            raise
+        if indexer is not None and (error := indexer.wait()) is not None:
+            raise error
         for sink in dict.fromkeys(sinks.values()):
             sink.finish()
     except BaseException:
@@ -137,23 +150,57 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
     return position
 
 
-def _index_as_committed(db: Db, committing: dict[Future[None], str],
-                        deferred: dict[str, list[str]]) -> None:
-    """Build each view's indexes (its deferred statements) as soon as it has committed, two
-    at a time; raises the first error once everything started is done."""
-    errors: list[BaseException] = []
-    with ThreadPoolExecutor(2, thread_name_prefix="ledger-views-index") as lanes:
-        builds = []
-        for done in as_completed(committing):
-            error = done.exception()
-            if error is not None:
-                errors.append(error)
-                continue
-            builds += [lanes.submit(_execute, db, statement)
-                       for statement in deferred[committing[done]]]
-        errors += [e for e in (b.exception() for b in builds) if e is not None]
-    if errors:
-        raise errors[0]
+def _last_batch_order(views: list[View], units: dict[str, Changes]) -> list[View]:
+    """The order views take the last batch in, each finished (rows written) as soon as it
+    has it: the view with the most rows first (it will be the last to commit and index),
+    then the streaming views (their writers copy the batch meanwhile, and they are
+    finished last), then the others."""
+    held = sorted((v for v in views if not _streams(v)), key=lambda v: units[v.name].held(),
+                  reverse=True)
+    return [*held[:1], *(v for v in views if _streams(v)), *held[1:]]
+
+
+class _Indexer:
+    """Builds each view's indexes (its deferred statements) as soon as it has committed,
+    two at a time on connections of the pool."""
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+        self.lanes = ThreadPoolExecutor(2, thread_name_prefix="ledger-views-index")
+        self.commits: list[Future[None]] = []
+        self.scheduled: list[Future[None]] = []  # each commit's builds submitted (or not)
+        self.builds: list[Future[None]] = []
+
+    def after(self, commit: Future[None], statements: list[str]) -> None:
+        scheduled: Future[None] = Future()
+
+        def committed(done: Future[None]) -> None:  # in the view's writer thread
+            try:
+                if done.exception() is None:
+                    self.builds += [self.lanes.submit(_execute, self.db, statement)
+                                    for statement in statements]
+            finally:
+                scheduled.set_result(None)
+
+        self.commits.append(commit)
+        self.scheduled.append(scheduled)
+        commit.add_done_callback(committed)
+
+    def wait(self) -> BaseException | None:
+        """Once every commit and build started is done: the first error, if any."""
+        wait(self.scheduled)
+        self.lanes.shutdown(wait=True)
+        errors = [e for f in (*self.commits, *self.builds) if (e := f.exception()) is not None]
+        return errors[0] if errors else None
+
+
+def _derive(sink: _Sink, statements: Sequence[str]) -> None:
+    for statement in statements:
+        sink.call(_run, statement)
+
+
+def _run(tx: Tx, statement: str) -> None:
+    tx.execute(statement)
 
 
 def _execute(db: Db, statement: str) -> None:
@@ -197,7 +244,7 @@ class _Sink:
 
     def __init__(self, db: Db, analysed: set[str], thread: str | None = None) -> None:
         self.db = db
-        self.analysed = analysed
+        self.analysed = analysed  # tables that have planner statistics
         self.open_tx = db.begin(own_connection=True) if thread else db.begin()
         self.tx = self.open_tx.tx
         self.writer = (ThreadPoolExecutor(1, thread_name_prefix=f"ledger-load-{thread}")
@@ -213,9 +260,11 @@ class _Sink:
         (`queue`) the rows are all in memory anyway, and nothing waits."""
         while not queue and len(self.writes) > 1:
             self.writes.pop(0).result()
-        after = (self.db.after_load(table, has_statistics=table.name in self.analysed)
-                 if index else [])
-        self.call(_write, table, rows, after)
+        self.call(_write, table, rows, self.after_load(table) if index else [])
+
+    def after_load(self, table: Table) -> list[str]:
+        """What the table needs once its rows are written (Db.after_load)."""
+        return self.db.after_load(table, has_statistics=table.name in self.analysed)
 
     def call(self, fn: Callable[..., None], *args: Any) -> Future[None]:
         """fn(tx, *args) in this sink's transaction, after what was written before (in
