@@ -7,12 +7,14 @@ Prints, in one run, for a ledger of 10k actions and one of 100k (each in its own
     `--rounds` times, because this machine is shared: the ratio reported is the median of
     the rounds' ratios;
   - p50 / p99 of each Board query, in-process (the Board object the HTTP routes call), the two
-    ledgers sampled in alternation so that a noisy moment hits both, in five passes over all
-    the queries (p99: the median of the passes'); each list asks for one page of `--page`
+    ledgers sampled in alternation so that a noisy moment hits both, in `--passes` passes
+    over all the queries (p99: the median of the passes'; with 200 runs a pass, a p99 is
+    not one stray millisecond of this shared machine); each list asks for one page of `--page`
     rows, which both ledgers fill (the rows column shows it), so the two columns compare the
     same work at two sizes. Sampling starts once the autovacuum the rebuilds set off on the
-    views' tables has finished (at most `--settle` seconds; the time waited is printed): the
-    queries are measured as the Board meets them, not during that minute after a rebuild;
+    views' tables has finished (at most `--settle` seconds; the time waited is printed, or
+    that the server runs without autovacuum): the queries are measured as the Board meets
+    them, not during that minute after a rebuild;
   - the cost of a point-in-time answer (replaying half the log into a throwaway copy).
 
 Data: bench/projections_data.py (domain aggregates, saved in bulk) into fresh schemas of the
@@ -112,7 +114,7 @@ def queries(board: Board, side: ReadSide, page: int) -> dict[str, Callable[[], A
     }
 
 
-def measure_queries(sizes: list[Ledgers], runs: int, page: int, passes: int = 5) -> None:
+def measure_queries(sizes: list[Ledgers], runs: int, page: int, passes: int = 10) -> None:
     """Each query on every ledger in alternation, in `passes` passes over all the queries
     (a noisy moment of this shared machine then touches every query a little rather than
     one a lot); p50 over all samples, p99 the median of the passes' p99s."""
@@ -157,6 +159,10 @@ def settle(args: argparse.Namespace, schemas: list[str]) -> None:
     """Wait (at most --settle seconds) until no autovacuum worker is at the schemas' tables."""
     started = time.perf_counter()
     with psycopg.connect(**conninfo(args), autocommit=True) as conn:
+        if conn.execute("SHOW autovacuum").fetchone()[0] != "on":
+            print("\nautovacuum is off on this server: the views are queried as the rebuilds "
+                  "left them")
+            return
         while time.perf_counter() - started < args.settle:
             # An autovacuum worker's query names its table ("autovacuum: VACUUM ANALYZE s.t").
             running = conn.execute(
@@ -227,7 +233,9 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=10_000, help="actions, first ledger")
     parser.add_argument("--large", type=int, default=100_000, help="actions, second ledger")
     parser.add_argument("--rounds", type=int, default=3, help="read/rebuild rounds per size")
-    parser.add_argument("--runs", type=int, default=500, help="timed runs per query and size")
+    parser.add_argument("--runs", type=int, default=2000, help="timed runs per query and size")
+    parser.add_argument("--passes", type=int, default=10,
+                        help="passes the runs are split in (p99: the median of theirs)")
     parser.add_argument("--page", type=int, default=25, help="rows per page of a list query")
     parser.add_argument("--keep", action="store_true", help="keep the schemas afterwards")
     parser.add_argument("--settle", type=float, default=180,
@@ -242,7 +250,7 @@ def main() -> None:
         for size in sizes:
             measure_rebuild(size, args.rounds)
         settle(args, [s.schema for s in sizes])
-        measure_queries(sizes, args.runs, args.page)
+        measure_queries(sizes, args.runs, args.page, args.passes)
         print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
     finally:
         for size in sizes:

@@ -39,12 +39,26 @@ Progress = Callable[[int, int], None]
 LOAD_BATCH = 5_000
 
 
+class PrepareFailed(Exception):
+    """A load's `prepare` failed: the views were not emptied, so there is nothing to fall
+    back on; `load` raises its error."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def load(read_side: ReadSide, names: Sequence[str], *, stop_at: int,
-         batch_size: int = LOAD_BATCH, progress: Progress | None = None) -> None:
-    """Build the named views, which must be empty at position 0, up to `stop_at`: in bulk,
-    or batch by batch if an event stops the bulk load."""
+         batch_size: int = LOAD_BATCH, progress: Progress | None = None,
+         prepare: Callable[[], None] | None = None) -> None:
+    """Build the named views, which must be empty at position 0 (or be emptied by `prepare`,
+    which runs while the first events are read), up to `stop_at`: in bulk, or batch by batch
+    if an event stops the bulk load."""
     try:
-        bulk_load(read_side, names, stop_at=stop_at, batch_size=batch_size, progress=progress)
+        bulk_load(read_side, names, stop_at=stop_at, batch_size=batch_size, progress=progress,
+                  prepare=prepare)
+    except PrepareFailed as failed:
+        raise failed.error from None
     except Exception as error:
         if is_infrastructure_error(error):
             raise
@@ -56,9 +70,11 @@ def load(read_side: ReadSide, names: Sequence[str], *, stop_at: int,
 
 
 def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_size: int,
-              progress: Progress | None = None) -> int:
-    """Load the named (empty) views with every event up to `stop_at`; returns the position
-    they reached. Raises, leaving them as they were, on any error."""
+              progress: Progress | None = None,
+              prepare: Callable[[], None] | None = None) -> int:
+    """Load the named (empty, or emptied by `prepare`) views with every event up to
+    `stop_at`; returns the position they reached. Raises, leaving them as they were (or as
+    `prepare` left them), on any error."""
     # Views that write their rows as the events stream (the audit trail) take each batch
     # first, so that the server copies them while the other views take it: at the end of
     # the load, only the last batch's rows of theirs are left to copy.
@@ -68,6 +84,9 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
     # Reads stay in this thread: a reader thread ahead of it (as the runner has) only made
     # the two fight over the interpreter lock, and the load was measurably slower.
     analysed = db.tables_with_statistics()
+    # The first events are read and decoded while `prepare` empties the views (a server's
+    # work, mostly: TRUNCATE makes new files for every table and index).
+    first = _read_while(prepare, lambda: feed.read(0, batch_size)[1])
     sinks: dict[str, _Sink] = {}
     # Every row stays in memory until the end: the cyclic collector would walk them all
     # again and again (a third of the time); events are freed by reference counting anyway.
@@ -110,7 +129,7 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
         try:
             position = 0
             while position < stop_at:
-                _, items = feed.read(position, batch_size)
+                items = first if position == 0 else feed.read(position, batch_size)[1]
                 items = [i for i in items if i[0] <= stop_at]
                 if not items:
                     break
@@ -148,6 +167,24 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
             sink.commit()
         sink.close()
     return position
+
+
+def _read_while(prepare: Callable[[], None] | None, read: Callable[[], list[Any]],
+                ) -> list[Any]:
+    """read(), while prepare() runs in another thread; raises PrepareFailed if it failed
+    (once both are done, whichever failed)."""
+    if prepare is None:
+        return read()
+    with ThreadPoolExecutor(1, thread_name_prefix="ledger-load-prepare") as helper:
+        preparing = helper.submit(prepare)
+        try:
+            items = read()
+        finally:
+            wait([preparing])
+    error = preparing.exception()
+    if error is not None:
+        raise PrepareFailed(error)
+    return items
 
 
 def _last_batch_order(views: list[View], units: dict[str, Changes]) -> list[View]:

@@ -1,8 +1,8 @@
 """`ledger rebuild [VIEW]`: views built again from the first event.
 
 Refused while a worker runs any of the views (their locks). The views' tables are emptied and
-most of their secondary indexes dropped (Db.clear), then the events are bulk loaded
-(projections/bulk.py), which builds the indexes again at the end.
+most of their secondary indexes dropped (Db.clear; while the first events are read), then the
+events are bulk loaded (projections/bulk.py), which builds the indexes again at the end.
 """
 
 from __future__ import annotations
@@ -35,15 +35,16 @@ def rebuild(settings: ProjectionSettings, ledger: Any, view_names: Iterable[str]
         raise KeyError(f"no view named {', '.join(unknown)}; views: {', '.join(VIEW_NAMES)}")
     try:
         with ViewLocks(side.db, names, purpose="rebuild"):
-            with side.db.transaction() as tx:
-                for statement in side.db.clear(t for n in names
-                                               for t in side.views[n].projection_class.tables):
-                    tx.execute(statement)
-                for name in names:
-                    reset(tx, name)
+            def clear() -> None:
+                with side.db.transaction() as tx:
+                    for statement in side.db.clear(
+                            t for n in names for t in side.views[n].projection_class.tables):
+                        tx.execute(statement)
+                    for name in names:
+                        reset(tx, name)
             try:
                 load(side, names, stop_at=ledger.head_position(), batch_size=batch_size,
-                     progress=progress_callback)
+                     progress=progress_callback, prepare=clear)
             except BaseException:
                 _restore_indexes(side, names)
                 raise

@@ -139,6 +139,25 @@ def test_a_store_failure_while_a_load_writes_its_rows_leaves_each_view_whole_or_
     assert wanted <= indexes(side)
 
 
+def test_a_rebuild_that_cannot_empty_the_views_raises_and_leaves_them_as_they_were(
+        ledger: Any, settings: Settings, side: ReadSide,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The views are emptied while the first events are read: an error there is the
+    rebuild's error, not an event to fall back to applying batch by batch over full views."""
+    _, head = history(ledger)
+    Runner(side).catch_up()
+    before = rows(side)
+
+    def refused(tables: Any) -> list[str]:
+        raise ValueError("no emptying today")
+
+    monkeypatch.setattr(side.db, "clear", refused)
+    with pytest.raises(ValueError, match="no emptying today"):
+        rebuild(settings, ledger, read_side=side)
+    assert set(side.positions().values()) == {head}
+    assert rows(side) == before
+
+
 @pytest.mark.parametrize("store", [pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_rebuild_needs_no_more_pooled_connections_than_the_smallest_pool(
         ledger: Any, tmp_path: Path) -> None:
