@@ -7,6 +7,7 @@ schema) and translates the parameter style. Rows come back as plain dicts.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 import threading
@@ -211,6 +212,11 @@ class Db(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def hold_setup_lock(self, tx: Tx) -> None:
+        """Make `tx` the only one setting the views up until it ends: processes starting
+        together on a new store (the API's and the worker) each create what is missing.
+        SQLite: its write transactions already run one at a time."""
 
     def clear(self, tables: Iterable[Table]) -> list[str]:
         """What empties tables for a bulk load and drops their secondary indexes (loading
@@ -467,6 +473,13 @@ class PostgresDb(Db):
 
     def table(self, name: str) -> str:
         return f'"{self.schema}".{name}'
+
+    def hold_setup_lock(self, tx: Tx) -> None:
+        # Two CREATE TABLE IF NOT EXISTS at once both create, and one fails on the catalog's
+        # unique index (pg_type): a lock for the transaction, per schema and database.
+        digest = hashlib.blake2b(f"ledger-setup:{self.identity}".encode(), digest_size=8)
+        tx.execute("SELECT pg_advisory_xact_lock(?)",
+                   (int.from_bytes(digest.digest(), "big", signed=True),))
 
     def clear(self, tables: Iterable[Table]) -> list[str]:
         """One TRUNCATE and one DROP INDEX for all the tables (each statement a round trip

@@ -186,6 +186,7 @@ class MerkleReadSide(ReadSide):
         view = self.views[NAME]
         identity = store_identity(self.ledger)
         with self.db.transaction() as tx:
+            self.db.hold_setup_lock(tx)
             tx.execute(DDL)
             if ensure_row(tx, NAME, MerkleLogProjection.version):
                 log.warning("the Merkle log was built by another version: rebuilding it")

@@ -129,6 +129,7 @@ class ReadSide:
         head = self.ledger.head_position()
         fingerprint = log_fingerprint(self.ledger)
         with self.db.transaction() as tx:
+            self.db.hold_setup_lock(tx)
             tx.execute(DDL)
             tx.execute(META_DDL)
             stored = tx.one("SELECT value FROM {view_meta} WHERE name = 'log'")

@@ -75,3 +75,35 @@ def test_a_write_that_fails_at_commit_stops_the_view_at_its_event(
             status["directory"]["position"]) == ("failed", bad, bad - 1)
     assert "null" in status["directory"]["error"].lower()
     assert all(v["position"] == head for n, v in status.items() if n != "directory")
+
+
+def test_processes_starting_at_once_on_a_new_store_all_start(
+        pg_env: dict[str, dict[str, str]], tmp_path: Path) -> None:
+    """Several API processes and the worker start together on a fresh database (compose up):
+    each creates the ledger's and the views' tables and rows if missing, and none may fail
+    on another's."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(4)
+    processes = [context.Process(target=_start, args=(pg_env["ledger"], str(tmp_path), barrier))
+                 for _ in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(60)
+    assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+
+
+def _start(env: dict[str, str], data_dir: str, barrier: Any) -> None:
+    """One process's start, as api/ does it: the ledger, then the views."""
+    import os
+
+    from api.composition import build_ledger
+
+    os.environ.update(env)
+    settings = Settings(data_dir=Path(data_dir))
+    barrier.wait(30)
+    ledger = build_ledger(settings)
+    ReadSide(settings, ledger).close()
+    ledger.close()
