@@ -242,6 +242,12 @@ class MerkleFollower:
                 if self.error is None:
                     logger.error("Merkle log stopped: %s", error)
                 self.error = error
+            except Exception as error:  # noqa: BLE001 - e.g. the store out of reach: try again
+                if self.stop_event.is_set():
+                    return  # stopping: the store may already be closed under it
+                if self.error is None:
+                    logger.warning("Merkle log cannot catch up (trying again): %s", error)
+                self.error = error
             self.stop_event.wait(self.interval)
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -130,6 +130,7 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
             position = 0
             while position < stop_at:
                 items = first if position == 0 else feed.read(position, batch_size)[1]
+                first = []  # not kept for the whole load
                 items = [i for i in items if i[0] <= stop_at]
                 if not items:
                     break
