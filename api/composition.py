@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from api.settings import Settings, Store
 from domain.ledger import Ledger
+from projections.db import advisory_key
 
 
 def build_ledger(settings: Settings) -> Ledger:
@@ -17,9 +16,7 @@ def build_ledger(settings: Settings) -> Ledger:
     # together) fail with "tuple concurrently updated". One at a time, per schema.
     import psycopg
 
-    key = int.from_bytes(hashlib.blake2b(
-        f"ledger-start:{settings.postgres_schema}@{settings.postgres_dbname}".encode(),
-        digest_size=8).digest(), "big", signed=True)
+    key = advisory_key(f"ledger-start:{settings.postgres_schema}@{settings.postgres_dbname}")
     with psycopg.connect(host=settings.postgres_host, port=settings.postgres_port,
                          dbname=settings.postgres_dbname, user=settings.postgres_user,
                          password=settings.postgres_password.get_secret_value(),

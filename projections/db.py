@@ -110,6 +110,12 @@ class Table:
         return " AND ".join(f"{c} = 0" for c in self.counters)
 
 
+def advisory_key(name: str) -> int:
+    """A PostgreSQL advisory lock's key (a signed 64-bit number) for a lock's name."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 class Tx(ABC):
     """A transaction on the views' store."""
 
@@ -477,9 +483,8 @@ class PostgresDb(Db):
     def hold_setup_lock(self, tx: Tx) -> None:
         # Two CREATE TABLE IF NOT EXISTS at once both create, and one fails on the catalog's
         # unique index (pg_type): a lock for the transaction, per schema and database.
-        digest = hashlib.blake2b(f"ledger-setup:{self.identity}".encode(), digest_size=8)
         tx.execute("SELECT pg_advisory_xact_lock(?)",
-                   (int.from_bytes(digest.digest(), "big", signed=True),))
+                   (advisory_key(f"ledger-setup:{self.identity}"),))
 
     def clear(self, tables: Iterable[Table]) -> list[str]:
         """One TRUNCATE and one DROP INDEX for all the tables (each statement a round trip

@@ -9,12 +9,11 @@ when the process dies.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 from collections.abc import Iterable
 from typing import Any, Self
 
-from projections.db import Db, PostgresDb, SqliteDb
+from projections.db import Db, PostgresDb, SqliteDb, advisory_key
 
 
 class ViewBusy(Exception):
@@ -22,8 +21,7 @@ class ViewBusy(Exception):
 
 
 def _key(identity: str, view: str) -> int:
-    digest = hashlib.blake2b(f"ledger-view:{identity}:{view}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    return advisory_key(f"ledger-view:{identity}:{view}")
 
 
 class ViewLocks:
