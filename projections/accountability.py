@@ -6,10 +6,13 @@ rollups the action and challenge projections keep beside their rows (view_agency
 view_agency_due_months, view_agency_updated_months, view_agency_challenges), so a rollup
 always moves in the same transaction as the rows it sums.
 
-"Today" is applied here. Overdue = open actions due before today: whole months before this
-one from the monthly counts, plus this month's days from the daily counts. Stalled = open
-actions last updated on or before today - N days, the same way. The work is bounded by
-agencies x (months + 31), not by the number of actions.
+"Today" is applied here. Overdue = open actions due before today: those waiting on the agency
+less those due today or later. Stalled = open actions last updated on or before today - N
+days: those waiting less those updated since. "Due today or later" is the monthly counts of
+the months after this one plus this month from today on (its daily counts to the month's end,
+or the month less its days before today, whichever are fewer), and "updated since" the same.
+The work is bounded by agencies x (months ahead + 16): neither the history's length nor the
+number of actions.
 
 Withdrawn actions count nowhere. "Open" is every action not yet assured (a claimed completion
 is still open until assured); "overdue" and "stalled" count only actions waiting on the agency
@@ -28,58 +31,68 @@ def agency_accountability(tx: Tx, *, today: date, stalled_days: int,
                           agency_id: str | None = None) -> list[dict[str, Any]]:
     """One row per agency in the directory (agencies with nothing to answer for show zeros),
     most overdue first."""
-    only = " WHERE agency_id = ?" if agency_id else ""
-    p: list[Any] = [agency_id] if agency_id else []
-    counts = {r["agency_id"]: r for r in tx.query(f"SELECT * FROM {{view_agency_actions}}{only}",
-                                                  p)}
-    challenges = {r["agency_id"]: r for r in tx.query(
-        f"SELECT * FROM {{view_agency_challenges}}{only}", p)}
-    stale = (today - timedelta(days=stalled_days)).isoformat()
-    overdue, stalled = _open_before(tx, today.isoformat(), stale, agency_id)
-    agencies = tx.query(f"SELECT agency_id, name, kind, status FROM {{view_agencies}}{only}", p)
-    known = {a["agency_id"] for a in agencies}
-    # An agency with actions but not (yet) in the directory still shows, by id.
-    agencies += [{"agency_id": a, "name": None, "kind": None, "status": None}
-                 for a in sorted((counts.keys() | challenges.keys()) - known)]
+    # Every agency in the directory, and by id one with actions or challenges that is not
+    # (yet) in it, with its rollups: one statement.
+    agencies = tx.query(
+        "SELECT i.agency_id, g.name, g.kind, g.status, c.open, c.waiting, c.completed, "
+        "c.completed_on_time, c.escalated, c.held_to_account, ch.open AS challenges_open, "
+        "ch.total AS challenges_total FROM (SELECT agency_id FROM {view_agencies} UNION "
+        "SELECT agency_id FROM {view_agency_actions} UNION "
+        "SELECT agency_id FROM {view_agency_challenges}) AS i "
+        "LEFT JOIN {view_agencies} AS g USING (agency_id) "
+        "LEFT JOIN {view_agency_actions} AS c USING (agency_id) "
+        "LEFT JOIN {view_agency_challenges} AS ch USING (agency_id)"
+        + (" WHERE i.agency_id = ?" if agency_id else ""), [agency_id] if agency_id else [])
+    due_ahead, updated_since = _waiting_from(tx, today, today - timedelta(days=stalled_days),
+                                             agency_id)
     out = []
-    for agency in agencies:
-        key = agency["agency_id"]
-        c, ch = counts.get(key, {}), challenges.get(key, {})
-        completed = int(c.get("completed", 0))
-        on_time = int(c.get("completed_on_time", 0))
+    for a in agencies:
+        key = a["agency_id"]
+        completed, on_time = int(a["completed"] or 0), int(a["completed_on_time"] or 0)
+        waiting = int(a["waiting"] or 0)
         out.append({
-            "agency_id": key, "agency_name": agency["name"], "agency_kind": agency["kind"],
-            "agency_status": agency["status"], "open": int(c.get("open", 0)),
-            "overdue": overdue.get(key, 0), "stalled": stalled.get(key, 0),
+            "agency_id": key, "agency_name": a["name"], "agency_kind": a["kind"],
+            "agency_status": a["status"], "open": int(a["open"] or 0),
+            "overdue": waiting - due_ahead.get(key, 0),
+            "stalled": waiting - updated_since.get(key, 0),
             "stalled_days": stalled_days, "completed": completed,
             "completed_on_time": on_time,
             "completed_on_time_pct": round(100 * on_time / completed, 1) if completed else None,
-            "escalated": int(c.get("escalated", 0)),
-            "held_to_account": int(c.get("held_to_account", 0)),
-            "challenges_open": int(ch.get("open", 0)),
-            "challenges_total": int(ch.get("total", 0)),
+            "escalated": int(a["escalated"] or 0),
+            "held_to_account": int(a["held_to_account"] or 0),
+            "challenges_open": int(a["challenges_open"] or 0),
+            "challenges_total": int(a["challenges_total"] or 0),
         })
     out.sort(key=lambda r: (-r["overdue"], -r["stalled"], r["agency_name"] or "",
                             r["agency_id"]))
     return out
 
 
-def _open_before(tx: Tx, today: str, stale: str, agency_id: str | None
-                 ) -> tuple[dict[str, int], dict[str, int]]:
-    """Per agency, the open actions due before `today` (overdue), and those last updated on
-    or before `stale` (stalled): whole months from the monthly counts plus the days of the
-    bound's month from the daily ones, in one statement (one round trip, not four)."""
+def _waiting_from(tx: Tx, today: date, stale: date, agency_id: str | None
+                  ) -> tuple[dict[str, int], dict[str, int]]:
+    """Per agency, the actions waiting on it that are due on `today` or later (not overdue),
+    and those last updated after `stale` (not stalled), in one statement (one round trip).
+
+    Each is the months after the bound's month plus the part of its month from the bound on;
+    that part is either its days from the bound to the month's end, or the whole month less
+    its days before the bound, whichever are fewer (at most half a month of daily rows)."""
     only = " AND agency_id = ?" if agency_id else ""
     extra = [agency_id] if agency_id else []
     parts, params = [], []
-    for kind, bound, inclusive in (("due", today, False), ("updated", stale, True)):
-        parts.append(f"SELECT '{kind}' AS kind, agency_id, SUM(n) AS n "
-                     f"FROM {{view_agency_{kind}_months}} WHERE month < ?{only} GROUP BY agency_id")
-        params += [bound[:7], *extra]
-        parts.append(f"SELECT '{kind}' AS kind, agency_id, SUM(n) AS n "
-                     f"FROM {{view_agency_{kind}_days}} WHERE day >= ? AND day "
-                     f"{'<=' if inclusive else '<'} ?{only} GROUP BY agency_id")
-        params += [bound[:8] + "01", bound, *extra]
+    for kind, first in (("due", today), ("updated", stale + timedelta(days=1))):
+        month = first.replace(day=1)
+        following = (month + timedelta(days=31)).replace(day=1)
+        early = (first - month).days < (following - first).days
+        months, sign, days = ((">=", "-", (month, first)) if early else
+                              (">", "", (first, following)))
+        parts.append(f"SELECT '{kind}' AS kind, agency_id, SUM(n) AS n FROM "
+                     f"{{view_agency_{kind}_months}} WHERE month {months} ?{only} "
+                     f"GROUP BY agency_id")
+        params += [month.isoformat()[:7], *extra]
+        parts.append(f"SELECT '{kind}' AS kind, agency_id, {sign}SUM(n) AS n FROM "
+                     f"{{view_agency_{kind}_days}} WHERE day >= ? AND day < ?{only} "
+                     f"GROUP BY agency_id")
+        params += [days[0].isoformat(), days[1].isoformat(), *extra]
     out: dict[str, dict[str, int]] = {"due": {}, "updated": {}}
     for row in tx.query(" UNION ALL ".join(parts), params):
         counts = out[row["kind"]]

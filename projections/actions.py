@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from projections.base import Changes, Table, ViewProjection, iso, later, on, uid
-from projections.db import Tx
+from projections.db import Tx, page_limit
 
 ACTIONS = Table(
     "view_actions",
@@ -35,16 +35,19 @@ ACTIONS = Table(
 )
 
 # The agency accountability rollup (projections/accountability.py queries it): per agency,
-# counts that do not depend on the date; and open actions (waiting on the agency) by month and
-# by day due and last updated, so that "overdue" and "stalled" on any day are whole months
-# plus the days of one month: bounded by agencies x (months + 31), whatever the actions.
+# counts that do not depend on the date, among them the actions waiting on the agency; and
+# those waiting actions by month and by day due and last updated. "Overdue" on any day is the
+# waiting ones less those due from that day on, "stalled" less those updated since: whole
+# months after the day's month plus some days of one month, a few rows a month ahead (or
+# since), never the whole history and never the number of actions.
 AGENCY_ACTIONS = Table(
     "view_agency_actions",
-    (("agency_id", "TEXT"), ("open", "BIGINT NOT NULL"), ("completed", "BIGINT NOT NULL"),
-     ("completed_on_time", "BIGINT NOT NULL"), ("escalated", "BIGINT NOT NULL"),
-     ("held_to_account", "BIGINT NOT NULL")),
+    (("agency_id", "TEXT"), ("open", "BIGINT NOT NULL"), ("waiting", "BIGINT NOT NULL"),
+     ("completed", "BIGINT NOT NULL"), ("completed_on_time", "BIGINT NOT NULL"),
+     ("escalated", "BIGINT NOT NULL"), ("held_to_account", "BIGINT NOT NULL")),
     key=("agency_id",),
-    counters=("open", "completed", "completed_on_time", "escalated", "held_to_account"),
+    counters=("open", "waiting", "completed", "completed_on_time", "escalated",
+              "held_to_account"),
 )
 DUE_MONTHS = Table(
     "view_agency_due_months",
@@ -74,20 +77,20 @@ OPEN, CLAIMED, ASSURED, WITHDRAWN = "open", "completion_claimed", "assured", "wi
 RAGS = ("assured", "complete_awaiting_assurance", "overdue", "at_risk", "on_track", "withdrawn")
 
 Contribution = tuple[tuple[int, ...], str | None, str | None]
-NOTHING: Contribution = ((0, 0, 0, 0, 0), None, None)
+NOTHING: Contribution = ((0, 0, 0, 0, 0, 0), None, None)
 
 
 def contribution(row: dict[str, Any] | None) -> Contribution:
-    """What one action adds to its agency's rollup: (open, completed, completed on time,
-    escalated, held to account), and the days it is due and was last updated while it waits
+    """What one action adds to its agency's rollup: (open, waiting on the agency, completed,
+    completed on time, escalated, held to account), and the days it is due and was last updated while it waits
     on the agency. A withdrawn action adds nothing."""
     if row is None or row["status"] == WITHDRAWN:
         return NOTHING
     status = row["status"]
     completed = status == ASSURED
     on_time = completed and (row["claimed_on"] or row["assured_on"]) <= row["due_on"]
-    counts = (int(not completed), int(completed), int(on_time), row["escalated"],
-              int(row["held_to_account"] > 0))
+    counts = (int(not completed), int(status == OPEN), int(completed), int(on_time),
+              row["escalated"], int(row["held_to_account"] > 0))
     if status == OPEN:
         return counts, row["due_on"], row["updated_on"]
     return counts, None, None
@@ -95,7 +98,7 @@ def contribution(row: dict[str, Any] | None) -> Contribution:
 
 class ActionStatusProjection(ViewProjection):
     name = "actions"
-    version = 3
+    version = 4  # 4: the agency rollup counts the actions waiting on the agency
     tables = (ACTIONS, AGENCY_ACTIONS, DUE_MONTHS, UPDATED_MONTHS, DUE_DAYS, UPDATED_DAYS)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
@@ -141,6 +144,7 @@ class ActionStatusProjection(ViewProjection):
     derived = (
         (f"INSERT INTO {{{AGENCY_ACTIONS.name}}} ({', '.join(AGENCY_ACTIONS.names)}) "
         f"SELECT agency_id, SUM(CASE WHEN status = '{ASSURED}' THEN 0 ELSE 1 END), "
+        f"SUM(CASE WHEN status = '{OPEN}' THEN 1 ELSE 0 END), "
         f"SUM(CASE WHEN status = '{ASSURED}' THEN 1 ELSE 0 END), "
         f"SUM(CASE WHEN status = '{ASSURED}' AND COALESCE(claimed_on, assured_on) <= due_on "
         f"THEN 1 ELSE 0 END), SUM(escalated), SUM(CASE WHEN held_to_account > 0 THEN 1 ELSE 0 "
@@ -323,12 +327,14 @@ def list_actions(
     if after is not None:
         where.append("(a.due_on, a.action_id) > (?, ?)")
         params += list(after)
-    sql = (f"SELECT {ACTION_COLUMNS} FROM {{view_actions}} a "
+    # The page first, then its names: joined before the LIMIT, the planner (which cannot see
+    # that near due dates are mostly open ones) joined and sorted every matching action.
+    order = f"ORDER BY a.due_on, a.action_id {page_limit(limit + 1)}"
+    sql = (f"SELECT {ACTION_COLUMNS} FROM (SELECT * FROM {{view_actions}} a"
+           + (" WHERE " + " AND ".join(where) if where else "") + f" {order}) a "
            "LEFT JOIN {view_agencies} g ON g.agency_id = a.agency_id "
-           "LEFT JOIN {view_reviews} r ON r.review_id = a.review_id"
-           + (" WHERE " + " AND ".join(where) if where else "")
-           + " ORDER BY a.due_on, a.action_id LIMIT ?")
-    rows = tx.query(sql, [*params, limit + 1])
+           f"LEFT JOIN {{view_reviews}} r ON r.review_id = a.review_id {order}")
+    rows = tx.query(sql, params)
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = (rows[-1]["due_on"], rows[-1]["action_id"]) if more and rows else None

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from projections.base import Changes, Table, ViewProjection, iso, micros, moment_of, uid
-from projections.db import Tx
+from projections.db import Tx, page_limit
 
 AUDIT = Table(
     "view_audit",
@@ -225,7 +225,7 @@ def audit_page(
     if after is not None:
         where.append("position < ?" if descending else "position > ?")
         params.append(after)
-    order = f"ORDER BY position {'DESC' if descending else 'ASC'} LIMIT ?"
+    order = f"ORDER BY position {'DESC' if descending else 'ASC'} {page_limit(limit + 1)}"
 
     def select(extra: list[str]) -> str:
         conditions = where + extra
@@ -233,14 +233,13 @@ def audit_page(
                 + (" WHERE " + " AND ".join(conditions) if conditions else "") + f" {order}")
 
     if agency_id is None:
-        rows = tx.query(select([]), [*params, limit + 1])
+        rows = tx.query(select([]), params)
     else:
         # Events concerning the agency, or done by its staff: two index-ordered pages merged
         # (an OR would read every event of the agency to sort them).
         sql = (f"SELECT * FROM ({select(['agency_id = ?'])}) a UNION "
                f"SELECT * FROM ({select(['actor_agency_id = ?'])}) b {order}")
-        rows = tx.query(sql, [*params, agency_id, limit + 1, *params, agency_id, limit + 1,
-                              limit + 1])
+        rows = tx.query(sql, [*params, agency_id, *params, agency_id])
     more = len(rows) > limit
     rows = rows[:limit]
     page = [dict(r) for r in rows]

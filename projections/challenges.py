@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from projections.base import Changes, Table, ViewProjection, iso, on, uid
-from projections.db import Tx
+from projections.db import Tx, page_limit
 from projections.workdays import working_days_between
 
 CHALLENGES = Table(
@@ -120,8 +120,8 @@ def list_challenges(tx: Tx, *, today: date, status: str | None = None,
     sql = ("SELECT c.*, g.name AS addressed_to_name FROM {view_challenges} c "
            "LEFT JOIN {view_agencies} g ON g.agency_id = c.addressed_to"
            + (" WHERE " + " AND ".join(where) if where else "")
-           + " ORDER BY c.status, c.raised_on, c.challenge_id LIMIT ?")
-    rows = tx.query(sql, [*params, limit + 1])
+           + f" ORDER BY c.status, c.raised_on, c.challenge_id {page_limit(limit + 1)}")
+    rows = tx.query(sql, params)
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = ((rows[-1]["status"], rows[-1]["raised_on"], rows[-1]["challenge_id"])

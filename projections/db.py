@@ -116,6 +116,15 @@ def advisory_key(name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def page_limit(rows: int) -> str:
+    """A LIMIT with its number in the statement's text, not a parameter: PostgreSQL's cached
+    (generic) plan of a prepared statement cannot know what LIMIT $n is, so it costs the plan
+    as if a tenth of the table were wanted, finds it dearer than planning each page and plans
+    every execution again (about a millisecond, more on a larger view). A few page sizes are
+    a few cached statements."""
+    return f"LIMIT {int(rows)}"
+
+
 class Tx(ABC):
     """A transaction on the views' store."""
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from domain.deadlines import review_deadlines
 from projections.base import Changes, Table, ViewProjection, iso, on, uid
-from projections.db import Tx
+from projections.db import Tx, page_limit
 
 KEY_DATES = ("aware_on", "notified_on", "rapid_review_on", "decided_on", "commissioned_on",
              "submitted_on", "scrutinised_on", "signed_off_on", "sent_on", "published_on",
@@ -213,8 +213,8 @@ def list_reviews(tx: Tx, *, today: date, rapid_review_clock: str, stage: str | N
         where.append("(aware_on, review_id) < (?, ?)")
         params += list(after)
     sql = ("SELECT * FROM {view_reviews}" + (" WHERE " + " AND ".join(where) if where else "")
-           + " ORDER BY aware_on DESC, review_id DESC LIMIT ?")
-    rows = tx.query(sql, [*params, limit + 1])
+           + f" ORDER BY aware_on DESC, review_id DESC {page_limit(limit + 1)}")
+    rows = tx.query(sql, params)
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = (rows[-1]["aware_on"], rows[-1]["review_id"]) if more and rows else None

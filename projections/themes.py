@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from projections.base import Changes, Table, ViewProjection, iso, on, uid
-from projections.db import Tx
+from projections.db import Tx, page_limit
 
 FINDINGS = Table(
     "view_theme_findings",
@@ -79,10 +79,10 @@ def theme_detail(tx: Tx, theme: str, *, limit: int = 500) -> dict[str, Any] | No
     reviews = tx.query(
         "SELECT t.review_id, r.reference, t.findings, t.first_on FROM {view_theme_reviews} t "
         "LEFT JOIN {view_reviews} r ON r.review_id = t.review_id WHERE t.theme = ? "
-        "ORDER BY t.first_on, t.review_id LIMIT ?", (theme, limit))
+        f"ORDER BY t.first_on, t.review_id {page_limit(limit)}", (theme,))
     findings = tx.query(
         "SELECT finding_id, review_id, text, recorded_on FROM {view_theme_findings} "
-        "WHERE theme = ? ORDER BY recorded_on, finding_id LIMIT ?", (theme, limit))
+        f"WHERE theme = ? ORDER BY recorded_on, finding_id {page_limit(limit)}", (theme,))
     return {"theme": theme, "review_count": int(head["reviews"]),
             "finding_count": int(head["findings"]), "recurrent": int(head["reviews"]) >= 2,
             "reviews": reviews, "findings": findings}
