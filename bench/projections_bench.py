@@ -9,7 +9,9 @@ Prints, in one run, for a ledger of 10k actions and one of 100k (each in its own
   - p50 / p99 of each Board query, in-process (the Board object the HTTP routes call), the two
     ledgers sampled in alternation so that a noisy moment hits both, in `--passes` passes
     over all the queries (p99: the median of the passes'; with 200 runs a pass, a p99 is
-    not one stray millisecond of this shared machine); each list asks for one page of `--page`
+    not one stray millisecond of this shared machine; the p99 ratio: the median of each
+    pass's ratio, its two p99s taken in the same seconds, as this machine's slow spells of a
+    few seconds hit both sizes or neither); each list asks for one page of `--page`
     rows, which both ledgers fill (the rows column shows it), so the two columns compare the
     same work at two sizes. Sampling starts once the autovacuum the rebuilds set off on the
     views' tables has finished (at most `--settle` seconds; the time waited is printed, or
@@ -114,10 +116,11 @@ def queries(board: Board, side: ReadSide, page: int) -> dict[str, Callable[[], A
     }
 
 
-def measure_queries(sizes: list[Ledgers], runs: int, page: int, passes: int = 10) -> None:
+def measure_queries(sizes: list[Ledgers], runs: int, page: int, passes: int = 20) -> None:
     """Each query on every ledger in alternation, in `passes` passes over all the queries
     (a noisy moment of this shared machine then touches every query a little rather than
-    one a lot); p50 over all samples, p99 the median of the passes' p99s."""
+    one a lot); p50 over all samples, p99 the median of the passes' p99s, and the p99 ratio
+    the median of the passes' ratios (each pass's two p99s were sampled side by side)."""
     per_size = [queries(s.board, s.side, page) for s in sizes]
     names = list(per_size[0])
     small, large = sizes
@@ -151,8 +154,13 @@ def measure_queries(sizes: list[Ledgers], runs: int, page: int, passes: int = 10
             (statistics.median([x for p in samples[name, i] for x in p]),
              statistics.median([percentile(p, 0.99) for p in samples[name, i]]))
             for i in range(len(sizes))]
+        # The p99 ratio side by side: each pass's 100k p99 over its 10k p99, taken in the same
+        # seconds (this machine's slow spells, a few seconds long, hit both or neither), and
+        # the median of those ratios.
+        paired = statistics.median([percentile(b, 0.99) / percentile(a, 0.99) for a, b in zip(
+            samples[name, 0], samples[name, 1], strict=True)])
         print(f"{name:28} {rows[name][0]:>9} {a50:7.2f} {a99:7.2f}   {rows[name][1]:>5} "
-              f"{b50:7.2f} {b99:7.2f}   {b50 / a50:6.2f} {b99 / a99:6.2f}")
+              f"{b50:7.2f} {b99:7.2f}   {b50 / a50:6.2f} {paired:6.2f}")
 
 
 def settle(args: argparse.Namespace, schemas: list[str]) -> None:
@@ -233,8 +241,8 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=10_000, help="actions, first ledger")
     parser.add_argument("--large", type=int, default=100_000, help="actions, second ledger")
     parser.add_argument("--rounds", type=int, default=3, help="read/rebuild rounds per size")
-    parser.add_argument("--runs", type=int, default=2000, help="timed runs per query and size")
-    parser.add_argument("--passes", type=int, default=10,
+    parser.add_argument("--runs", type=int, default=4000, help="timed runs per query and size")
+    parser.add_argument("--passes", type=int, default=20,
                         help="passes the runs are split in (p99: the median of theirs)")
     parser.add_argument("--page", type=int, default=25, help="rows per page of a list query")
     parser.add_argument("--keep", action="store_true", help="keep the schemas afterwards")

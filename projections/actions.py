@@ -82,8 +82,8 @@ NOTHING: Contribution = ((0, 0, 0, 0, 0, 0), None, None)
 
 def contribution(row: dict[str, Any] | None) -> Contribution:
     """What one action adds to its agency's rollup: (open, waiting on the agency, completed,
-    completed on time, escalated, held to account), and the days it is due and was last updated while it waits
-    on the agency. A withdrawn action adds nothing."""
+    completed on time, escalated, held to account), and the days it is due and was last
+    updated while it waits on the agency. A withdrawn action adds nothing."""
     if row is None or row["status"] == WITHDRAWN:
         return NOTHING
     status = row["status"]
