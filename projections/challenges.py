@@ -117,10 +117,12 @@ def list_challenges(tx: Tx, *, today: date, status: str | None = None,
     if after is not None:
         where.append("(c.status, c.raised_on, c.challenge_id) > (?, ?, ?)")
         params += list(after)
-    sql = ("SELECT c.*, g.name AS addressed_to_name FROM {view_challenges} c "
-           "LEFT JOIN {view_agencies} g ON g.agency_id = c.addressed_to"
-           + (" WHERE " + " AND ".join(where) if where else "")
-           + f" ORDER BY c.status, c.raised_on, c.challenge_id {page_limit(limit + 1)}")
+    # The page first, then the agencies' names (as the action list does: a join before the
+    # LIMIT lets a misestimate join and sort every matching challenge).
+    order = f"ORDER BY c.status, c.raised_on, c.challenge_id {page_limit(limit + 1)}"
+    sql = ("SELECT c.*, g.name AS addressed_to_name FROM (SELECT * FROM {view_challenges} c"
+           + (" WHERE " + " AND ".join(where) if where else "") + f" {order}) c "
+           f"LEFT JOIN {{view_agencies}} g ON g.agency_id = c.addressed_to {order}")
     rows = tx.query(sql, params)
     more = len(rows) > limit
     rows = rows[:limit]

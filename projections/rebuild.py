@@ -54,8 +54,6 @@ def rebuild(settings: ProjectionSettings, ledger: Any, view_names: Iterable[str]
             side.close()
 
 
-
-
 def _restore_indexes(side: ReadSide, names: Sequence[str]) -> None:
     """After a failed load, the indexes it dropped, for the worker that will fill the views
     batch by batch (or, if the store is down, for ReadSide.setup when it is back)."""
