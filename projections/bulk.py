@@ -26,6 +26,7 @@ from typing import Any
 
 from projections.base import Changes, View
 from projections.db import Db, Table, Tx
+from projections.read_ahead import ReadAheadFeed
 from projections.readside import ReadSide
 from projections.runner import REBUILD_BATCH, Feed, Runner, for_view, is_infrastructure_error
 from projections.tracking import advance
@@ -80,9 +81,22 @@ def bulk_load(read_side: ReadSide, names: Sequence[str], *, stop_at: int, batch_
     # the load, only the last batch's rows of theirs are left to copy.
     views = sorted((read_side.views[n] for n in names), key=lambda v: not _streams(v))
     db = read_side.db
-    feed = Feed(read_side.ledger, views)
-    # Reads stay in this thread: a reader thread ahead of it (as the runner has) only made
-    # the two fight over the interpreter lock, and the load was measurably slower.
+    # Rows become objects in this thread: a reader thread doing that too (as the runner's
+    # catch-up has) only made the two fight over the interpreter lock. On PostgreSQL the
+    # server runs the next batch's query meanwhile (projections/read_ahead.py).
+    feed = (ReadAheadFeed(read_side.ledger, views, db, stop_at=stop_at) if db.pipelined
+            else Feed(read_side.ledger, views))
+    try:
+        return _bulk_load(read_side, feed, views, stop_at=stop_at, batch_size=batch_size,
+                          progress=progress, prepare=prepare)
+    finally:
+        feed.close()
+
+
+def _bulk_load(read_side: ReadSide, feed: Feed, views: list[View], *, stop_at: int,
+               batch_size: int, progress: Progress | None,
+               prepare: Callable[[], None] | None) -> int:
+    db = read_side.db
     analysed = db.tables_with_statistics()
     # The first events are read and decoded while `prepare` empties the views (a server's
     # work, mostly: TRUNCATE makes new files for every table and index).

@@ -9,11 +9,14 @@ when the process dies.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 from collections.abc import Iterable
 from typing import Any, Self
 
 from projections.db import Db, PostgresDb, SqliteDb, advisory_key
+
+log = logging.getLogger("ledger.projections")
 
 
 class ViewBusy(Exception):
@@ -86,9 +89,16 @@ class ViewLocks:
     def release(self) -> None:
         if self._conn is not None:
             try:
-                self._conn.close()  # ends the session: every advisory lock goes with it
+                # Unlocked before the session ends: the server ends it after the client has
+                # gone, and a rebuild started just after this one was refused meanwhile.
+                self._conn.execute("SELECT pg_advisory_unlock_all()")
+            except Exception as error:  # noqa: BLE001 - a broken session ends with its locks
+                log.warning("could not unlock the views before closing: %s", error)
             finally:
-                self._conn = None
+                try:
+                    self._conn.close()
+                finally:
+                    self._conn = None
         for fd in self._files:
             try:
                 fcntl.flock(fd, fcntl.LOCK_UN)

@@ -96,6 +96,9 @@ class Feed:
                                                                   limit))
         return rows, self.decode(rows)
 
+    def close(self) -> None:
+        """Nothing to release (the reader thread, if any, is its owner's)."""
+
     def decode(self, rows: Sequence[Any]) -> list[Item]:
         to_domain_event = self.ledger.mapper.to_domain_event
         wanted: dict[str, bool] = {}

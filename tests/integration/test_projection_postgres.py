@@ -14,6 +14,7 @@ import pytest
 from api.settings import Settings
 from domain.actors import Actor, Role
 from domain.application import Context
+from projections.locks import ViewLocks
 from projections.readside import ReadSide
 from projections.runner import BackgroundProjections
 
@@ -137,3 +138,41 @@ def test_a_page_of_actions_reuses_its_cached_plan(ledger: Any, tmp_path: Path) -
         side.close()
     rows = [row for per_conn in plans for row in per_conn]
     assert rows and sum(generic for generic, _ in rows) > sum(custom for _, custom in rows)
+
+
+def test_view_locks_are_released_before_their_session_ends(
+        ledger: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Closing the session releases its advisory locks only once the server has ended its
+    backend, in its own time: a rebuild started just after another was refused meanwhile."""
+    import psycopg
+
+    side = ReadSide(Settings(data_dir=tmp_path), ledger)
+    held_at_close: list[int] = []
+    close = psycopg.Connection.close
+
+    def closing(conn: Any) -> None:
+        if getattr(conn, "holds_view_locks", False):
+            with side.db.connect() as other:
+                held_at_close.append(other.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = %s",
+                    (conn.info.backend_pid,)).fetchone()[0])
+        close(conn)
+
+    connect = side.db.connect
+
+    def connect_marked() -> Any:
+        conn = connect()
+        conn.holds_view_locks = True
+        return conn
+
+    try:
+        locks = ViewLocks(side.db, ["actions", "audit"])
+        monkeypatch.setattr(side.db, "connect", connect_marked)
+        locks.acquire()
+        monkeypatch.setattr(side.db, "connect", connect)
+        monkeypatch.setattr(psycopg.Connection, "close", closing)
+        locks.release()
+    finally:
+        monkeypatch.undo()
+        side.close()
+    assert held_at_close == [0]
