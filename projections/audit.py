@@ -17,6 +17,12 @@ from typing import Any, NamedTuple
 from projections.base import Changes, Table, ViewProjection, iso, micros, moment_of, uid
 from projections.db import Tx, page_limit
 
+# The events an agency's staff did that concern another agency, or none: the only ones an
+# agency's trail takes by its actors' agency rather than its own (nearly every event by an
+# agency's staff concerns that agency: the index of all of them was a sixth of the cost of
+# writing the trail, and none in the benchmark's ledgers).
+_BY_STAFF_ELSEWHERE = ("actor_agency_id IS NOT NULL AND "
+                       "(agency_id IS NULL OR agency_id <> actor_agency_id)")
 AUDIT = Table(
     "view_audit",
     (("position", "BIGINT"), ("recorded_at", "BIGINT NOT NULL"), ("occurred_on", "TEXT"),
@@ -26,7 +32,8 @@ AUDIT = Table(
      ("event_type", "TEXT NOT NULL"), ("agency_id", "TEXT"), ("summary", "TEXT NOT NULL")),
     key=("position",), append_only=True,
     indexes=("entity_id, position", "actor_user_id, position", "agency_id, position",
-             "actor_agency_id, position", "event_type, position", "recorded_at"),
+             f"actor_agency_id, position WHERE {_BY_STAFF_ELSEWHERE}",
+             "event_type, position", "recorded_at"),
 )
 # Which agency an entity concerns (an action's owner, a challenge's addressee, a user's
 # agency), remembered from its first event for the events that follow.
@@ -146,7 +153,9 @@ _NOBODY = (None, None, None, None)
 
 class AuditTrail(ViewProjection):
     name = "audit"
-    version = 2  # 2: recorded_at in microseconds since 1970 (was ISO text)
+    # 2: recorded_at in microseconds since 1970 (was ISO text); 3: the actors' agency index
+    # holds only the events concerning another agency (or none)
+    version = 3
     tables = (AUDIT, ENTITIES)
     all_events = True
 
@@ -236,9 +245,11 @@ def audit_page(
         rows = tx.query(select([]), params)
     else:
         # Events concerning the agency, or done by its staff: two index-ordered pages merged
-        # (an OR would read every event of the agency to sort them).
+        # (an OR would read every event of the agency to sort them); the second takes only
+        # what the first does not (the condition of its partial index).
+        by_staff = select(["actor_agency_id = ?", f"({_BY_STAFF_ELSEWHERE})"])
         sql = (f"SELECT * FROM ({select(['agency_id = ?'])}) a UNION "
-               f"SELECT * FROM ({select(['actor_agency_id = ?'])}) b {order}")
+               f"SELECT * FROM ({by_staff}) b {order}")
         rows = tx.query(sql, [*params, agency_id, *params, agency_id])
     more = len(rows) > limit
     rows = rows[:limit]

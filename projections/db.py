@@ -39,7 +39,9 @@ class Table:
     columns: tuple[tuple[str, str], ...]
     key: tuple[str, ...]
     counters: tuple[str, ...] = ()
-    indexes: tuple[str, ...] = ()  # column lists, e.g. "agency_id, status, due_on"
+    # Column lists, e.g. "agency_id, status, due_on", each optionally with " WHERE " and the
+    # rows it holds (a partial index, on both stores).
+    indexes: tuple[str, ...] = ()
     append_only: bool = False  # rows are only ever appended (Changes.appender), never changed
 
     @property
@@ -63,12 +65,17 @@ class Table:
                 *self.index_ddl()]
 
     def index_ddl(self) -> list[str]:
-        return [f"CREATE INDEX IF NOT EXISTS {self.name}_i{i} ON {{{self.name}}} ({index})"
-                for i, index in enumerate(self.indexes)]
+        statements = []
+        for i, index in enumerate(self.indexes):
+            columns, where, rows = index.partition(" WHERE ")
+            statements.append(f"CREATE INDEX IF NOT EXISTS {self.name}_i{i} ON "
+                              f"{{{self.name}}} ({columns}){where}{rows}")
+        return statements
 
     def indexed_columns(self) -> list[str]:
         """The key's columns and those of every index, once each."""
-        columns = [*self.key, *(c.strip() for i in self.indexes for c in i.split(","))]
+        columns = [*self.key, *(c.strip() for i in self.indexes
+                                for c in i.partition(" WHERE ")[0].split(","))]
         return list(dict.fromkeys(columns))
 
     def index_names(self) -> list[str]:

@@ -285,6 +285,23 @@ def test_audit_trail_filters_and_pages_by_position(world: World) -> None:
         == [4, 5, 6]
 
 
+@pytest.mark.parametrize("store", ["memory", "sqlite",
+                                   pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_an_agencys_trail_holds_what_its_staff_did_about_another_agency(world: World) -> None:
+    a, b = world.agency("Hospital"), world.agency("Police")
+    action = world.action(world.review([a, b]), b, due=day(60))
+    world.ledger.raise_challenge(world.lead(a), subject_type="action_update", subject_id=action,
+                                 grounds="evidence thin", addressed_to=b, occurred_on=day(9))
+    board = world.catch_up()
+    ours = board.audit(agency_id=str(a))["items"]
+    (raised,) = [e for e in ours if e["event_type"] == "Challenge.Raised"]
+    assert (raised["agency_id"], raised["actor_agency_id"]) == (str(b), str(a))
+    assert len({e["position"] for e in ours}) == len(ours)
+    theirs = board.audit(agency_id=str(b))["items"]
+    assert raised["position"] in [e["position"] for e in theirs]
+    assert "Action.Assigned" not in [e["event_type"] for e in ours]  # b's, by the manager
+
+
 def test_user_directory_never_shows_token_hashes(world: World) -> None:
     operator = Context(Actor("cli:test", Role.OPERATOR))
     user = world.ledger.register_user(operator, name="Auditor", role="auditor").id
