@@ -5,7 +5,9 @@ Prints, in one run, for a ledger of 10k actions and one of 100k (each in its own
     5,000 + mapper.to_domain_event) and the rate of rebuilding all views from the first event
     (the same reads, plus every view's handlers and writes), measured in alternation,
     `--rounds` times, because this machine is shared: the ratio reported is the median of
-    the rounds' ratios;
+    the rounds' ratios; beside each rebuild, the share of its time the loading thread was
+    on a core (the rest it waited: for the interpreter lock, for a core the server was
+    using, or for the last writes and indexes);
   - p50 / p99 of each Board query, in-process (the Board object the HTTP routes call), the two
     ledgers sampled in alternation so that a noisy moment hits both, in `--passes` passes
     over all the queries (p99: the median of the passes'; with 200 runs a pass, a p99 is
@@ -190,12 +192,16 @@ def measure_rebuild(size: Ledgers, rounds: int) -> None:
     for _ in range(rounds):
         n, seconds = read_and_decode(size.ledger)
         decode_rate = n / seconds
-        started = time.perf_counter()
+        started, busy = time.perf_counter(), time.thread_time()
         rebuild(size.settings, size.ledger, read_side=size.side)
-        rate = head / (time.perf_counter() - started)
+        seconds, busy = time.perf_counter() - started, time.thread_time() - busy
+        rate = head / seconds
         ratios.append(rate / decode_rate)
+        # The loading thread's own CPU time: the rest of the wall time it waited (for the
+        # interpreter lock, a core, or the server's last writes and indexes).
         print(f"  read and decode {decode_rate:>9,.0f} events/s   rebuild {rate:>9,.0f} "
-              f"events/s   = {100 * ratios[-1]:.0f}%", flush=True)
+              f"events/s   = {100 * ratios[-1]:.0f}%   (loading thread busy "
+              f"{100 * busy / seconds:.0f}% of {seconds:.2f} s)", flush=True)
     print(f"  rebuild / read-and-decode, median of {rounds}: "
           f"{100 * statistics.median(ratios):.0f}%")
     position = head // 2

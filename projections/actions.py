@@ -149,9 +149,12 @@ class ActionStatusProjection(ViewProjection):
         f"SUM(CASE WHEN status = '{ASSURED}' AND COALESCE(claimed_on, assured_on) <= due_on "
         f"THEN 1 ELSE 0 END), SUM(escalated), SUM(CASE WHEN held_to_account > 0 THEN 1 ELSE 0 "
         f"END) FROM {{{ACTIONS.name}}} WHERE status <> '{WITHDRAWN}' GROUP BY agency_id"),
+        # In the order the agency list reads them (a range of days or months, every
+        # agency): in the order a hash aggregate gave, each of its rows was on a page of
+        # its own.
         *(f"INSERT INTO {{{table.name}}} ({', '.join(table.names)}) "
           f"SELECT agency_id, {value}, COUNT(*) FROM {{{ACTIONS.name}}} "
-          f"WHERE status = '{OPEN}' GROUP BY agency_id, {value}"
+          f"WHERE status = '{OPEN}' GROUP BY agency_id, {value} ORDER BY 2, 1"
           for table, value in ((DUE_DAYS, "due_on"), (DUE_MONTHS, "SUBSTR(due_on, 1, 7)"),
                                (UPDATED_DAYS, "updated_on"),
                                (UPDATED_MONTHS, "SUBSTR(updated_on, 1, 7)"))),
