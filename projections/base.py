@@ -382,7 +382,8 @@ class View(TrackingRecorder):
 
     def create_tables(self, tx: Tx) -> None:
         for table in self.projection_class.tables:
-            for statement in table.ddl():
+            # (and its key, if a bulk load dropped it and stopped before making it again)
+            for statement in [*table.ddl(), *self.db.key_ddl(table)]:
                 tx.execute(statement)
 
     def drop_tables(self, tx: Tx) -> None:
@@ -390,7 +391,7 @@ class View(TrackingRecorder):
             tx.execute(f"DROP TABLE IF EXISTS {{{table.name}}}")
 
     def clear_tables(self, tx: Tx) -> None:
-        """Empty the view's tables for a rebuild, dropping the secondary indexes a bulk load
+        """Empty the view's tables for a rebuild, dropping the indexes (and keys) a bulk load
         makes again at its end (Db.clear)."""
         for statement in self.db.clear(self.projection_class.tables):
             tx.execute(statement)

@@ -65,6 +65,11 @@ def load(read_side: ReadSide, names: Sequence[str], *, stop_at: int,
             raise
         log.warning("bulk load stopped (%s: %s): applying the events batch by batch",
                     type(error).__name__, error)
+        # Batch by batch, rows are found by their key (upserts): the keys the load dropped
+        # first, the other indexes after.
+        db = read_side.db
+        _run_lanes(db, [s for n in names for t in read_side.views[n].projection_class.tables
+                        for s in db.key_ddl(t)])
         Runner(read_side, names, batch_size=REBUILD_BATCH).catch_up(stop_at=stop_at,
                                                                     progress=progress)
         build_indexes(read_side, names)
@@ -145,7 +150,8 @@ def _bulk_load(read_side: ReadSide, feed: Feed, views: list[View], *, stop_at: i
             while position < stop_at:
                 items = first if position == 0 else feed.read(position, batch_size)[1]
                 first = []  # not kept for the whole load
-                items = [i for i in items if i[0] <= stop_at]
+                if items and items[-1][0] > stop_at:  # (rarely: only a load that stops short)
+                    items = [i for i in items if i[0] <= stop_at]
                 if not items:
                     break
                 after, position = position, items[-1][0]
@@ -301,6 +307,11 @@ class _Sink:
         self.tx = self.open_tx.tx
         self.writer = (ThreadPoolExecutor(1, thread_name_prefix=f"ledger-load-{thread}")
                        if thread else None)
+        if self.writer is not None:
+            # Its thread started now, by the thread opening the sink: started by its first
+            # write, a view that writes only at the end had the loading thread wait for it
+            # then, when it was the last to finish.
+            self.writer.submit(_nothing).result()
         self.writes: list[Future[None]] = []
         self.failed: BaseException | None = None  # in the writer: nothing runs after it
         self.committed = False
@@ -360,6 +371,10 @@ class _Sink:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.shutdown(wait=True)
+
+
+def _nothing() -> None:
+    pass
 
 
 def _write(tx: Tx, table: Table, rows: list[tuple[Any, ...]], after: list[str]) -> None:

@@ -248,6 +248,11 @@ class Db(ABC):
         return [*(f"DELETE FROM {{{t.name}}}" for t in tables),
                 *(f"DROP INDEX IF EXISTS {i}" for t in tables for i in t.index_names())]
 
+    def key_ddl(self, table: Table) -> list[str]:
+        """What makes a table's primary key again if `clear` dropped it (SQLite: it does
+        not)."""
+        return []
+
     def after_load(self, table: Table, *, has_statistics: bool = False) -> list[str]:
         """What a table needs once loaded in bulk: its indexes, then planner statistics (a
         freshly loaded table has none, and the Board's queries need them at once to choose
@@ -504,14 +509,34 @@ class PostgresDb(Db):
 
     def clear(self, tables: Iterable[Table]) -> list[str]:
         """One TRUNCATE and one DROP INDEX for all the tables (each statement a round trip
-        and a catalog change). An append-only table keeps its indexes: its rows stream in
+        and a catalog change), and each loaded table's primary key. An append-only table keeps its indexes: its rows stream in
         during the load, and the server maintains them meanwhile on a core Python leaves
         idle, instead of indexing them at the end."""
         tables = list(tables)
         indexes = [f'"{self.schema}".{i}' for t in tables if not t.append_only
                    for i in t.index_names()]
         return [f"TRUNCATE {', '.join(self.table(t.name) for t in tables)}",
-                *([f"DROP INDEX IF EXISTS {', '.join(indexes)}"] if indexes else [])]
+                *([f"DROP INDEX IF EXISTS {', '.join(indexes)}"] if indexes else []),
+                # The primary key too: kept, it made copying the rows at the end of a load
+                # twice as long (a key inserted at a random place in its index, row by row),
+                # on the critical path of the load; rebuilt after, it is one sort, on one of
+                # the lanes that build the other indexes (key_ddl).
+                *(f"ALTER TABLE {{{t.name}}} DROP CONSTRAINT IF EXISTS {t.name}_pkey"
+                  for t in tables if not t.append_only)]
+
+    def key_ddl(self, table: Table) -> list[str]:
+        # One statement (the lanes run statements in any order): the unique index, then the
+        # constraint made of it, unless the table has its key (a load dropped it, and ended
+        # before making it again, if it has not).
+        if table.append_only:
+            return []
+        name, target = f"{table.name}_pkey", self.table(table.name)
+        statement = (f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_constraint WHERE conrelid = "
+                     f"'{target}'::regclass AND contype = 'p') THEN "
+                     f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {target} "
+                     f"({', '.join(table.key)}); ALTER TABLE {target} ADD CONSTRAINT {name} "
+                     f"PRIMARY KEY USING INDEX {name}; END IF; END$$")
+        return [statement]
 
     def after_load(self, table: Table, *, has_statistics: bool = False) -> list[str]:
         # A rebuilt table keeps the statistics it had (TRUNCATE leaves them), taken from the
@@ -519,9 +544,10 @@ class PostgresDb(Db):
         # at once, of the columns queries filter and sort by only (half the time of all of
         # them on the audit trail, whose summaries are long).
         if not table.indexes or has_statistics:
-            return table.index_ddl()
+            return [*self.key_ddl(table), *table.index_ddl()]
         columns = ", ".join(table.indexed_columns())
-        return [*table.index_ddl(), f"ANALYZE {{{table.name}}} ({columns})"]
+        return [*self.key_ddl(table), *table.index_ddl(),
+                f"ANALYZE {{{table.name}}} ({columns})"]
 
     def tables_with_statistics(self) -> set[str]:
         rows = self.query("SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = ?",

@@ -1,8 +1,9 @@
 """`ledger rebuild [VIEW]`: views built again from the first event.
 
 Refused while a worker runs any of the views (their locks). The views' tables are emptied and
-most of their secondary indexes dropped (Db.clear; while the first events are read), then the
-events are bulk loaded (projections/bulk.py), which builds the indexes again at the end.
+most of their indexes dropped (Db.clear; on PostgreSQL their primary keys too), while the first
+events are read; then the events are bulk loaded (projections/bulk.py), which builds the
+indexes and keys again at the end.
 """
 
 from __future__ import annotations

@@ -55,6 +55,23 @@ def indexes(side: ReadSide) -> set[str]:
     return {r["name"] for r in found}
 
 
+def keyed(side: ReadSide) -> set[str]:
+    """The view tables that have their primary key (on PostgreSQL a load drops it, and
+    makes it again with the other indexes)."""
+    if side.db.dialect == "postgres":
+        found = side.db.query(
+            "SELECT c.relname AS name FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE k.contype = 'p' "
+            "AND n.nspname = ?", (side.db.schema,))  # type: ignore[attr-defined]
+    else:
+        found = side.db.query("SELECT DISTINCT m.name FROM sqlite_master m, "
+                              "pragma_table_info(m.name) p WHERE m.type = 'table' AND p.pk > 0")
+    return {r["name"] for r in found}
+
+
+ALL_TABLES = {t.name for cls in VIEWS.values() for t in cls.tables}
+
+
 def test_a_rebuild_leaves_every_view_as_the_events_applied_one_batch_at_a_time(
         ledger: Any, settings: Settings, side: ReadSide) -> None:
     history(ledger)
@@ -71,6 +88,14 @@ def test_a_rebuild_leaves_every_index_in_place(ledger: Any, settings: Settings,
     assert wanted <= indexes(side)
     rebuild(settings, ledger, read_side=side)
     assert wanted <= indexes(side)
+
+
+def test_a_rebuild_leaves_every_view_table_its_primary_key(ledger: Any, settings: Settings,
+                                                           side: ReadSide) -> None:
+    history(ledger)
+    assert ALL_TABLES <= keyed(side)
+    rebuild(settings, ledger, read_side=side)
+    assert ALL_TABLES <= keyed(side)
 
 
 def test_a_rebuild_stops_a_view_at_the_event_it_cannot_apply_and_builds_the_others(
@@ -107,6 +132,7 @@ def test_a_bulk_load_cut_short_by_the_store_leaves_the_views_empty_at_the_first_
     assert not any(rows(side).values())
     wanted = {name for cls in VIEWS.values() for t in cls.tables for name in t.index_names()}
     assert wanted <= indexes(side)  # for the worker that will fill them batch by batch
+    assert ALL_TABLES <= keyed(side)  # its upserts find their rows by it
 
 
 def test_a_store_failure_while_a_load_writes_its_rows_leaves_each_view_whole_or_empty(
@@ -137,6 +163,7 @@ def test_a_store_failure_while_a_load_writes_its_rows_leaves_each_view_whole_or_
             assert positions[name] == 0 and not any(after[t] for t in tables), name
     wanted = {name for cls in VIEWS.values() for t in cls.tables for name in t.index_names()}
     assert wanted <= indexes(side)
+    assert ALL_TABLES <= keyed(side)
 
 
 def test_a_rebuild_that_cannot_empty_the_views_raises_and_leaves_them_as_they_were(

@@ -176,3 +176,26 @@ def test_view_locks_are_released_before_their_session_ends(
         monkeypatch.undo()
         side.close()
     assert held_at_close == [0]
+
+
+def test_a_view_table_left_without_its_primary_key_gets_it_back_when_the_views_start(
+        ledger: Any, tmp_path: Path) -> None:
+    """A rebuild drops the keys of the tables it loads and makes them after the rows are
+    written: a process that dies in between leaves a table without one, which the next
+    start makes again (the runner's upserts need it)."""
+    from projections.actions import ACTIONS
+    from tests.integration.test_projection_bulk import ALL_TABLES, keyed
+
+    settings = Settings(data_dir=tmp_path)
+    side = ReadSide(settings, ledger)
+    try:
+        with side.db.transaction() as tx:
+            tx.execute(f"ALTER TABLE {{{ACTIONS.name}}} DROP CONSTRAINT {ACTIONS.name}_pkey")
+        assert ACTIONS.name not in keyed(side)
+    finally:
+        side.close()
+    side = ReadSide(settings, ledger)
+    try:
+        assert ALL_TABLES <= keyed(side)
+    finally:
+        side.close()
