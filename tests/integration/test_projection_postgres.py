@@ -140,6 +140,37 @@ def test_a_page_of_actions_reuses_its_cached_plan(ledger: Any, tmp_path: Path) -
     assert rows and sum(generic for generic, _ in rows) > sum(custom for _, custom in rows)
 
 
+@pytest.mark.parametrize("filters", [{"rag": "at_risk"}, {"rag": "overdue"},
+                                     {"stalled_days": 60}, {"overdue": True}])
+def test_a_page_of_actions_filtered_by_days_is_never_planned_again(
+        ledger: Any, tmp_path: Path, filters: dict[str, Any]) -> None:
+    """The days of a RAG, overdue or stalled filter are written into the statement: it has
+    no parameters, and PostgreSQL plans it once (with them as parameters, at 100k actions it
+    planned "at risk" again at every request, judging its generic plan worse)."""
+    from projections.board import Board
+    from projections.runner import Runner
+
+    ledger.register_agency(OPERATOR, name="Hospital", kind="health", statutory_partner=True,
+                           partnerships=["SSSCB"], occurred_on=date(2025, 1, 6))
+    side = ReadSide(Settings(data_dir=tmp_path), ledger)
+    try:
+        Runner(side).catch_up()
+        board = Board(side)
+        for _ in range(40):
+            board.actions(today=date(2025, 3, 3), limit=25, **filters)
+        pool = side.db.pool
+        with contextlib.ExitStack() as stack:  # every connection of the pool at once
+            conns = [stack.enter_context(pool.connection()) for _ in range(pool.max_size)]
+            plans = [conn.execute(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE '%view_actions%LIMIT 26%'").fetchall() for conn in conns]
+    finally:
+        side.close()
+    rows = [row for per_conn in plans for row in per_conn]
+    assert rows and sum(generic for generic, _ in rows) > 0
+    assert sum(custom for _, custom in rows) == 0
+
+
 def test_view_locks_are_released_before_their_session_ends(
         ledger: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Closing the session releases its advisory locks only once the server has ended its
