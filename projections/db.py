@@ -509,9 +509,9 @@ class PostgresDb(Db):
 
     def clear(self, tables: Iterable[Table]) -> list[str]:
         """One TRUNCATE and one DROP INDEX for all the tables (each statement a round trip
-        and a catalog change), and each loaded table's primary key. An append-only table keeps its indexes: its rows stream in
-        during the load, and the server maintains them meanwhile on a core Python leaves
-        idle, instead of indexing them at the end."""
+        and a catalog change), and each table's primary key. An append-only table keeps its
+        indexes and key: its rows stream in during the load, and the server maintains them
+        meanwhile on a core Python leaves idle, instead of indexing them at the end."""
         tables = list(tables)
         indexes = [f'"{self.schema}".{i}' for t in tables if not t.append_only
                    for i in t.index_names()]

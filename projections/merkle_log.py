@@ -200,6 +200,9 @@ class MerkleReadSide(ReadSide):
                             "rebuilding it for %s", self.db.identity,
                             row["value"] if row else "unknown", identity)
                 view.clear_tables(tx)
+                # Built again event by event, not by a bulk load: its indexes and (on
+                # PostgreSQL) keys, which emptying it dropped, are made at once.
+                view.create_tables(tx)
                 reset(tx, NAME)
             tx.execute("INSERT INTO {view_merkle_meta} (name, value) VALUES ('store', ?)",
                        (identity,))

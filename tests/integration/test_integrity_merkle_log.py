@@ -137,6 +137,39 @@ def test_a_log_file_pointed_at_another_event_store_is_rebuilt_not_trusted(
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("store", ["postgres"])
+def test_a_log_built_again_keeps_its_tables_keys_and_indexes(ledger: Any,
+                                                            settings: Settings) -> None:
+    """Emptying the log's tables for another store drops their indexes and keys (as for a
+    bulk load); the log is built again event by event, so they are made again at once."""
+    from projections.merkle_log import MerkleReadSide
+
+    add_agencies(ledger, 3)
+    side = MerkleReadSide(settings, ledger)
+    try:
+        side.setup(fresh=True)
+        tables = {t.name for t in side.views[NAME].projection_class.tables}
+        keyed = {r["name"] for r in side.db.query(
+            "SELECT c.relname AS name FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE k.contype = 'p' "
+            "AND n.nspname = ?", (side.db.schema,))}  # type: ignore[attr-defined]
+        indexes = {r["name"] for r in side.db.query(
+            "SELECT indexname AS name FROM pg_indexes WHERE schemaname = ?",
+            (side.db.schema,))}  # type: ignore[attr-defined]
+    finally:
+        side.close()
+    assert tables <= keyed
+    wanted = {i for t in side.views[NAME].projection_class.tables for i in t.index_names()}
+    assert wanted <= indexes
+    log = MerkleLog(settings, ledger)
+    try:
+        assert log.catch_up() == 3
+        assert log.root() == memory_tree(ledger).root()
+    finally:
+        log.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("store", ["postgres"])
 def test_positions_with_gaps_give_gapless_leaf_indexes(ledger: Any, settings: Settings,
                                                        pg_env: dict[str, dict[str, str]]):
     import psycopg
