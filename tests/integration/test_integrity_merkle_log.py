@@ -142,19 +142,15 @@ def test_a_log_built_again_keeps_its_tables_keys_and_indexes(ledger: Any,
     """Emptying the log's tables for another store drops their indexes and keys (as for a
     bulk load); the log is built again event by event, so they are made again at once."""
     from projections.merkle_log import MerkleReadSide
+    from tests.integration.test_projection_bulk import indexes as indexes_of
+    from tests.integration.test_projection_bulk import keyed as keyed_of
 
     add_agencies(ledger, 3)
     side = MerkleReadSide(settings, ledger)
     try:
         side.setup(fresh=True)
         tables = {t.name for t in side.views[NAME].projection_class.tables}
-        keyed = {r["name"] for r in side.db.query(
-            "SELECT c.relname AS name FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE k.contype = 'p' "
-            "AND n.nspname = ?", (side.db.schema,))}  # type: ignore[attr-defined]
-        indexes = {r["name"] for r in side.db.query(
-            "SELECT indexname AS name FROM pg_indexes WHERE schemaname = ?",
-            (side.db.schema,))}  # type: ignore[attr-defined]
+        keyed, indexes = keyed_of(side), indexes_of(side)
     finally:
         side.close()
     assert tables <= keyed
