@@ -111,6 +111,17 @@ def _start(env: dict[str, str], data_dir: str, barrier: Any) -> None:
     ledger.close()
 
 
+def action_page_plans(side: ReadSide) -> list[tuple[int, int]]:
+    """(generic plans, custom plans) of each prepared page-of-actions statement, on every
+    connection of the views' pool."""
+    pool = side.db.pool  # type: ignore[attr-defined]
+    with contextlib.ExitStack() as stack:  # every connection of the pool at once
+        conns = [stack.enter_context(pool.connection()) for _ in range(pool.max_size)]
+        return [row for conn in conns for row in conn.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE '%view_actions%LIMIT 26%'").fetchall()]
+
+
 def test_a_page_of_actions_reuses_its_cached_plan(ledger: Any, tmp_path: Path) -> None:
     """Read after read, PostgreSQL runs a list query on the plan it cached for the prepared
     statement instead of planning every page again (it did while the LIMIT was a parameter:
@@ -128,15 +139,9 @@ def test_a_page_of_actions_reuses_its_cached_plan(ledger: Any, tmp_path: Path) -
         board = Board(side)
         for _ in range(80):  # prepared after 5 runs on a connection, cached after 5 more
             board.actions(today=date(2025, 3, 3), agency_id=str(agency), limit=25)
-        pool = side.db.pool
-        with contextlib.ExitStack() as stack:  # every connection of the pool at once
-            conns = [stack.enter_context(pool.connection()) for _ in range(pool.max_size)]
-            plans = [conn.execute(
-                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
-                "WHERE statement LIKE '%view_actions%LIMIT 26%'").fetchall() for conn in conns]
+        rows = action_page_plans(side)
     finally:
         side.close()
-    rows = [row for per_conn in plans for row in per_conn]
     assert rows and sum(generic for generic, _ in rows) > sum(custom for _, custom in rows)
 
 
@@ -158,15 +163,9 @@ def test_a_page_of_actions_filtered_by_days_is_never_planned_again(
         board = Board(side)
         for _ in range(40):
             board.actions(today=date(2025, 3, 3), limit=25, **filters)
-        pool = side.db.pool
-        with contextlib.ExitStack() as stack:  # every connection of the pool at once
-            conns = [stack.enter_context(pool.connection()) for _ in range(pool.max_size)]
-            plans = [conn.execute(
-                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
-                "WHERE statement LIKE '%view_actions%LIMIT 26%'").fetchall() for conn in conns]
+        rows = action_page_plans(side)
     finally:
         side.close()
-    rows = [row for per_conn in plans for row in per_conn]
     assert rows and sum(generic for generic, _ in rows) > 0
     assert sum(custom for _, custom in rows) == 0
 
