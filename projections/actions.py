@@ -261,7 +261,7 @@ def rag_of(row: dict[str, Any], today: date, t: Thresholds) -> str:
     return "on_track"
 
 
-def rag_condition(rag: str, today: date, t: Thresholds) -> tuple[str, list[Any]]:
+def rag_condition(rag: str, today: date, t: Thresholds) -> str:
     """SQL (on view_actions aliased a) selecting the actions with this derived RAG.
 
     Its days and statuses are written into the SQL, not passed as parameters: with them the
@@ -274,21 +274,19 @@ def rag_condition(rag: str, today: date, t: Thresholds) -> tuple[str, list[Any]]
     due_soon = _day(today + timedelta(days=t.at_risk_due_within_days))
     stale = _day(today - timedelta(days=t.at_risk_no_update_days))
     if rag == "withdrawn":
-        return f"a.status = '{WITHDRAWN}'", []
+        return f"a.status = '{WITHDRAWN}'"
     if rag == "assured":
-        return f"a.status = '{ASSURED}'", []
+        return f"a.status = '{ASSURED}'"
     if rag == "complete_awaiting_assurance":
-        return f"a.status = '{CLAIMED}'", []
+        return f"a.status = '{CLAIMED}'"
     if rag == "overdue":
-        return f"a.status = '{OPEN}' AND a.due_on < {today_s}", []
+        return f"a.status = '{OPEN}' AND a.due_on < {today_s}"
     if rag == "at_risk":
-        sql = (f"a.status = '{OPEN}' AND a.due_on >= {today_s} AND a.due_on <= {due_soon} "
-               f"AND a.updated_on <= {stale}")
-        return sql, []
+        return (f"a.status = '{OPEN}' AND a.due_on >= {today_s} AND a.due_on <= {due_soon} "
+                f"AND a.updated_on <= {stale}")
     if rag == "on_track":
-        sql = (f"a.status = '{OPEN}' AND a.due_on >= {today_s} AND (a.due_on > {due_soon} "
-               f"OR a.updated_on > {stale})")
-        return sql, []
+        return (f"a.status = '{OPEN}' AND a.due_on >= {today_s} AND (a.due_on > {due_soon} "
+                f"OR a.updated_on > {stale})")
     raise ValueError(f"rag must be one of {', '.join(RAGS)}")
 
 
@@ -328,14 +326,11 @@ def list_actions(
         where.append("a.status = ?")
         params.append(status)
     if rag is not None:
-        sql, values = rag_condition(rag, today, thresholds)
-        where.append(sql)
-        params += values
+        where.append(rag_condition(rag, today, thresholds))
     if overdue is not None:
-        # (literals, as in rag_condition)
-        where.append(f"{'' if overdue else 'NOT '}(a.status = '{OPEN}' AND a.due_on < "
-                     f"{_day(today)})")
-    if stalled_days is not None:
+        overdue_sql = rag_condition("overdue", today, thresholds)
+        where.append(overdue_sql if overdue else f"NOT ({overdue_sql})")
+    if stalled_days is not None:  # (days as literals, as in rag_condition)
         where.append(f"a.status = '{OPEN}' AND a.updated_on <= "
                      f"{_day(today - timedelta(days=stalled_days))}")
     if after is not None:

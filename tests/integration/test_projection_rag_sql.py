@@ -31,8 +31,7 @@ def test_sql_filter_matches_python_rag(rows: list[tuple[str, int, int]],
              (TODAY + timedelta(days=u)).isoformat()) for i, (s, d, u) in enumerate(rows)])
         stored = tx.query("SELECT * FROM view_actions")
         for rag in RAGS:
-            where, params = rag_condition(rag, TODAY, t)
-            chosen = {r["id"] for r in tx.query(
-                f"SELECT a.id FROM view_actions a WHERE {where}", params)}
+            where = rag_condition(rag, TODAY, t)
+            chosen = {r["id"] for r in tx.query(f"SELECT a.id FROM view_actions a WHERE {where}")}
             assert chosen == {r["id"] for r in stored if rag_of(r, TODAY, t) == rag}, rag
     db.close()
