@@ -23,7 +23,7 @@ test: install-dev
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: install-dev
-	$(BIN)/ruff check domain projections api tests bench
+	$(BIN)/ruff check domain projections api tests bench ledger_verifier
 	$(BIN)/lint-imports
 
 bench: install-dev

@@ -1,7 +1,7 @@
 """`ledger init`, `ledger checkpoint`, `ledger export`, `ledger verify`, `ledger verify-proof`.
 
 `verify` and `verify-proof` need no service: given a bundle (or a proof file) and the log's
-public key they run the checks of domain/integrity/bundle.py and nothing else. Exit codes:
+public key they run the checks of ledger_verifier/bundle.py and nothing else. Exit codes:
 0 verified, 1 verification failed, 2 the command could not run.
 """
 
@@ -20,9 +20,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.settings import Settings
-from domain.integrity import bundle, parallel
-from domain.integrity.leaf import LeafError
-from domain.integrity.verifier import IntegrityError, Verifier
+from ledger_verifier import bundle, parallel
+from ledger_verifier.leaf import LeafError
+from ledger_verifier.verifier import IntegrityError, Verifier
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True)

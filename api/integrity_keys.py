@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from domain.integrity.verifier import IntegrityError, Signer, generate_signer
+from ledger_verifier.verifier import IntegrityError, Signer, generate_signer
 
 
 class KeyFileError(Exception):

@@ -17,9 +17,9 @@ from domain.actors import Actor
 from domain.application import Context
 from domain.checkpoint import IntegrityLog
 from domain.errors import DomainError, InvalidInput, NotFound, WrongStage
-from domain.integrity import bundle
-from domain.integrity.verifier import Verifier, format_tlog_proof, leaf_hash
 from domain.use_cases.integrity import CheckpointMade
+from ledger_verifier import bundle
+from ledger_verifier.verifier import Verifier, format_tlog_proof, leaf_hash
 from projections import integrity as glue
 from projections.append_only import install_append_only_guard
 from projections.merkle_log import MerkleLog, MerkleLogError, leaf_of, read_stored

@@ -36,8 +36,8 @@ from eventsourcing.persistence import StoredEvent
 from api.settings import Settings
 from domain.actors import Actor, Role
 from domain.application import Context
-from domain.integrity.verifier import Signer, TreeBuilder, generate_signer
 from domain.ledger import Ledger
+from ledger_verifier.verifier import Signer, TreeBuilder, generate_signer
 from projections.integrity import export_lines
 from projections.merkle_log import MerkleLog
 
@@ -116,8 +116,8 @@ VERIFY = """
 import sys, time, resource
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from domain.integrity import parallel
-from domain.integrity.verifier import Verifier
+from ledger_verifier import parallel
+from ledger_verifier.verifier import Verifier
 keys = [Verifier.from_vkey({vkey!r})]
 start = time.perf_counter()
 verdict = parallel.verify_file(Path({path!r}), keys, jobs={jobs})

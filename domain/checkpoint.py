@@ -24,7 +24,7 @@ from eventsourcing.domain import event
 from domain.actors import Actor
 from domain.base import LedgerAggregate, require_text
 from domain.errors import AlreadyExists, Forbidden, InvalidInput, NotFound, WrongStage
-from domain.integrity.verifier import (
+from ledger_verifier.verifier import (
     COSIGNATURE_V1,
     ED25519,
     IntegrityError,

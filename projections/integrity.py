@@ -10,8 +10,8 @@ from itertools import zip_longest
 from typing import Any
 
 from domain.checkpoint import IntegrityLog
-from domain.integrity import bundle
-from domain.integrity.verifier import Verifier
+from ledger_verifier import bundle
+from ledger_verifier.verifier import Verifier
 from projections.merkle_log import MerkleLog, leaf_of
 
 Entry = tuple[bytes | None, tuple[int, bytes] | None]

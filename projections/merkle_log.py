@@ -12,8 +12,8 @@ Hashes are lower-case hex. Level-0 nodes are the leaf hashes themselves.
 The view is fed by the shared projection runner (projections/runner.py) with the same
 tracking record and compare-and-set as every other view, so each event becomes exactly one
 leaf. It asks the runner for no decoded events: the leaf is the event *as stored*
-(domain/integrity/leaf.py), so each batch re-reads the raw rows of its positions from the
-ledger's recorder. Proofs read O(log n) nodes in two queries (domain/integrity/proofs.py).
+(ledger_verifier/leaf.py), so each batch re-reads the raw rows of its positions from the
+ledger's recorder. Proofs read O(log n) nodes in two queries (ledger_verifier/proofs.py).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from domain.integrity import proofs
-from domain.integrity.leaf import encode_leaf
-from domain.integrity.verifier import leaf_hash
+from ledger_verifier import proofs
+from ledger_verifier.leaf import encode_leaf
+from ledger_verifier.verifier import leaf_hash
 from projections.base import View, ViewProjection
 from projections.db import Db, SqliteDb, Table, Tx
 from projections.readside import ProjectionSettings, ReadSide, open_db, store_kind

@@ -37,7 +37,7 @@ from api.schemas.integrity import (
     b64,
 )
 from domain.actors import Permission
-from domain.integrity.bundle import key_fingerprint
+from ledger_verifier.bundle import key_fingerprint
 from projections.integrity import chunked
 
 router = APIRouter(prefix="/integrity", tags=["integrity"])

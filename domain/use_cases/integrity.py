@@ -18,7 +18,7 @@ from domain.actors import Actor, Permission, Role
 from domain.application import Context, HistoryEntry, LedgerCore, Outcome
 from domain.checkpoint import IntegrityLog, RecordedCheckpoint, log_id
 from domain.errors import ConcurrentWrite, Forbidden, InvalidInput, NotFound
-from domain.integrity.verifier import Checkpoint, Signer, format_checkpoint_body, sign_note
+from ledger_verifier.verifier import Checkpoint, Signer, format_checkpoint_body, sign_note
 
 _ATTEMPTS = 3  # a checkpoint raced by another is recomputed, not refused
 

@@ -13,8 +13,8 @@ import pytest
 
 from domain.actors import Actor, Role
 from domain.application import Context
-from domain.integrity import bundle
-from domain.integrity.verifier import (
+from ledger_verifier import bundle
+from ledger_verifier.verifier import (
     COSIGNATURE_V1,
     Signer,
     Verifier,

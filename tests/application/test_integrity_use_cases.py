@@ -12,7 +12,7 @@ from api.settings import Settings
 from domain.actors import Actor, Role
 from domain.application import Context
 from domain.errors import Forbidden, InvalidInput, WrongStage
-from domain.integrity.verifier import (
+from ledger_verifier.verifier import (
     COSIGNATURE_V1,
     Signer,
     cosign_checkpoint,

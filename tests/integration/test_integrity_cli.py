@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from api.cli import app
 from domain.actors import Actor, Role
 from domain.application import Context
-from domain.integrity.verifier import Verifier, open_checkpoint
 from domain.ledger import Ledger
+from ledger_verifier.verifier import Verifier, open_checkpoint
 
 OPERATOR = Context(Actor("operator:test", Role.OPERATOR))
 

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from api.composition import build_ledger
 from api.settings import Settings
-from domain.integrity.verifier import Verifier, open_checkpoint
+from ledger_verifier.verifier import Verifier, open_checkpoint
 
 
 def test_rotation_links_the_new_log_to_the_old_logs_final_checkpoint(tmp_path, monkeypatch):

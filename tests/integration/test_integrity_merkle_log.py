@@ -16,9 +16,9 @@ from api.integrity_service import IntegrityService
 from api.settings import Settings
 from domain.actors import Actor, Role
 from domain.application import Context
-from domain.integrity import bundle
-from domain.integrity.proofs import MemoryTree
-from domain.integrity.verifier import leaf_hash
+from ledger_verifier import bundle
+from ledger_verifier.proofs import MemoryTree
+from ledger_verifier.verifier import leaf_hash
 from projections.integrity import export_lines
 from projections.merkle_log import NAME, MerkleLog, MerkleLogError, leaf_of, read_stored
 from projections.runner import Runner
@@ -201,6 +201,6 @@ _KEYS: dict[str, str] = {}
 
 
 def _vkey(origin: str) -> str:
-    from domain.integrity.verifier import generate_signer
+    from ledger_verifier.verifier import generate_signer
 
     return _KEYS.setdefault(origin, generate_signer(origin)[1])

@@ -113,7 +113,7 @@ def test_a_checkpoint_under_the_old_origin_signed_by_the_new_key_is_refused(
         rotated: dict[str, object], tmp_path: Path) -> None:
     """Each log's checkpoints must carry the signature of the key named after their origin:
     a note of the old origin signed only by the new key proves nothing about the old log."""
-    from domain.integrity.verifier import Signer, sign_note
+    from ledger_verifier.verifier import Signer, sign_note
 
     export(rotated)
     new_key = Signer.from_skey((tmp_path / "new.key").read_text().strip())

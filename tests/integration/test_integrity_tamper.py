@@ -22,7 +22,7 @@ from api.integrity_service import IntegrityService
 from api.settings import Settings
 from domain.actors import Actor, Role
 from domain.application import Context
-from domain.integrity.verifier import (
+from ledger_verifier.verifier import (
     Checkpoint,
     Signer,
     format_checkpoint_body,

@@ -1,5 +1,6 @@
-"""The layers contract: domain imports nothing of ours, projections import only domain,
-api composes both (import-linter, configured in pyproject.toml)."""
+"""The layers contract: ledger_verifier imports nothing of ours, domain only ledger_verifier,
+projections only domain, api composes them; ledger_verifier imports the standard library and
+cryptography alone (import-linter, configured in pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -17,14 +18,13 @@ def test_import_linter_layers_contract_holds():
                             check=False,
                             timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 1 kept, 0 broken" in result.stdout
+    assert "Contracts: 2 kept, 0 broken" in result.stdout
 
 
-def test_domain_imports_only_stdlib_eventsourcing_and_holidays():
-    allowed = set(sys.stdlib_module_names) | {"eventsourcing", "holidays", "domain",
-                                              "cryptography"}
+def foreign_imports(package: str, allowed: set[str]) -> list[str]:
+    """Every absolute import in `package` whose top-level name is not in `allowed`."""
     offenders = []
-    for path in (ROOT / "domain").rglob("*.py"):
+    for path in (ROOT / package).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             names = []
             if isinstance(node, ast.Import):
@@ -32,11 +32,23 @@ def test_domain_imports_only_stdlib_eventsourcing_and_holidays():
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module]
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] not in allowed]
-    assert offenders == []
+    return offenders
+
+
+def test_domain_imports_only_stdlib_eventsourcing_holidays_and_the_verifier():
+    allowed = set(sys.stdlib_module_names) | {"eventsourcing", "holidays", "domain",
+                                              "ledger_verifier"}
+    assert foreign_imports("domain", allowed) == []
+
+
+def test_ledger_verifier_imports_only_stdlib_and_cryptography():
+    allowed = set(sys.stdlib_module_names) | {"cryptography", "ledger_verifier"}
+    assert foreign_imports("ledger_verifier", allowed) == []
 
 
 def test_ruff_finds_nothing():
     ruff = Path(sys.executable).with_name("ruff")
-    result = subprocess.run([str(ruff), "check", "domain", "projections", "api", "bench", "tests"],
+    result = subprocess.run([str(ruff), "check", "domain", "projections", "api", "bench", "tests",
+                             "ledger_verifier"],
                             cwd=ROOT, capture_output=True, text=True, check=False, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr

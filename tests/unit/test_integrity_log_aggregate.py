@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from domain.actors import Actor, Role
 from domain.checkpoint import IntegrityLog, LogStatus, log_id
 from domain.errors import AlreadyExists, DomainError, Forbidden, InvalidInput, WrongStage
-from domain.integrity.proofs import MemoryTree
-from domain.integrity.verifier import (
+from ledger_verifier.proofs import MemoryTree
+from ledger_verifier.verifier import (
     COSIGNATURE_V1,
     Checkpoint,
     Signer,

@@ -9,11 +9,11 @@ from uuid import UUID
 
 import pytest
 
-from domain.integrity import bundle
-from domain.integrity.bundle import Kind
-from domain.integrity.leaf import encode_leaf
-from domain.integrity.proofs import MemoryTree
-from domain.integrity.verifier import (
+from ledger_verifier import bundle
+from ledger_verifier.bundle import Kind
+from ledger_verifier.leaf import encode_leaf
+from ledger_verifier.proofs import MemoryTree
+from ledger_verifier.verifier import (
     COSIGNATURE_V1,
     Checkpoint,
     Signer,

@@ -1,5 +1,5 @@
 """A hostile server: a test double of the integrity API that answers with corrupted proofs.
-The client-side checks (domain/integrity/bundle.py) accept the honest answers and refuse
+The client-side checks (ledger_verifier/bundle.py) accept the honest answers and refuse
 every corrupted one, because they take roots only from signed checkpoints they hold."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from uuid import UUID
 
 import pytest
 
-from domain.integrity import bundle
-from domain.integrity.leaf import LeafError, encode_leaf
-from domain.integrity.proofs import MemoryTree
-from domain.integrity.verifier import (
+from ledger_verifier import bundle
+from ledger_verifier.leaf import LeafError, encode_leaf
+from ledger_verifier.proofs import MemoryTree
+from ledger_verifier.verifier import (
     Checkpoint,
     IntegrityError,
     Signer,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.integrity.leaf import (
+from ledger_verifier.leaf import (
     MAGIC,
     Leaf,
     LeafError,

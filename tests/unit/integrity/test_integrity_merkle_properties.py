@@ -9,8 +9,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from domain.integrity import proofs
-from domain.integrity.verifier import (
+from ledger_verifier import proofs
+from ledger_verifier.verifier import (
     IntegrityError,
     ProofError,
     TreeBuilder,

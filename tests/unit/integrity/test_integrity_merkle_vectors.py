@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from domain.integrity import proofs
-from domain.integrity.verifier import (
+from ledger_verifier import proofs
+from ledger_verifier.verifier import (
     EMPTY_ROOT,
     ProofError,
     TreeBuilder,

@@ -10,10 +10,10 @@ from uuid import UUID
 
 import pytest
 
-from domain.integrity import bundle, parallel
-from domain.integrity.leaf import encode_leaf
-from domain.integrity.proofs import MemoryTree
-from domain.integrity.verifier import (
+from ledger_verifier import bundle, parallel
+from ledger_verifier.leaf import encode_leaf
+from ledger_verifier.proofs import MemoryTree
+from ledger_verifier.verifier import (
     Checkpoint,
     Signer,
     format_checkpoint_body,

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-from domain.integrity import proofs
-from domain.integrity.verifier import (
+from ledger_verifier import proofs
+from ledger_verifier.verifier import (
     COSIGNATURE_V1,
     ED25519,
     Checkpoint,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from domain.integrity import proofs
-from domain.integrity.verifier import (
+from ledger_verifier import proofs
+from ledger_verifier.verifier import (
     COSIGNATURE_V1,
     TLOG_PROOF_HEADER,
     IntegrityError,

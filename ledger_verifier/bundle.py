@@ -31,8 +31,8 @@ from enum import StrEnum
 from hashlib import sha256
 from typing import Any
 
-from domain.integrity.leaf import LeafError, check_leaf, decode_leaf, with_position
-from domain.integrity.verifier import (
+from ledger_verifier.leaf import LeafError, check_leaf, decode_leaf, with_position
+from ledger_verifier.verifier import (
     COSIGNATURE_V1,
     ED25519,
     Checkpoint,

@@ -19,9 +19,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from domain.integrity import bundle
-from domain.integrity.leaf import LeafError, check_leaf
-from domain.integrity.verifier import Verifier
+from ledger_verifier import bundle
+from ledger_verifier.leaf import LeafError, check_leaf
+from ledger_verifier.verifier import Verifier
 
 BLOCK = 4 << 20  # bytes of lines per task
 MIN_PARALLEL = 16 << 20  # smaller files are not worth the worker start-up
