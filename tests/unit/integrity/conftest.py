@@ -1,7 +1,7 @@
 """Shared fixtures for the integrity tests: locate the read-only test vectors.
 
-The vectors live beside the repository (``<repo>/../shared/vectors``), both here
-and in CI. Missing vectors are a hard error, never a silent skip.
+The vectors are in the repository, ``tests/vectors`` (provenance and licences in its
+README). Missing vectors are a hard error, never a silent skip.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-VECTORS_DIR = Path(__file__).resolve().parents[4] / "shared" / "vectors"
+VECTORS_DIR = Path(__file__).resolve().parents[2] / "vectors"
 PROBES_DIR = VECTORS_DIR / "transparency-dev-merkle" / "testdata"
 
 
 def _require(path: Path) -> Path:
     if not path.exists():
         raise FileNotFoundError(
-            f"test vectors not found at {path} (expected <repo>/../shared/vectors)"
+            f"test vectors not found at {path} (expected <repo>/tests/vectors)"
         )
     return path
 
@@ -40,7 +40,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def vectors_dir() -> Path:
-    """Root of the shared test vectors."""
+    """Root of the test vectors."""
     return _require(VECTORS_DIR)
 
 
