@@ -81,13 +81,6 @@ def decode_leaf(data: bytes) -> Leaf:
     return Leaf(position, UUID(bytes=raw_id), version, topic, bytes(data[at + _LEN.size:]))
 
 
-def leaf_position(data: bytes) -> int:
-    """The position field alone (cheap; for streaming checks on already-parsed leaves)."""
-    if not data.startswith(MAGIC) or len(data) < _FIXED:
-        raise LeafError("not an sgl-leaf/v1 leaf (magic or length)")
-    return int.from_bytes(data[len(MAGIC):len(MAGIC) + 8], "big")
-
-
 def check_leaf(data: bytes) -> int:
     """Check a leaf's structure without building objects (the verifier's hot path); returns
     its position. Same rules as decode_leaf."""

@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from domain import clock
 from domain.actors import Actor, Permission, Role
-from domain.application import Context, HistoryEntry, LedgerCore, Outcome
+from domain.application import Context, LedgerCore, Outcome
 from domain.checkpoint import IntegrityLog, RecordedCheckpoint, log_id
 from domain.errors import ConcurrentWrite, Forbidden, InvalidInput, NotFound
 from ledger_verifier.verifier import Checkpoint, Signer, format_checkpoint_body, sign_note
@@ -125,9 +125,6 @@ class IntegrityUseCases(LedgerCore):
                           as_of: datetime | None = None) -> IntegrityLog:
         return self._load_at(IntegrityLog, log_id(origin), f"integrity log {origin}",
                              version=version, as_of=as_of)
-
-    def integrity_log_history(self, origin: str) -> list[HistoryEntry]:
-        return self._history(IntegrityLog, log_id(origin), f"integrity log {origin}")
 
     def _log(self, origin: str) -> IntegrityLog:
         log = self._find_log(origin)
