@@ -37,7 +37,8 @@ from api.settings import Settings
 from domain.actors import Actor, Role
 from domain.application import Context
 from domain.ledger import Ledger
-from ledger_verifier.verifier import Signer, TreeBuilder, generate_signer
+from ledger_verifier.proofs import MemoryTree
+from ledger_verifier.verifier import Signer, generate_signer
 from projections.integrity import export_lines
 from projections.merkle_log import MerkleLog
 
@@ -91,7 +92,7 @@ def floors(path: Path, chunk: int = 50_000) -> dict[str, float]:
             start = time.perf_counter()
             leaves = [binascii.a2b_base64(t, strict_mode=True) for t in texts]
             middle = time.perf_counter()
-            tree = TreeBuilder()
+            tree = MemoryTree(compact=True)
             for leaf in leaves:
                 tree.append(hashlib.sha256(b"\x00" + leaf).digest())
             tree.root()

@@ -32,13 +32,13 @@ from hashlib import sha256
 from typing import Any
 
 from ledger_verifier.leaf import LeafError, check_leaf, decode_leaf, with_position
+from ledger_verifier.proofs import MemoryTree
 from ledger_verifier.verifier import (
     COSIGNATURE_V1,
     ED25519,
     Checkpoint,
     IntegrityError,
     NoteError,
-    TreeBuilder,
     Verifier,
     leaf_hash,
     open_checkpoint,
@@ -195,7 +195,7 @@ class LogAudit:
                           f"{', '.join(k.name for k in self.keys) or 'none'})")
         self.targets: dict[int, list[Target]] = {}
         self.recorded: list[Target] = []  # the bundle's checkpoints in recorded order
-        self.tree = TreeBuilder()
+        self.tree = MemoryTree(compact=True)
         self.last_position = 0
         self.events = 0
         self.claimed_count = 0
@@ -205,7 +205,7 @@ class LogAudit:
         self.matched: list[Target] = []
         self.divergence: int | None = None  # leaf index of the first claimed difference
         self.window: list[tuple[bytes | None, int | None, tuple[int, bytes] | None]] = []
-        self.claimed_tree: TreeBuilder | None = None
+        self.claimed_tree: MemoryTree | None = None
         self.claimed_matches: list[Target] = []
 
     # ---- what the leaves are checked against ------------------------------------------

@@ -1,4 +1,5 @@
-"""RFC 6962 proof generation over stored perfect subtrees (standard library only).
+"""The Merkle tree (RFC 6962), the one implementation: the service makes its proofs and the
+verifier rebuilds roots with this code, over the hashes of verifier.py.
 
 Storage model: ``get_node(level, index)`` returns the hash of the *perfect*
 subtree of ``2**level`` leaves starting at leaf ``index * 2**level``
@@ -7,21 +8,18 @@ keyed by (level, index): they never change once the subtree is complete.
 Subtrees on the right edge of a tree that is not a power of two in size are
 never stored; they are folded from at most log2(n) stored perfect nodes.
 
-Every function below reads O(log n) nodes. Verification lives in verifier.py.
+Every function below reads O(log n) nodes. MemoryTree keeps the nodes in memory: all of
+them (to make proofs), or only the compact range (the root of a log streamed past once).
+Proofs are checked in verifier.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+
+from ledger_verifier.verifier import EMPTY_ROOT, check_hash, node_hash
 
 GetNode = Callable[[int, int], bytes]
-EMPTY_ROOT = hashlib.sha256(b"").digest()
-
-
-def _node_hash(left: bytes, right: bytes) -> bytes:
-    """RFC 6962 interior node hash (duplicated from verifier.py to stay dependency-free)."""
-    return hashlib.sha256(b"\x01" + left + right).digest()
 
 
 def _largest_power_of_two_below(n: int) -> int:
@@ -44,9 +42,15 @@ def subtree_hash(start: int, end: int, get_node: GetNode) -> bytes:
             raise ValueError("range is not a subtree of an RFC 6962 tree")
         parts.append(get_node(level, start >> level))
         start += 1 << level
-    h = parts.pop()
-    while parts:
-        h = _node_hash(parts.pop(), h)
+    return fold(parts)
+
+
+def fold(parts: list[bytes]) -> bytes:
+    """The root of perfect subtrees of strictly decreasing size, left to right: hashed
+    together from the right edge inwards."""
+    h = parts[-1]
+    for left in reversed(parts[:-1]):
+        h = node_hash(left, h)
     return h
 
 
@@ -106,47 +110,79 @@ def append_nodes(index: int, leaf_hash: bytes, get_node: GetNode) -> list[tuple[
     nodes = [(0, index, leaf_hash)]
     h, level = leaf_hash, 0
     while index & 1:  # a right child completes its parent
-        h = _node_hash(get_node(level, index - 1), h)
+        h = node_hash(get_node(level, index - 1), h)
         index, level = index >> 1, level + 1
         nodes.append((level, index, h))
     return nodes
 
 
 class MemoryTree:
-    """In-memory store of all perfect subtree hashes, ``levels[level][index]``."""
+    """A Merkle tree in memory, grown one leaf hash at a time (append_nodes).
 
-    def __init__(self) -> None:
+    By default it keeps every perfect subtree, ``levels[level][index]``, and makes any proof.
+    ``compact=True`` keeps only the subtrees that make up the tree now, largest (leftmost)
+    first, one per set bit of ``size`` (a "compact range"): O(log n) memory, enough for the
+    root after every append; what a verifier streaming a whole log needs.
+    """
+
+    def __init__(self, *, compact: bool = False) -> None:
         self.levels: list[list[bytes]] = [[]]
+        self.compact = compact
+        self._range: list[bytes] = []  # compact: the perfect subtrees, largest first
+        self._size = 0
 
     @property
     def size(self) -> int:
         """Number of leaves."""
-        return len(self.levels[0])
+        return self._size
 
     def append(self, leaf_hash: bytes) -> list[tuple[int, int, bytes]]:
-        """Add a leaf hash; returns the nodes stored (see append_nodes)."""
-        nodes = append_nodes(self.size, leaf_hash, self.get_node)
-        for level, index, h in nodes:
-            if level == len(self.levels):
-                self.levels.append([])
-            assert len(self.levels[level]) == index  # nodes complete strictly in order
-            self.levels[level].append(h)
+        """Add a leaf hash; returns the nodes it completed (see append_nodes)."""
+        check_hash(leaf_hash, "leaf hash")
+        if self.compact:
+            # append_nodes reads the left siblings it merges with from the top of the range
+            nodes = append_nodes(self._size, leaf_hash, self._pop)
+            self._range.append(nodes[-1][2])
+        else:
+            nodes = append_nodes(self._size, leaf_hash, self.get_node)
+            for level, index, h in nodes:
+                if level == len(self.levels):
+                    self.levels.append([])
+                assert len(self.levels[level]) == index  # nodes complete strictly in order
+                self.levels[level].append(h)
+        self._size += 1
         return nodes
 
+    def _pop(self, level: int, index: int) -> bytes:
+        return self._range.pop()
+
     def get_node(self, level: int, index: int) -> bytes:
-        """Hash of the complete perfect subtree (level, index); KeyError if not complete."""
+        """Hash of the complete perfect subtree (level, index); KeyError if not kept."""
+        if self.compact:
+            n = self._size
+            if not (n >> level) & 1 or index != (n >> level) - 1:
+                raise KeyError((level, index))
+            return self._range[(n >> (level + 1)).bit_count()]
         if not (0 <= level < len(self.levels) and 0 <= index < len(self.levels[level])):
             raise KeyError((level, index))
         return self.levels[level][index]
 
     def root(self, size: int | None = None) -> bytes:
-        """MTH at ``size`` (default: current size)."""
-        return root(self.size if size is None else size, self.get_node)
+        """MTH at ``size`` (default: current size; a compact tree has no other)."""
+        return root(self._size if size is None else size, self.get_node)
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         """PATH(index) in the tree of ``size`` leaves (default: current size)."""
-        return inclusion_proof(index, self.size if size is None else size, self.get_node)
+        return inclusion_proof(index, self._size if size is None else size, self.get_node)
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
         """PROOF(size1, size2) (default size2: current size)."""
-        return consistency_proof(size1, self.size if size2 is None else size2, self.get_node)
+        return consistency_proof(size1, self._size if size2 is None else size2, self.get_node)
+
+
+def root_from_leaf_hashes(hashes: Iterable[bytes]) -> bytes:
+    """MTH of a sequence of leaf hashes, computed in one pass with O(log n) memory."""
+    tree = MemoryTree(compact=True)
+    for h in hashes:
+        tree.append(h)
+    return tree.root()

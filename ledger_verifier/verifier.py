@@ -54,54 +54,10 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
-def _check_hash(value: bytes, what: str) -> None:
+def check_hash(value: bytes, what: str) -> None:
     """Refuse anything that is not a 32-byte SHA-256 value."""
     if not isinstance(value, bytes) or len(value) != HASH_SIZE:
         raise ProofError(f"{what} must be {HASH_SIZE} bytes")
-
-
-class TreeBuilder:
-    """Streaming Merkle tree: O(log n) memory, root available after every append.
-
-    The stack holds the roots of the perfect subtrees that make up the tree,
-    largest (leftmost) first: one per set bit of ``size`` (a "compact range").
-    """
-
-    def __init__(self) -> None:
-        self._stack: list[bytes] = []
-        self._size = 0
-
-    @property
-    def size(self) -> int:
-        """Number of leaves appended so far."""
-        return self._size
-
-    def append(self, leaf_hash: bytes) -> None:
-        """Add one leaf hash; merge equal-sized perfect subtrees like a binary carry."""
-        _check_hash(leaf_hash, "leaf hash")
-        h, n = leaf_hash, self._size
-        while n & 1:
-            h = node_hash(self._stack.pop(), h)
-            n >>= 1
-        self._stack.append(h)
-        self._size += 1
-
-    def root(self) -> bytes:
-        """MTH of the leaves so far: fold the perfect subtrees from the right edge inwards."""
-        if not self._stack:
-            return EMPTY_ROOT
-        r = self._stack[-1]
-        for h in reversed(self._stack[:-1]):
-            r = node_hash(h, r)
-        return r
-
-
-def root_from_leaf_hashes(hashes: Iterable[bytes]) -> bytes:
-    """MTH of a sequence of leaf hashes, computed in one pass with O(log n) memory."""
-    builder = TreeBuilder()
-    for h in hashes:
-        builder.append(h)
-    return builder.root()
 
 
 # ------------------------------------------------------- RFC 9162 proof verification
@@ -114,7 +70,7 @@ def root_from_inclusion_proof(
     if not 0 <= index < size:
         raise ProofError(f"leaf index {index} is outside a tree of size {size}")
     for h in (leaf_hash, *proof):
-        _check_hash(h, "leaf hash and proof elements")
+        check_hash(h, "leaf hash and proof elements")
     fn, sn, r = index, size - 1, leaf_hash
     for p in proof:
         if sn == 0:
@@ -139,7 +95,7 @@ def verify_inclusion(
 
     The size is not bound by the proof itself: it must come from a signed checkpoint.
     """
-    _check_hash(root, "root")
+    check_hash(root, "root")
     if root_from_inclusion_proof(index, size, leaf_hash, proof) != root:
         raise ProofError("inclusion proof does not lead to the expected root")
 
@@ -163,7 +119,7 @@ def verify_consistency(
             raise ProofError("roots differ for equal tree sizes")
         return  # no hashing involved, so (as in the golden probes) root length is not checked
     for h in (root1, root2, *proof):
-        _check_hash(h, "roots and proof elements")
+        check_hash(h, "roots and proof elements")
     if not proof:
         raise ProofError("consistency proof is empty")
     path = list(proof)

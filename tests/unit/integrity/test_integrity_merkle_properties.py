@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from copy import deepcopy
 
 import pytest
 from hypothesis import example, given, settings
@@ -13,12 +14,10 @@ from ledger_verifier import proofs
 from ledger_verifier.verifier import (
     IntegrityError,
     ProofError,
-    TreeBuilder,
     leaf_hash,
     open_note,
     parse_checkpoint_body,
     parse_tlog_proof,
-    root_from_leaf_hashes,
     verify_consistency,
     verify_inclusion,
 )
@@ -118,11 +117,38 @@ def test_consistency_proofs_verify_and_mutations_fail(
 @example(seed=1, n=MAX_LEAVES)
 def test_streaming_roots_match_at_every_size(seed: int, n: int) -> None:
     tree = _tree(seed, n)
-    builder = TreeBuilder()
-    assert builder.root() == root_from_leaf_hashes([]) == tree.root(0)
+    compact = proofs.MemoryTree(compact=True)
+    assert compact.root() == proofs.root_from_leaf_hashes([]) == tree.root(0)
     for size in range(1, n + 1):
-        builder.append(tree.get_node(0, size - 1))
-        assert builder.root() == root_from_leaf_hashes(tree.levels[0][:size]) == tree.root(size)
+        assert compact.append(tree.get_node(0, size - 1)) == tree_nodes(tree, size)
+        assert (compact.root() == proofs.root_from_leaf_hashes(tree.levels[0][:size])
+                == tree.root(size))
+
+
+def tree_nodes(tree: proofs.MemoryTree, size: int) -> list[tuple[int, int, bytes]]:
+    """The nodes the leaf ``size - 1`` completed, read from a tree that keeps them all."""
+    index, level, out = size - 1, 0, []
+    while True:
+        out.append((level, index, tree.get_node(level, index)))
+        if not index & 1:
+            return out
+        index, level = index >> 1, level + 1
+
+
+def test_a_compact_tree_keeps_one_perfect_subtree_per_set_bit_of_its_size() -> None:
+    full, compact = _tree(3, 0), proofs.MemoryTree(compact=True)
+    for n in range(1, 70):
+        h = leaf_hash(bytes([n]))
+        full.append(h)
+        compact.append(h)
+        kept = [(level, (n >> level) - 1) for level in range(n.bit_length()) if n >> level & 1]
+        assert [compact.get_node(*node) for node in kept] == [full.get_node(*node)
+                                                               for node in kept]
+        with pytest.raises(KeyError):
+            compact.get_node(0, n - 2)  # a leaf already merged into its parent
+    copy = deepcopy(compact)  # the bundle verifier forks its tree where the hints diverge
+    copy.append(leaf_hash(b"fork"))
+    assert compact.size == 69 and compact.root() == full.root()
 
 
 def test_every_proof_of_every_tree_up_to_64_leaves() -> None:

@@ -12,11 +12,9 @@ from ledger_verifier import proofs
 from ledger_verifier.verifier import (
     EMPTY_ROOT,
     ProofError,
-    TreeBuilder,
     leaf_hash,
     node_hash,
     root_from_inclusion_proof,
-    root_from_leaf_hashes,
     verify_consistency,
     verify_inclusion,
 )
@@ -101,7 +99,7 @@ def test_reference_roots(
 ) -> None:
     want = reference["roots_by_size_hex"][size]
     leaves = [leaf_hash(bytes.fromhex(d)) for d in reference["leaf_inputs_hex"][:size]]
-    assert root_from_leaf_hashes(leaves).hex() == want
+    assert proofs.root_from_leaf_hashes(leaves).hex() == want
     assert reference_tree.root(size).hex() == want
 
 
@@ -201,7 +199,7 @@ def test_rolling_subtree_inclusion_proofs(load_json: Callable[[str], Any], rolli
 
 def test_rolling_roots_match_streaming_builder(rolling: Any) -> None:
     tree, _ = rolling
-    builder = TreeBuilder()
+    builder = proofs.MemoryTree(compact=True)
     assert builder.root() == EMPTY_ROOT == tree.root(0)
     for i in range(130):
         builder.append(tree.get_node(0, i))
@@ -233,7 +231,7 @@ def test_wrong_length_hashes_are_refused() -> None:
     with pytest.raises(ProofError):
         verify_inclusion(0, 2, leaf, [leaf + b"\x00"], leaf)
     with pytest.raises(ProofError):
-        TreeBuilder().append(b"short")
+        proofs.MemoryTree(compact=True).append(b"short")
 
 
 def test_rejection_reasons_for_short_and_long_proofs(reference_tree: proofs.MemoryTree) -> None:

@@ -27,7 +27,6 @@ from ledger_verifier.verifier import (
     open_checkpoint,
     open_note,
     parse_checkpoint_body,
-    root_from_leaf_hashes,
     sign_note,
     verify_consistency,
     verify_cosignature,
@@ -281,7 +280,7 @@ def test_serverless_checkpoint(serverless_log: dict[str, Any], size: int) -> Non
         text, [Verifier.from_vkey(serverless_log["vkey"])], origin=serverless_log["origin"]
     )
     assert cp.size == size and cp.extensions == ()
-    assert cp.root_hash == root_from_leaf_hashes(
+    assert cp.root_hash == proofs.root_from_leaf_hashes(
         leaf_hash(d) for d in serverless_log["leaves"][:size]
     )
     assert format_checkpoint_body(cp) == note.text
