@@ -11,8 +11,8 @@ from fastapi import APIRouter, Response
 from api.commands import etag, run_command
 from api.deps import ContextDep, LedgerDep, ReaderDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
+from api.params import AsOfQuery, VersionQuery, aware
 from api.routes import board
-from api.routes.params import AsOfQuery, VersionQuery, aware
 from api.schemas.actions import (
     ActionIn,
     ActionOut,
@@ -22,9 +22,8 @@ from api.schemas.actions import (
     DueDateIn,
     ImpactIn,
     ProgressIn,
-    ReasonIn,
 )
-from api.schemas.common import History, HistoryEntryOut
+from api.schemas.common import DatedReasonIn, History, HistoryEntryOut
 from domain.action import Action
 from domain.actors import Actor
 from domain.application import Outcome
@@ -102,7 +101,7 @@ def assure_completion(action_id: UUID, body: AssuranceIn, ledger: LedgerDep,
 
 @router.post("/{action_id}/completion-rejection", response_model=ActionOut,
              responses=WRITE_ERRORS)
-def reject_completion(action_id: UUID, body: ReasonIn, ledger: LedgerDep,
+def reject_completion(action_id: UUID, body: DatedReasonIn, ledger: LedgerDep,
                       ctx: ContextDep) -> Response:
     return run_command(ledger, ctx, lambda: ledger.reject_completion(
         ctx, action_id, reason=body.reason, occurred_on=body.occurred_on), _render(ledger))
@@ -117,7 +116,7 @@ def revise_due_date(action_id: UUID, body: DueDateIn, ledger: LedgerDep,
 
 
 @router.post("/{action_id}/escalation", response_model=ActionOut, responses=WRITE_ERRORS)
-def escalate_action(action_id: UUID, body: ReasonIn, ledger: LedgerDep,
+def escalate_action(action_id: UUID, body: DatedReasonIn, ledger: LedgerDep,
                     ctx: ContextDep) -> Response:
     return run_command(ledger, ctx, lambda: ledger.escalate_action(
         ctx, action_id, reason=body.reason, occurred_on=body.occurred_on), _render(ledger))
@@ -140,7 +139,7 @@ def evaluate_impact(action_id: UUID, body: ImpactIn, ledger: LedgerDep,
 
 
 @router.post("/{action_id}/withdrawal", response_model=ActionOut, responses=WRITE_ERRORS)
-def withdraw_action(action_id: UUID, body: ReasonIn, ledger: LedgerDep,
+def withdraw_action(action_id: UUID, body: DatedReasonIn, ledger: LedgerDep,
                     ctx: ContextDep) -> Response:
     return run_command(ledger, ctx, lambda: ledger.withdraw_action(
         ctx, action_id, reason=body.reason, occurred_on=body.occurred_on), _render(ledger))

@@ -11,12 +11,11 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 
 from api.commands import etag, run_command
-from api.deps import ContextDep, LedgerDep, ReaderDep, SettingsDep
+from api.deps import ContextDep, IntegrityDep, LedgerDep, ReaderDep, SettingsDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
+from api.params import AsOfQuery, VersionQuery, aware
 from api.routes import board
-from api.routes.integrity import IntegrityDep
-from api.routes.params import AsOfQuery, VersionQuery, aware
-from api.schemas.common import History, HistoryEntryOut
+from api.schemas.common import DatedReasonIn, History, HistoryEntryOut
 from api.schemas.reviews import (
     DateCorrectionIn,
     DateOnlyIn,
@@ -26,7 +25,6 @@ from api.schemas.reviews import (
     LocalDecisionIn,
     PanelDecisionIn,
     PublicationIn,
-    ReasonIn,
     RecommendationIn,
     RecommendationOut,
     RecordedFindingOut,
@@ -222,7 +220,7 @@ def publish(review_id: UUID, body: PublicationIn, ledger: LedgerDep, settings: S
 
 @router.post("/{review_id}/publication-deferral", response_model=ReviewOut,
              responses=WRITE_ERRORS)
-def defer_publication(review_id: UUID, body: ReasonIn, ledger: LedgerDep,
+def defer_publication(review_id: UUID, body: DatedReasonIn, ledger: LedgerDep,
                       settings: SettingsDep, ctx: ContextDep) -> Response:
     return run_command(ledger, ctx, lambda: ledger.defer_publication(
         ctx, review_id, reason=body.reason, occurred_on=body.occurred_on),
@@ -239,7 +237,7 @@ def correct_date(review_id: UUID, body: DateCorrectionIn, ledger: LedgerDep,
 
 
 @router.post("/{review_id}/closure", response_model=ReviewOut, responses=WRITE_ERRORS)
-def close_review(review_id: UUID, body: ReasonIn, ledger: LedgerDep, settings: SettingsDep,
+def close_review(review_id: UUID, body: DatedReasonIn, ledger: LedgerDep, settings: SettingsDep,
                  ctx: ContextDep) -> Response:
     return run_command(ledger, ctx, lambda: ledger.close_review(
         ctx, review_id, reason=body.reason, occurred_on=body.occurred_on),

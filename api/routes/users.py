@@ -7,12 +7,12 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 
 from api.commands import etag, run_command
-from api.deps import ContextDep, LedgerDep, ReaderDep
+from api.deps import AtDep, BoardDep, ContextDep, LedgerDep, ReaderDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
-from api.routes.board import AtDep, BoardDep, answering, scope
-from api.routes.params import AsOfQuery, VersionQuery, aware
-from api.schemas.common import History, HistoryEntryOut
-from api.schemas.users import IssuedTokenOut, ReasonIn, UserIn, UserList, UserOut
+from api.params import AsOfQuery, VersionQuery, aware
+from api.routes.board import answering, scope
+from api.schemas.common import History, HistoryEntryOut, ReasonIn
+from api.schemas.users import IssuedTokenOut, UserIn, UserList, UserOut
 from domain.application import Outcome
 
 router = APIRouter(prefix="/users", tags=["users"])

@@ -6,15 +6,13 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from api.schemas.common import Command
 from domain.action import Action, Impact, Rag
 
-_WHEN = "business date it refers to (default today; past dates are visible as backdating)"
 
-
-class ActionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ActionIn(Command):
     review_id: UUID
     recommendation_id: UUID = Field(description="the review's recommendation it implements")
     agency_id: UUID = Field(description="the agency that owns the action")
@@ -22,59 +20,38 @@ class ActionIn(BaseModel):
     measure_of_success: str = Field(min_length=1, max_length=2_000)
     due_on: date
     milestones: list[str] = Field(default_factory=list, max_length=50)
-    occurred_on: date | None = Field(None, description=_WHEN)
 
 
-class ProgressIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ProgressIn(Command):
     narrative: str = Field(min_length=1)
     rag: Rag = Field(description="the agency's own red / amber / green rating")
     evidence: list[str] = Field(default_factory=list, max_length=50,
                                 description="references: training dates, documents, audits")
-    occurred_on: date | None = Field(None, description=_WHEN)
 
 
-class ClaimIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ClaimIn(Command):
     narrative: str = Field(min_length=1)
     evidence: list[str] = Field(default_factory=list, max_length=50)
-    occurred_on: date | None = Field(None, description=_WHEN)
 
 
-class AssuranceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AssuranceIn(Command):
     comments: str = Field(min_length=1)
-    occurred_on: date | None = Field(None, description=_WHEN)
 
 
-class ReasonIn(BaseModel):
-    """Rejecting a claim, escalating to the Board, or withdrawing: a reason is the record."""
-
-    model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1)
-    occurred_on: date | None = Field(None, description=_WHEN)
-
-
-class DueDateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DueDateIn(Command):
     due_on: date
     reason: str = Field(min_length=1)
     approved_by: str = Field(min_length=1, max_length=200, description="who approved it")
-    occurred_on: date | None = Field(None, description=_WHEN)
 
 
-class BoardOutcomeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BoardOutcomeIn(Command):
     outcome: str = Field(min_length=1, description="what the Board decided")
     meeting: str = Field(min_length=1, max_length=200, description="the named Board meeting")
-    occurred_on: date | None = Field(None, description=_WHEN)
 
 
-class ImpactIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ImpactIn(Command):
     impact: Impact
     narrative: str = Field(min_length=1)
-    occurred_on: date | None = Field(None, description=_WHEN)
 
 
 class ProgressOut(BaseModel):

@@ -6,43 +6,33 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from api.schemas.common import ActorOut
+from api.schemas.common import ActorOut, Command
 from domain.challenge import STAGE_NAMES, Challenge, ChallengeOutcome, SubjectType
 
-_WHEN = "business date it refers to (default today; past dates are visible as backdating)"
 
-
-class ChallengeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ChallengeIn(Command):
     subject_type: SubjectType
     subject_id: UUID = Field(description="the review (decision or report) or action challenged")
     subject_version: int | None = Field(None, ge=1,
                                         description="the version of the subject challenged")
     grounds: str = Field(min_length=1)
     addressed_to: UUID = Field(description="the agency expected to answer")
-    occurred_on: date | None = Field(None, description=_WHEN)
 
 
-class ResponseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ResponseIn(Command):
     response: str = Field(min_length=1)
-    occurred_on: date | None = Field(None, description=_WHEN)
 
 
-class EscalationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class EscalationIn(Command):
     to_stage: int = Field(ge=2, le=4, description="the next stage (one at a time)")
     reason: str = Field(min_length=1)
-    occurred_on: date | None = Field(None, description=_WHEN)
 
 
-class ResolutionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ResolutionIn(Command):
     outcome: ChallengeOutcome
     reason: str = Field(min_length=1)
-    occurred_on: date | None = Field(None, description=_WHEN)
 
 
 class SubjectOut(BaseModel):

@@ -1,4 +1,4 @@
-"""Models shared by every resource: actors, history entries, command results."""
+"""Models shared by every resource: commands' common fields, reasons, actors, history entries."""
 
 from __future__ import annotations
 
@@ -6,11 +6,35 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.actors import Actor
 from domain.application import HistoryEntry
 from domain.base import event_fields
+
+WHEN = "business date it refers to (default today; past dates are visible as backdating)"
+
+
+class Command(BaseModel):
+    """A command's body: unknown fields are refused; `occurred_on` may backdate it."""
+
+    model_config = ConfigDict(extra="forbid")
+    occurred_on: date | None = Field(None, description=WHEN)
+
+
+class DatedReasonIn(Command):
+    """Rejecting a claim, escalating or withdrawing an action, deferring publication or
+    closing a review: a reason is the record."""
+
+    reason: str = Field(min_length=1)
+
+
+class ReasonIn(BaseModel):
+    """Revoking a token or deactivating a user: a reason is the record, dated the day it is
+    recorded (these cannot be backdated)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1)
 
 
 class ActorOut(BaseModel):

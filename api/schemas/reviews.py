@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from api.schemas.common import Command
 from domain.deadlines import Deadline
 from domain.review import (
     AgeBand,
@@ -24,15 +25,8 @@ from domain.review import (
     ScrutinyOutcome,
 )
 
-_WHEN = "business date it refers to (default today; past dates are visible as backdating)"
 
-
-class _Command(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    occurred_on: date | None = Field(None, description=_WHEN)
-
-
-class IncidentIn(_Command):
+class IncidentIn(Command):
     reference: str = Field(min_length=3, max_length=40,
                            description='pseudonymous reference, e.g. "SSSCB-2025-03"')
     partnership: str = Field(min_length=1, max_length=200)
@@ -46,63 +40,59 @@ class IncidentIn(_Command):
         None, description="the date the partners became aware (default today)")
 
 
-class DateOnlyIn(_Command):
+class DateOnlyIn(Command):
     """A step whose record is its date (Panel notified; sent to the Panel)."""
 
 
-class SummaryIn(_Command):
+class SummaryIn(Command):
     summary: str = Field(min_length=1)
 
 
-class LocalDecisionIn(_Command):
+class LocalDecisionIn(Command):
     conduct_review: bool = Field(description="conduct a local CSPR or not")
     criteria: list[LocalCriterion] = Field(description="regulation 11 criteria it rests on")
     rationale: str = Field(min_length=1)
 
 
-class PanelDecisionIn(_Command):
+class PanelDecisionIn(Command):
     national_review: bool
     criteria: list[PanelCriterion]
     rationale: str = Field(min_length=1)
 
 
-class ReviewerIn(_Command):
+class ReviewerIn(Command):
     reviewer: str = Field(min_length=1, max_length=500,
                           description="name of the independent reviewer")
 
 
-class FindingIn(_Command):
+class FindingIn(Command):
     text: str = Field(min_length=1)
     themes: list[str] = Field(default_factory=list,
                               description='lower-case slugs, e.g. "information-sharing"')
 
 
-class RecommendationIn(_Command):
+class RecommendationIn(Command):
     text: str = Field(min_length=1)
     finding_ids: list[UUID] = Field(min_length=1, description="the findings it rests on")
 
 
-class ScrutinyIn(_Command):
+class ScrutinyIn(Command):
     outcome: ScrutinyOutcome
     challenge_id: UUID | None = Field(None, description="required when challenged")
     notes: str = ""
 
 
-class SignOffIn(_Command):
+class SignOffIn(Command):
     meeting: str = Field(min_length=1, max_length=500, description="the named Board meeting")
     checkpoint_size: int | None = Field(None, ge=0)
     checkpoint_root: str | None = None
 
 
-class PublicationIn(_Command):
+class PublicationIn(Command):
     location: str = Field(min_length=1, max_length=2000, description="where published")
 
 
-class ReasonIn(_Command):
-    reason: str = Field(min_length=1)
-
-
-class DateCorrectionIn(_Command):
+class DateCorrectionIn(Command):
     field: CorrectableDate
     corrected: date
     reason: str = Field(min_length=1)

@@ -18,11 +18,6 @@ class UserIn(BaseModel):
     agency_id: UUID | None = Field(None, description="required for agency leads only")
 
 
-class ReasonIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1)
-
-
 class TokenOut(BaseModel):
     token_id: str
     issued_on: date
