@@ -32,9 +32,25 @@ class ActionStatus(StrEnum):
 
 
 class Rag(StrEnum):
+    """The agency's own red / amber / green rating, reported with its progress."""
+
     RED = "red"
     AMBER = "amber"
     GREEN = "green"
+
+
+class DerivedRag(StrEnum):
+    """An action's rating on a given day, derived from its status, due date and last update;
+    reported by no one, and not the agency's own red / amber / green `Rag`."""
+
+    # Derived by projections/actions.py (`rag_of`, and `rag_condition` in SQL); what "at
+    # risk" means (days to the due date, days without an update) is in the settings.
+    ASSURED = "assured"
+    COMPLETE_AWAITING_ASSURANCE = "complete_awaiting_assurance"
+    OVERDUE = "overdue"
+    AT_RISK = "at_risk"
+    ON_TRACK = "on_track"
+    WITHDRAWN = "withdrawn"
 
 
 class Impact(StrEnum):
