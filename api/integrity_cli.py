@@ -1,28 +1,29 @@
 """`ledger init`, `ledger checkpoint`, `ledger export`, `ledger verify`, `ledger verify-proof`.
 
-`verify` and `verify-proof` need no service: given a bundle (or a proof file) and the log's
-public key they run the checks of ledger_verifier/bundle.py and nothing else. Exit codes:
-0 verified, 1 verification failed, 2 the command could not run.
+`verify BUNDLE` and `verify-proof` need no service: they are the standalone verifier's
+`ledger-verify bundle` and `ledger-verify proof` (ledger_verifier/cli.py), which a scrutineer
+installs alone; `verify --live` reads the database. Exit codes: 0 verified, 1 verification
+failed, 2 the command could not run.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.settings import Settings
-from ledger_verifier import bundle, parallel
+from ledger_verifier import bundle
+from ledger_verifier import cli as standalone
 from ledger_verifier.leaf import LeafError
-from ledger_verifier.verifier import IntegrityError, Verifier
+from ledger_verifier.verifier import Verifier
+
+T = TypeVar("T")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
@@ -43,45 +44,22 @@ def _progress() -> Progress:
                     console=err, transient=True, disable=not err.is_terminal)
 
 
+def _standalone(step: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a step of the standalone verifier's command (ledger_verifier/cli.py, the one
+    implementation of `verify BUNDLE` and `verify-proof`); what stops it is exit 2 here too."""
+    try:
+        return step(*args, **kwargs)
+    except standalone.CannotRun as error:
+        raise _fail(str(error)) from None
+
+
 def read_keys(values: list[str]) -> list[Verifier]:
-    keys = []
-    for value in values:
-        text = Path(value).read_text() if os.path.isfile(value) else value
-        for line in text.split():
-            try:
-                keys.append(Verifier.from_vkey(line))
-            except IntegrityError as error:
-                raise _fail(f"{value!r} is not a verifier key: {error}") from None
-    if not keys:
-        raise _fail("give the log's public key with --public-key (GET /integrity/public-key)")
-    return keys
+    return _standalone(standalone.read_keys, values)
 
 
 def read_state(path: Path | None, origin: str, earlier: Sequence[str] = ()
                ) -> bundle.Target | None:
-    """The checkpoint an earlier run accepted: of this log, or of it under an earlier key
-    (the same tree: a rotation changes the key, not the events)."""
-    if path is None or not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text())
-        if data.get("origin") not in (origin, *earlier):
-            raise _fail(f"state file {path} is for origin {data.get('origin')!r}, not {origin!r}")
-        return bundle.state_target(data)
-    except (ValueError, KeyError, TypeError) as error:
-        raise _fail(f"state file {path} is unreadable: {error}") from None
-
-
-def write_state(path: Path | None, origin: str, verdict: bundle.Verdict,
-                previous: bundle.Target | None) -> None:
-    """Remember the largest checkpoint accepted, never a smaller one."""
-    if path is None or verdict.latest is None:
-        return
-    if previous is not None and previous.size >= verdict.latest.size:
-        return
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(bundle.state_data(origin, verdict.latest), indent=2) + "\n")
-    os.replace(tmp, path)
+    return _standalone(standalone.read_state, path, origin, earlier)
 
 
 def _open_service(settings: Settings) -> Any:
@@ -241,33 +219,13 @@ def verify(
         verdict, origin, previous = _verify_live(public_key, trusted, state)
     else:
         assert bundle_path is not None
-        keys = read_keys(public_key)
-        header = _bundle_header(bundle_path)
-        origin = str(header.get("origin", ""))
-        try:
-            earlier = bundle.earlier_origins(header)
-        except bundle.Failure:
-            earlier = []  # the verifier reports the malformed header
-        previous = read_state(state, origin, earlier)
         with _progress() as bar:
-            task = bar.add_task("Verifying", total=header.get("head_position"))
-            verdict = parallel.verify_file(
-                bundle_path, keys, trusted=trusted, state=previous,
-                min_cosignatures=min_cosignatures, jobs=jobs or None,
-                progress=lambda done: bar.update(task, completed=done))
+            task = bar.add_task("Verifying", total=None)
+            verdict, origin, previous = _standalone(
+                standalone.verify_bundle, bundle_path, public_key, trusted=trusted, state=state,
+                min_cosignatures=min_cosignatures, jobs=jobs,
+                progress=lambda done, total: bar.update(task, completed=done, total=total))
     _finish(verdict, state, origin, previous)
-
-
-def _bundle_header(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as f:
-            f.readline()
-            header = json.loads(f.readline()[2:] or b"{}")
-        return header if isinstance(header, dict) else {}
-    except (OSError, ValueError) as error:
-        if isinstance(error, OSError):
-            raise _fail(f"cannot read {path}: {error}") from None
-        return {}
 
 
 def _verify_live(public_key: list[str], trusted: list[str], state_path: Path | None
@@ -316,10 +274,8 @@ def _verify_live(public_key: list[str], trusted: list[str], state_path: Path | N
 
 def _finish(verdict: bundle.Verdict, state: Path | None, origin: str,
             previous: bundle.Target | None) -> None:
-    (out if verdict.ok else err).print(verdict.report(), markup=False, highlight=False)
-    if not verdict.ok:
-        raise typer.Exit(1)
-    write_state(state, origin, verdict, previous)
+    if code := standalone.finish(verdict, state, origin, previous):
+        raise typer.Exit(code)
 
 
 def verify_proof(
@@ -330,18 +286,6 @@ def verify_proof(
 ) -> None:
     """Check one event's tlog-proof offline: the signed checkpoint, the inclusion of the
     event's leaf bytes, and that those bytes are a ledger event."""
-    keys = read_keys(public_key)
-    try:
-        result = bundle.verify_proof_text(path.read_text(), keys,
-                                          min_cosignatures=min_cosignatures)
-    except (IntegrityError, LeafError) as error:
-        err.print(f"FAILED: {error}", markup=False)
-        raise typer.Exit(1) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise _fail(f"cannot read {path}: {error}") from None
-    cp = result.checkpoint
-    out.print(f"OK: the event at position {result.position} (leaf {result.index}: "
-              f"{result.topic}, aggregate {result.aggregate_id} version {result.version}) is "
-              f"in the log {cp.origin} of size {cp.size} whose signed root is "
-              f"{base64.b64encode(cp.root_hash).decode()}", markup=False,
-              highlight=False)
+    if code := _standalone(standalone.verify_proof, path, public_key,
+                           min_cosignatures=min_cosignatures):
+        raise typer.Exit(code)
