@@ -74,14 +74,6 @@ class Agency(LedgerAggregate):
     def name(self) -> str:
         return self.names[-1].name
 
-    def name_on(self, day: date) -> str:
-        """The name the agency had on a given day (its first name before registration)."""
-        current = self.names[0].name
-        for span in self.names:
-            if span.effective_from <= day:
-                current = span.name
-        return current
-
     def check_active(self, doing: str) -> None:
         if self.status is not AgencyStatus.ACTIVE:
             raise WrongStage(
