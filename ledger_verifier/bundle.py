@@ -228,6 +228,13 @@ class LogAudit:
     def add_target(self, target: Target) -> None:
         self.targets.setdefault(target.size, []).append(target)
 
+    def add_held(self, trusted: Sequence[str], state: Target | None) -> None:
+        """What the scrutineer brings: checkpoint notes they hold, and the state file's."""
+        for note in trusted:
+            self.add_checkpoint(note, "trusted")
+        if state is not None:
+            self.add_target(state)
+
     def begin(self) -> None:
         """Check the checkpoints against each other before any leaf is read."""
         for earlier, later in zip(self.recorded, self.recorded[1:]):
@@ -251,10 +258,7 @@ class LogAudit:
             raise Failure(Kind.MALFORMED, f"leaf {self.tree.size}: {error}",
                           self.last_position + 1) from None
         if position <= self.last_position:
-            kind = Kind.INSERTED if position == self.last_position else Kind.REORDERED
-            raise Failure(kind, f"position {position} comes after position "
-                                f"{self.last_position}; positions must strictly increase",
-                          position)
+            raise self._out_of_order(position)
         h = sha256(b"\x00" + leaf).digest()  # RFC 6962 leaf hash (verifier.leaf_hash)
         if self.divergence is not None:
             self._after_divergence(leaf, position, claimed)
@@ -275,10 +279,7 @@ class LogAudit:
         if self.divergence is not None:
             raise ValueError("add_hashed cannot follow a difference from the hints")
         if first <= self.last_position:
-            kind = Kind.INSERTED if first == self.last_position else Kind.REORDERED
-            raise Failure(kind, f"position {first} comes after position "
-                                f"{self.last_position}; positions must strictly increase",
-                          first)
+            raise self._out_of_order(first)
         append, sizes, tree = self.tree.append, self._sizes, self.tree
         for at in range(0, len(hashes), 32):
             append(hashes[at:at + 32])
@@ -286,6 +287,12 @@ class LogAudit:
                 self._check_size()
         self.events += len(hashes) // 32
         self.last_position = last
+
+    def _out_of_order(self, position: int) -> Failure:
+        """A leaf at or before the last position: an event inserted there, or moved."""
+        kind = Kind.INSERTED if position == self.last_position else Kind.REORDERED
+        return Failure(kind, f"position {position} comes after position {self.last_position}; "
+                             "positions must strictly increase", position)
 
     def add_claimed(self, claimed: tuple[int, bytes]) -> None:
         """A leaf the service's log holds beyond the events: an event is gone."""
@@ -548,10 +555,7 @@ def read_prelude(it: Iterator[bytes], keys: Sequence[Verifier], trusted: Sequenc
     audit = LogAudit(keys, header["origin"], earlier=earlier_origins(header),
                      min_cosignatures=min_cosignatures)
     _check_header_key(header, audit.keys)
-    for note in trusted:
-        audit.add_checkpoint(note, "trusted")
-    if state is not None:
-        audit.add_target(state)
+    audit.add_held(trusted, state)
     checkpoints = 0
     line = next(it, b"")
     while line.startswith(b"c "):
@@ -575,10 +579,7 @@ def verify_entries(origin: str, keys: Sequence[Verifier], notes: Iterable[str],
     index, in order."""
     try:
         audit = LogAudit(keys, origin, earlier=earlier, min_cosignatures=min_cosignatures)
-        for note in trusted:
-            audit.add_checkpoint(note, "trusted")
-        if state is not None:
-            audit.add_target(state)
+        audit.add_held(trusted, state)
         for note in notes:
             audit.add_checkpoint(note, "bundle")
         audit.begin()
