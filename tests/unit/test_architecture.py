@@ -52,3 +52,13 @@ def test_ruff_finds_nothing():
                              "ledger_verifier"],
                             cwd=ROOT, capture_output=True, text=True, check=False, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ledger_verifier_installs_alone_with_cryptography_only():
+    import tomllib
+
+    own = tomllib.loads((ROOT / "ledger_verifier" / "pyproject.toml").read_text())
+    service = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    pins = [d for d in service["project"]["dependencies"] if d.startswith("cryptography")]
+    assert own["project"]["dependencies"] == pins  # the same cryptography, nothing else
+    assert own["project"]["scripts"] == {"ledger-verify": "ledger_verifier.cli:main"}
