@@ -1,10 +1,35 @@
-"""The composition root: builds the Ledger (and later the projections) from settings."""
+"""The composition root: everything a process needs, built from settings in one place.
+
+`open_services(settings, ...)` opens, in this order, the Ledger, the Merkle log, the read
+models (views, the Board's queries and, in-process, the runner thread that keeps the views and
+the Merkle log current) and the integrity service (signing key, append-only guard); it closes
+them in the reverse order, and if a part fails to open, it closes what was already open
+before raising. The
+API's lifespan opens everything; each `ledger` command opens only the parts it needs. No
+other module constructs these parts.
+"""
 
 from __future__ import annotations
 
-from api.settings import Settings, Store
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+from api.integrity_service import IntegrityService
+from api.settings import ProjectionMode, Settings, Store
 from domain.ledger import Ledger
 from projections.db import advisory_key
+from projections.merkle_log import MerkleLog
+from projections.runner import run_projections
+from projections.service import ReadModels, open_read_models
+
+T = TypeVar("T")
+
+
+class NotOpened(RuntimeError):
+    """A part this process did not open was asked for (a programming error)."""
 
 
 def build_ledger(settings: Settings) -> Ledger:
@@ -24,3 +49,80 @@ def build_ledger(settings: Settings) -> Ledger:
                          autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (key,))
         return Ledger(env=env)  # the lock goes with the session, when the connection closes
+
+
+@dataclass(frozen=True)
+class Services:
+    """What one process opened. Asking for a part it did not open raises NotOpened."""
+
+    settings: Settings
+    ledger: Ledger
+    opened_read_models: ReadModels | None = None
+    opened_merkle: MerkleLog | None = None
+    opened_integrity: IntegrityService | None = None
+
+    @property
+    def read_models(self) -> ReadModels:
+        return _opened(self.opened_read_models, "the read models (views=True)")
+
+    @property
+    def merkle(self) -> MerkleLog:
+        return _opened(self.opened_merkle, "the Merkle log (merkle=True)")
+
+    @property
+    def integrity(self) -> IntegrityService:
+        return _opened(self.opened_integrity, "the integrity service (integrity=True)")
+
+    def run_worker(self, stop: threading.Event) -> None:
+        """The projection worker's loop in the foreground (`ledger project`): these views and
+        the Merkle log if it is open, until `stop` is set. Raises ViewBusy if another worker
+        runs one of them."""
+        run_projections(self.settings, self.ledger, stop,
+                        read_side=self.read_models.read_side, merkle_log=self.opened_merkle)
+
+
+def _opened(part: T | None, name: str) -> T:
+    if part is None:
+        raise NotOpened(f"this process did not open {name}")
+    return part
+
+
+@contextmanager
+def open_services(settings: Settings, *, ledger: Ledger | None = None, views: bool = True,
+                  integrity: bool = True, merkle: bool | None = None,
+                  run_projections: bool | None = None) -> Iterator[Services]:
+    """Open the parts a process needs, and close them in reverse order on exit.
+
+    ledger: a ready Ledger to use (its owner closes it); by default one is built here.
+    views: the read models. merkle: the Merkle log (default: as integrity), alone e.g. to
+    verify without creating a key. integrity: the signing key and the append-only guard,
+    over the Merkle log. run_projections: keep the views (and the Merkle log, if open)
+    current in a thread of this process; default: as settings.projections says, when views
+    are open.
+    """
+    if run_projections is None:
+        run_projections = views and settings.projections == ProjectionMode.IN_PROCESS
+    if merkle is None:
+        merkle = integrity
+    if run_projections and not views:
+        raise ValueError("run_projections needs views=True")
+    if integrity and not merkle:
+        raise ValueError("integrity needs the Merkle log (merkle=True)")
+    with ExitStack() as stack:
+        if ledger is None:
+            ledger = build_ledger(settings)
+            stack.callback(ledger.close)
+        merkle_log = None
+        if merkle:
+            merkle_log = MerkleLog(settings, ledger)
+            stack.callback(merkle_log.close)
+        read_models = None
+        if views:  # its runner thread, if any, stops before the Merkle log it feeds closes
+            read_models = open_read_models(settings, ledger, run_in_process=run_projections,
+                                           merkle_log=merkle_log)
+            stack.callback(read_models.close)
+        service = None
+        if integrity:
+            service = IntegrityService(settings, ledger, merkle=merkle_log)
+            stack.callback(service.close)
+        yield Services(settings, ledger, read_models, merkle_log, service)

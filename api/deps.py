@@ -1,5 +1,6 @@
-"""Typed dependencies: the ledger, the authenticated actor, and a command's context
-(If-Match and Idempotency-Key)."""
+"""Typed dependencies: the parts the lifespan opened (settings, ledger, read models, Board,
+integrity service), the authenticated actor, and a command's context (If-Match and
+Idempotency-Key). Every dependency alias the routes use is here."""
 
 from __future__ import annotations
 
@@ -10,25 +11,70 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.composition import Services
+from api.errors import ServiceUnavailable
+from api.integrity_service import IntegrityService
+from api.params import AsOfQuery, MinPositionQuery, PositionQuery, aware
 from api.settings import Settings
 from domain.actors import Actor, Permission
 from domain.application import Context, Idempotency
 from domain.errors import InvalidInput
 from domain.ledger import Ledger
+from projections.board import At, Board
+from projections.service import ReadModels
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `ledger users add`")
 
 
-def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+def get_services(request: Request) -> Services:
+    """What the lifespan opened (api/composition.py). Routes never open parts themselves."""
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        raise ServiceUnavailable("the application has not started: its lifespan did not run")
+    return services
 
 
-def get_ledger(request: Request) -> Ledger:
-    return request.app.state.ledger
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+def get_ledger(services: ServicesDep) -> Ledger:
+    return services.ledger
+
+
+def get_read_models(services: ServicesDep) -> ReadModels:
+    return services.read_models
+
+
+def get_integrity(services: ServicesDep) -> IntegrityService:
+    return services.integrity
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+ReadModelsDep = Annotated[ReadModels, Depends(get_read_models)]
+IntegrityDep = Annotated[IntegrityService, Depends(get_integrity)]
+
+
+def get_board(models: ReadModelsDep) -> Board:
+    return models.board
+
+
+BoardDep = Annotated[Board, Depends(get_board)]
+
+
+def at_params(as_of: AsOfQuery = None, position: PositionQuery = None,
+              min_position: MinPositionQuery = None) -> At:
+    """Which state of the ledger to answer from: now (after min_position), or the past."""
+    if as_of is not None and position is not None:
+        raise InvalidInput("give as_of or position, not both", field="as_of")
+    return At(min_position=min_position, position=position, as_of=aware(as_of))
+
+
+AtDep = Annotated[At, Depends(at_params)]
 
 
 def get_actor(

@@ -7,10 +7,10 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 
 from api.commands import etag, run_command
-from api.deps import ContextDep, LedgerDep, ReaderDep
+from api.deps import AtDep, BoardDep, ContextDep, LedgerDep, ReaderDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
-from api.routes.board import AtDep, BoardDep, answering
-from api.routes.params import AsOfQuery, VersionQuery, aware
+from api.params import AsOfQuery, VersionQuery, aware
+from api.routes.board import answering
 from api.schemas.agencies import AgencyIn, AgencyList, AgencyOut, MergeIn, RenameIn, RetireIn
 from api.schemas.common import History, HistoryEntryOut
 

@@ -10,9 +10,9 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from api.deps import ReaderDep
-from api.routes.board import AtDep, BoardDep, answering, respond, responses, scope
-from api.routes.params import aware
+from api.deps import AtDep, BoardDep, ReaderDep
+from api.params import aware
+from api.routes.board import answering, respond, responses, scope
 
 router = APIRouter(tags=["audit"])
 

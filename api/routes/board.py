@@ -11,71 +11,35 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
-from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from api.deps import ReaderDep
+from api.deps import AtDep, BoardDep, ReaderDep
 from api.errors import READ_ERRORS, ServiceUnavailable
-from api.routes.params import AsOfQuery, aware
-from api.settings import ProjectionMode
+from api.schemas.board import (
+    ActionRow,
+    ActionsPage,
+    AgenciesOut,
+    AgencyRow,
+    ChallengeRow,
+    ChallengesOut,
+    ReviewRow,
+    ReviewsOut,
+    ThemeRow,
+    ThemesOut,
+)
+from domain.action import ActionStatus, DerivedRag
 from domain.actors import Actor, Role
 from domain.errors import Forbidden, InvalidInput
-from projections.board import At, Board
 from projections.readside import ViewBehind, ViewStopped
-from projections.service import ReadModels, open_read_models
 
 router = APIRouter(prefix="/board", tags=["board"])
-_open_lock = threading.Lock()
-
-
-# ---- where the read models come from ---------------------------------------------------------
-
-def get_read_models(request: Request) -> ReadModels:
-    """The app's read models (opened by the lifespan; opened here on first use otherwise)."""
-    state = request.app.state
-    models = getattr(state, "read_models", None)
-    if models is None:
-        with _open_lock:
-            models = getattr(state, "read_models", None)
-            if models is None:
-                models = open_read_models(
-                    state.settings, state.ledger,
-                    run_in_process=state.settings.projections is ProjectionMode.IN_PROCESS)
-                state.read_models = models
-    return models
-
-
-def get_board(models: Annotated[ReadModels, Depends(get_read_models)]) -> Board:
-    return models.board
-
-
-BoardDep = Annotated[Board, Depends(get_board)]
-
-PositionQuery = Annotated[int | None, Query(
-    ge=0, le=2**62, description="answer as the ledger stood just after this log position")]
-MinPositionQuery = Annotated[int | None, Query(
-    ge=0, le=2**62, description="wait (bounded) until the views have applied this position, "
-                                "e.g. the X-Ledger-Position a command returned")]
-
-
-def at_params(as_of: AsOfQuery = None, position: PositionQuery = None,
-              min_position: MinPositionQuery = None) -> At:
-    """Which state of the ledger to answer from: now (after min_position), or the past."""
-    if as_of is not None and position is not None:
-        raise InvalidInput("give as_of or position, not both", field="as_of")
-    return At(min_position=min_position, position=position, as_of=aware(as_of))
-
-
-AtDep = Annotated[At, Depends(at_params)]
 
 
 @contextmanager
@@ -155,208 +119,13 @@ def responses() -> dict[int | str, dict[str, Any]]:
     return {**READ_ERRORS, 200: {"content": CSV}}
 
 
-# ---- response models ------------------------------------------------------------------------
-
-class Rag(StrEnum):
-    ASSURED = "assured"
-    COMPLETE_AWAITING_ASSURANCE = "complete_awaiting_assurance"
-    OVERDUE = "overdue"
-    AT_RISK = "at_risk"
-    ON_TRACK = "on_track"
-    WITHDRAWN = "withdrawn"
-
-
-class ActionStatus(StrEnum):
-    OPEN = "open"
-    COMPLETION_CLAIMED = "completion_claimed"
-    ASSURED = "assured"
-    WITHDRAWN = "withdrawn"
-
-
-class ActionRow(BaseModel):
-    action_id: UUID
-    review_id: UUID
-    review_reference: str | None
-    recommendation_id: UUID
-    agency_id: UUID
-    agency_name: str | None = Field(description="the owner agency's current name")
-    agency_status: str | None
-    description: str
-    status: ActionStatus
-    rag: Rag = Field(description="derived for today: assured, complete awaiting assurance, "
-                                 "overdue, at risk, on track (or withdrawn)")
-    assigned_on: date
-    due_on: date
-    original_due_on: date
-    due_revisions: int
-    overdue: bool
-    days_overdue: int
-    last_progress_on: date | None = Field(description="business date of the last update")
-    days_since_update: int = Field(description="days since the last update (or assignment)")
-    last_rag: str | None = Field(description="the agency's own last RAG rating")
-    progress_reports: int
-    claimed_on: date | None
-    assured_on: date | None
-    escalated: bool = Field(description="escalated to the Board, awaiting its outcome")
-    escalated_on: date | None
-    held_to_account: int = Field(description="times the Board held the agency to account")
-    impact: str | None
-    withdrawn_on: date | None
-
-
-class ActionsPage(BaseModel):
-    position: int = Field(description="the last log position this answer reflects")
-    today: date
-    items: list[ActionRow]
-    next_cursor: str | None = Field(description="pass as cursor for the next page")
-
-
-class AgencyRow(BaseModel):
-    agency_id: UUID
-    agency_name: str | None
-    agency_kind: str | None
-    agency_status: str | None
-    open: int = Field(description="actions not yet assured (withdrawn ones count nowhere)")
-    overdue: int = Field(description="open actions past their due date")
-    stalled: int = Field(description="open actions with no update for stalled_days")
-    stalled_days: int
-    completed: int = Field(description="actions assured complete")
-    completed_on_time: int
-    completed_on_time_pct: float | None
-    escalated: int = Field(description="actions escalated to the Board, awaiting its outcome")
-    held_to_account: int = Field(description="actions the Board held the agency to account on")
-    challenges_open: int = Field(description="open challenges addressed to the agency")
-    challenges_total: int
-
-
-class AgenciesOut(BaseModel):
-    position: int
-    today: date
-    stalled_days: int
-    items: list[AgencyRow]
-
-
-class DeadlineOut(BaseModel):
-    name: str
-    description: str
-    due_on: date
-    status: str = Field(description="pending, met, missed or deferred")
-    done_on: date | None
-    working_days_late: int | None
-
-
-class ReviewRow(BaseModel):
-    review_id: UUID
-    reference: str
-    partnership: str
-    local_authority_area: str
-    age_band: str
-    harm: str
-    category: str
-    legal_status: str
-    agencies_involved: list[UUID]
-    stage: str
-    aware_on: date
-    notified_on: date | None
-    rapid_review_on: date | None
-    decided_on: date | None
-    conduct_review: bool | None
-    local_criteria: list[str] | None
-    panel_decided_on: date | None
-    national_review: bool | None
-    reviewer: str | None
-    commissioned_on: date | None
-    submitted_on: date | None
-    scrutinised_on: date | None
-    scrutiny_outcome: str | None
-    signed_off_on: date | None
-    sign_off_meeting: str | None
-    sent_on: date | None
-    published_on: date | None
-    publication_deferred: bool
-    closed_on: date | None
-    findings: int
-    recommendations: int
-    date_corrections: int
-    deadlines: list[DeadlineOut]
-    deadlines_missed: int
-
-
-class ReviewsOut(BaseModel):
-    position: int
-    today: date
-    items: list[ReviewRow]
-    next_cursor: str | None
-
-
-class ChallengeRow(BaseModel):
-    challenge_id: UUID
-    subject_type: str
-    subject_id: UUID
-    subject_version: int | None
-    addressed_to: UUID
-    addressed_to_name: str | None
-    raised_by: str
-    raised_by_name: str
-    raised_by_role: str
-    raised_on: date
-    status: str = Field(description="open or resolved")
-    stage: int
-    stage_name: str
-    stage_entered_on: date
-    stage_responded_on: date | None
-    awaiting_response: bool
-    stage_waited_working_days: int = Field(
-        description="working days the current stage waited for a response (so far)")
-    age_working_days: int
-    responses: int
-    escalations: int
-    outcome: str | None
-    resolved_on: date | None
-
-
-class ChallengesOut(BaseModel):
-    position: int
-    today: date
-    items: list[ChallengeRow]
-    next_cursor: str | None
-
-
-class ThemeReview(BaseModel):
-    review_id: UUID
-    reference: str | None
-    findings: int
-    first_on: date
-
-
-class ThemeFinding(BaseModel):
-    finding_id: UUID
-    review_id: UUID
-    text: str
-    recorded_on: date
-
-
-class ThemeRow(BaseModel):
-    theme: str
-    review_count: int
-    finding_count: int
-    recurrent: bool = Field(description="carried by two or more reviews")
-    reviews: list[ThemeReview] | None = Field(None, description="with ?theme= only")
-    findings: list[ThemeFinding] | None = Field(None, description="with ?theme= only")
-
-
-class ThemesOut(BaseModel):
-    position: int
-    items: list[ThemeRow]
-
-
 # ---- routes ---------------------------------------------------------------------------------
 
 @router.get("/actions", response_model=ActionsPage, responses=responses())
 def board_actions(
     request: Request, board: BoardDep, actor: ReaderDep, at: AtDep,
     agency: UUID | None = None, review: UUID | None = None, status: ActionStatus | None = None,
-    rag: Rag | None = None, overdue: bool | None = None,
+    rag: DerivedRag | None = None, overdue: bool | None = None,
     stalled_days: Annotated[int | None, Query(ge=0, le=36_500, description=(
         "open actions with no update for at least this many days"))] = None,
     limit: LimitQuery = 100, cursor: CursorQuery = None,

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Response
 from api.commands import etag, run_command
 from api.deps import ContextDep, LedgerDep, ReaderDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
+from api.params import AsOfQuery, VersionQuery, aware
 from api.routes import board
-from api.routes.params import AsOfQuery, VersionQuery, aware
 from api.schemas.challenges import (
     ChallengeIn,
     ChallengeOut,

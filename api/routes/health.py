@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import LedgerDep
-from api.routes.board import get_read_models
+from api.deps import LedgerDep, ReadModelsDep
 
 router = APIRouter(tags=["health"])
 
@@ -20,12 +19,12 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", responses={503: {"description": "store unreachable or a view stopped"}})
-def readyz(request: Request, ledger: LedgerDep) -> JSONResponse:
+def readyz(ledger: LedgerDep, read_models: ReadModelsDep) -> JSONResponse:
     """The store answers, and every view runs: each one's position, lag and any stop (the
     view, the position and the error) are reported. 503 when any of that is not so."""
     try:
         ledger.ping()
-        views = get_read_models(request).status()
+        views = read_models.status()
     except Exception as error:  # noqa: BLE001 - readiness must answer, whatever failed
         return JSONResponse({"status": "unavailable", "store": f"unreachable: {error}"},
                             status_code=503)

@@ -8,18 +8,16 @@ self-contained C2SP tlog-proofs of single events, and the whole log as an export
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from api.commands import run_command
-from api.deps import ActorDep, ContextDep, LedgerDep, ReaderDep
-from api.errors import READ_ERRORS, WRITE_ERRORS, ServiceUnavailable
-from api.integrity_keys import KeyFileError
-from api.integrity_service import Inclusion, IntegrityService
+from api.deps import ActorDep, ContextDep, IntegrityDep, LedgerDep, ReaderDep
+from api.errors import READ_ERRORS, WRITE_ERRORS
+from api.integrity_service import Inclusion
 from api.schemas.integrity import (
     CheckpointIn,
     CheckpointList,
@@ -41,27 +39,7 @@ from ledger_verifier.bundle import key_fingerprint
 from projections.integrity import chunked
 
 router = APIRouter(prefix="/integrity", tags=["integrity"])
-_open_lock = threading.Lock()
 NOTE = "text/plain; charset=utf-8"
-
-
-def get_integrity(request: Request) -> IntegrityService:
-    """The app's integrity service, opened on first use (key file, Merkle log, PostgreSQL
-    append-only guard)."""
-    state = request.app.state
-    service = getattr(state, "integrity", None)
-    if service is None:
-        with _open_lock:
-            service = getattr(state, "integrity", None)
-            if service is None:
-                try:
-                    service = state.integrity = IntegrityService(state.settings, state.ledger)
-                except KeyFileError as error:  # the operator must fix the key file
-                    raise ServiceUnavailable(str(error)) from error
-    return service
-
-
-IntegrityDep = Annotated[IntegrityService, Depends(get_integrity)]
 
 
 def _wants_text(accept: str | None) -> bool:

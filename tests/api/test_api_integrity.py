@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import io
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from domain.actors import Actor, Role
-from domain.application import Context
 from ledger_verifier import bundle
 from ledger_verifier.verifier import (
     COSIGNATURE_V1,
@@ -22,19 +19,14 @@ from ledger_verifier.verifier import (
     generate_signer,
     open_checkpoint,
 )
-
-MANAGER = Context(Actor("u-manager", Role.SCB_MANAGER))
+from tests.principals import AS_MANAGER
+from tests.scenarios import Scenario
 
 
 @pytest.fixture
-def iapi(api: Any, tmp_path: Path) -> Iterator[Any]:
-    """The shared API client, with the key file and the views in this test's directory."""
-    state = api.client.app.state
-    state.settings = state.settings.model_copy(update={"data_dir": tmp_path})
-    yield api
-    service = getattr(state, "integrity", None)
-    if service is not None:
-        service.close()
+def iapi(api: Any) -> Any:
+    """The shared API client (its key file and views are in this test's directory)."""
+    return api
 
 
 def vkey(api: Any) -> str:
@@ -159,26 +151,12 @@ def test_signing_off_a_report_records_the_tree_and_makes_its_checkpoint(iapi: An
 
 
 def scrutinised_review(ledger: Any, agency: Any) -> Any:
-    review = ledger.record_incident(
-        MANAGER, reference="SSSCB-2025-09", partnership="SSSCB",
-        local_authority_area="Stoke-on-Trent", age_band="under_1", harm="serious_harm",
-        category="non_accidental_injury", legal_status="child_in_need",
-        agencies_involved=[agency]).id
-    ledger.notify_panel(MANAGER, review)
-    ledger.complete_rapid_review(MANAGER, review, summary="Facts gathered")
-    ledger.record_local_decision(MANAGER, review, conduct_review=True,
-                                 criteria=["multi_agency_concerns"], rationale="Concerns")
-    ledger.commission_reviewer(MANAGER, review, reviewer="Independent Reviewer")
-    finding = ledger.record_finding(MANAGER, review, text="Not escalated", themes=["escalation"])
-    ledger.record_recommendation(MANAGER, review, text="Train", finding_ids=[finding.item_id])
-    ledger.submit_report(MANAGER, review, summary="The report")
-    ledger.record_scrutiny(MANAGER, review, outcome="no_challenge")
-    return review
+    return Scenario(ledger).review([agency], reference="SSSCB-2025-09", to="scrutinised").review_id
 
 
 def test_a_records_history_comes_with_inclusion_proofs_against_the_latest_checkpoint(iapi: Any):
     cp = checkpoint(iapi).json()
-    later = iapi.ledger.rename_agency(MANAGER, iapi.agency_a, name="Staffordshire Police HQ",
+    later = iapi.ledger.rename_agency(AS_MANAGER, iapi.agency_a, name="Staffordshire Police HQ",
                                       reason="renamed")
     body = iapi.get("auditor", f"/integrity/records/{iapi.agency_a}/proofs").json()
     keys = [Verifier.from_vkey(vkey(iapi))]

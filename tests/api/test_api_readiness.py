@@ -14,7 +14,7 @@ def test_readyz_reports_every_view_running(api):
 
 
 def test_readyz_names_a_stopped_view(api):
-    models = api.client.app.state.read_models
+    models = api.client.app.state.services.read_models
     models.background.stop()  # hold the runner still so the failure stays as recorded
     mark_failed(models.read_side.db, "themes", 7, "KeyError: 'themes'")
     response = api.client.get("/readyz")
@@ -30,7 +30,7 @@ def test_the_merkle_log_follows_writes_without_being_asked(api):
 
     api.post("scb_manager", f"/agencies/{api.agency_a}/rename",
              {"name": "Renamed for the log", "reason": "test"})
-    merkle = api.client.app.state.integrity.merkle
+    merkle = api.client.app.state.services.integrity.merkle
     deadline = time.monotonic() + 10
     while merkle.tree_size() < len(list(api.ledger.iter_notifications())):
         assert time.monotonic() < deadline, "the Merkle log did not catch up by itself"

@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from api.routes import audit, board
-from api.settings import Settings
-from domain.actors import Actor, Role
-from domain.application import Context
-from projections.service import open_read_models
 from projections.tracking import mark_failed
+from tests.scenarios import Scenario
 
-MANAGER = Context(Actor("u-manager", Role.SCB_MANAGER, name="Manager"))
 ON = date(2025, 1, 6)
 
 
@@ -29,37 +22,17 @@ def store(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def board_api(api: Any, tmp_path: Path) -> Iterator[Any]:
-    """The shared `api` client with the board and audit routers and in-process projections
-    (views in this test's own directory)."""
-    app = api.client.app
-    if not any(getattr(r, "path", "") == "/board/actions" for r in app.routes):
-        app.include_router(board.router)
-        app.include_router(audit.router)
-    models = open_read_models(Settings(data_dir=tmp_path), api.ledger, run_in_process=True)
-    app.state.read_models = models
-    yield api
-    models.close()
+def board_api(api: Any) -> Any:
+    """The shared `api` client: its lifespan opened the views (in this test's directory) and
+    runs the projections in-process."""
+    return api
 
 
 def assign(api: Any, agency: Any, due: date) -> Any:
-    led = api.ledger
-    review = led.record_incident(
-        MANAGER, reference=f"SSSCB-{agency.hex[:6]}", partnership="SSSCB",
-        local_authority_area="Stoke", age_band="under_1", harm="death", category="neglect",
-        legal_status="none", agencies_involved=[agency], occurred_on=ON).id
-    led.notify_panel(MANAGER, review, occurred_on=ON)
-    led.complete_rapid_review(MANAGER, review, summary="s", occurred_on=ON)
-    led.record_local_decision(MANAGER, review, conduct_review=True,
-                              criteria=["recurrent_themes"], rationale="r", occurred_on=ON)
-    led.commission_reviewer(MANAGER, review, reviewer="R", occurred_on=ON)
-    finding = led.record_finding(MANAGER, review, text="f", themes=["neglect"],
-                                 occurred_on=ON).item_id
-    rec = led.record_recommendation(MANAGER, review, text="r", finding_ids=[finding],
-                                    occurred_on=ON).item_id
-    return led.assign_action(MANAGER, review_id=review, recommendation_id=rec,
-                             agency_id=agency, description="train", measure_of_success="m",
-                             due_on=due, occurred_on=ON)
+    """An action for `agency` due on `due`, on a review of its own (all recorded on ON)."""
+    scenario = Scenario(api.ledger, on=ON)
+    review = scenario.review([agency], reference=f"SSSCB-{agency.hex[:6]}")
+    return scenario.assign(review, agency, due_on=due)
 
 
 def test_a_read_with_min_position_sees_the_write(board_api: Any) -> None:
@@ -122,7 +95,7 @@ def test_as_of_and_position_together_are_refused(board_api: Any) -> None:
 
 
 def test_a_stopped_view_answers_503_naming_it(board_api: Any) -> None:
-    models = board_api.client.app.state.read_models
+    models = board_api.client.app.state.services.read_models
     models.background.stop()
     position = assign(board_api, board_api.agency_a, date(2099, 1, 1)).position
     mark_failed(models.read_side.db, "actions", position, "RuntimeError: broken")

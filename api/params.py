@@ -1,4 +1,4 @@
-"""Query parameters shared by the GET routes."""
+"""Query parameters shared by the GET routes and the dependencies of api/deps.py."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ VersionQuery = Annotated[int | None, Query(ge=1, le=2_000_000_000,
                                               description="the state at this version")]
 AsOfQuery = Annotated[datetime | None, Query(
     description="the state as recorded at this moment (ISO 8601; UTC if no offset)")]
+PositionQuery = Annotated[int | None, Query(
+    ge=0, le=2**62, description="answer as the ledger stood just after this log position")]
+MinPositionQuery = Annotated[int | None, Query(
+    ge=0, le=2**62, description="wait (bounded) until the views have applied this position, "
+                                "e.g. the X-Ledger-Position a command returned")]
 
 
 def aware(moment: datetime | None) -> datetime | None:
