@@ -1,22 +1,21 @@
-"""The `ledger` command: serve, demo data, users and tokens (and, later, projections and
-integrity). Errors print a message and exit non-zero; a refused command writes nothing."""
+"""The `ledger` command: serve, demo data, users and tokens, the projection worker and its
+views (and, from api/integrity_cli.py, the integrity commands). Each command opens only the
+parts it needs through the composition root (api/cli_common.services). Errors print a message
+and exit non-zero; a refused command writes nothing."""
 
 from __future__ import annotations
 
-import getpass
 import sys
 from typing import Annotated
 from uuid import UUID
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from api.composition import build_ledger
+from api.cli_common import begin, fail, operator, out, services, settings
 from api.integrity_cli import register as register_integrity_commands
-from api.settings import Settings
-from domain.actors import USER_ROLES, Actor, Role
-from domain.application import Context
+from api.settings import ProjectionMode
+from domain.actors import USER_ROLES
 from domain.errors import DomainError
 
 app = typer.Typer(help="The safeguarding accountability ledger.", no_args_is_help=True)
@@ -24,20 +23,12 @@ users_app = typer.Typer(help="Users and their tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 views_app = typer.Typer(help="Projection (read model) operations.", no_args_is_help=True)
 app.add_typer(views_app, name="projections")
-register_integrity_commands(app)  # init, checkpoint, export, verify, verify-proof
-out = Console()
-err = Console(stderr=True)
+register_integrity_commands(app)  # init, checkpoint, export, verify, verify-proof, rotate-key
 
 
-def operator() -> Context:
-    """The CLI acts as the operator: the OS user on the server, named in the record."""
-    return Context(Actor(user_id=f"operator:{getpass.getuser()}", role=Role.OPERATOR,
-                         name=getpass.getuser()))
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code)
+@app.callback()
+def start(ctx: typer.Context) -> None:
+    begin(ctx)  # settings are read once per invocation, when a command first needs them
 
 
 @app.command()
@@ -49,8 +40,7 @@ def serve(
     """Serve the API and dashboard."""
     import uvicorn
 
-    settings = Settings()
-    if workers > 1 and settings.projections.value == "in_process":
+    if workers > 1 and settings().projections is ProjectionMode.IN_PROCESS:
         raise fail("several workers need LEDGER_PROJECTIONS=external and a `ledger project` "
                    "process (in-process projections would race on one tracking table)")
     uvicorn.run("api.asgi:app_factory", factory=True, host=host, port=port, workers=workers)
@@ -63,18 +53,17 @@ def users_add(
     agency: Annotated[str | None, typer.Option(help="agency id (agency leads only)")] = None,
 ) -> None:
     """Register a user and print a token for them (shown once)."""
-    ledger = build_ledger(Settings())
     try:
         agency_id = UUID(agency) if agency else None
     except ValueError:
         raise fail(f"--agency {agency!r} is not an agency id") from None
-    try:
-        user = ledger.register_user(operator(), name=name, role=role, agency_id=agency_id)
-        issued = ledger.issue_token(operator(), user.id)
-    except DomainError as error:
-        raise fail(error.detail) from None
-    finally:
-        ledger.close()
+    with services(views=False, integrity=False) as opened:
+        try:
+            user = opened.ledger.register_user(operator(), name=name, role=role,
+                                               agency_id=agency_id)
+            issued = opened.ledger.issue_token(operator(), user.id)
+        except DomainError as error:
+            raise fail(error.detail) from None
     out.print(f"user {user.id} ({role})")
     out.print(f"token {issued.token_id}: {issued.token}")
     out.print("[yellow]The token is shown once; only its hash is stored.[/yellow]")
@@ -86,26 +75,23 @@ def users_revoke(
     reason: Annotated[str, typer.Option(help="why it is revoked")],
 ) -> None:
     """Revoke one of a user's tokens."""
-    ledger = build_ledger(Settings())
     try:
-        ledger.revoke_token(operator(), UUID(user_id), token_id=token_id, reason=reason)
+        user = UUID(user_id)
     except ValueError:
         raise fail(f"{user_id!r} is not a user id") from None
-    except DomainError as error:
-        raise fail(error.detail) from None
-    finally:
-        ledger.close()
+    with services(views=False, integrity=False) as opened:
+        try:
+            opened.ledger.revoke_token(operator(), user, token_id=token_id, reason=reason)
+        except DomainError as error:
+            raise fail(error.detail) from None
     out.print(f"token {token_id} of user {user_id} revoked")
 
 
 @users_app.command("list")
 def users_list() -> None:
     """Every user, role, agency and token status."""
-    ledger = build_ledger(Settings())
-    try:
-        users = ledger.list_users()
-    finally:
-        ledger.close()
+    with services(views=False, integrity=False) as opened:
+        users = opened.ledger.list_users()
     table = Table("id", "name", "role", "agency", "active", "tokens (active)")
     for user in users:
         active = sum(1 for t in user.tokens.values() if not t.revoked)
@@ -123,9 +109,8 @@ def demo(
     """Load the demo ledger into the configured store and print a token per role."""
     from api.demo import demo_user_ids, load_demo
 
-    settings = Settings()
-    ledger = build_ledger(settings)
-    try:
+    with services(views=False, integrity=False) as opened:
+        ledger = opened.ledger
         events = ledger.head_position()
         if events == 0:
             with out.status("Loading the demo ledger (2019-2026, simulated clock)..."):
@@ -145,8 +130,6 @@ def demo(
         for role, user_id in people.items():
             token = ledger.issue_token(operator(), user_id).token
             out.print(f"  {role:<13} {token}")
-    finally:
-        ledger.close()
 
 
 @app.command()
@@ -156,26 +139,17 @@ def project() -> None:
     import threading
 
     from projections.locks import ViewBusy
-    from projections.runner import run_projections
 
-    settings = Settings()
-    ledger = build_ledger(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    from api.integrity_service import IntegrityService, MerkleFollower
-
-    integrity = IntegrityService(settings, ledger)
-    follower = MerkleFollower(integrity)
-    try:
-        out.print("Projection worker running (views and the Merkle log); Ctrl-C to stop.")
-        run_projections(settings, ledger, stop)
-    except ViewBusy as error:
-        raise fail(str(error), code=3) from None
-    finally:
-        follower.stop()
-        integrity.close()
-        ledger.close()
+    # The views' and the Merkle log's loop runs here, in the foreground.
+    with services(integrity=False, merkle=True, run_projections=False) as opened:
+        try:
+            out.print("Projection worker running (views and the Merkle log); Ctrl-C to stop.")
+            opened.run_worker(stop)
+        except ViewBusy as error:
+            raise fail(str(error), code=3) from None
 
 
 @app.command()
@@ -187,20 +161,18 @@ def rebuild(views: Annotated[list[str] | None, typer.Argument(
     from projections.locks import ViewBusy
     from projections.rebuild import rebuild as rebuild_views
 
-    settings = Settings()
-    ledger = build_ledger(settings)
-    try:
-        with Progress(console=out) as progress:
-            task = progress.add_task("Rebuilding", total=None)
+    with services(integrity=False, run_projections=False) as opened:
+        try:
+            with Progress(console=out) as progress:
+                task = progress.add_task("Rebuilding", total=None)
 
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+                def advance(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
 
-            result = rebuild_views(settings, ledger, views or None, advance)
-    except (KeyError, ViewBusy) as error:
-        raise fail(str(error).strip("'\""), code=2) from None
-    finally:
-        ledger.close()
+                result = rebuild_views(opened.settings, opened.ledger, views or None, advance,
+                                       read_side=opened.read_models.read_side)
+        except (KeyError, ViewBusy) as error:
+            raise fail(str(error).strip("'\""), code=2) from None
     for name, status in result.items():
         out.print(f"{name}: position {status.get('position')} ({status.get('state')})")
 
@@ -210,12 +182,9 @@ def projections_status() -> None:
     """Each view's position, lag and state; a stopped view shows where and why."""
     from projections.runner import projection_status
 
-    settings = Settings()
-    ledger = build_ledger(settings)
-    try:
-        status = projection_status(settings, ledger)
-    finally:
-        ledger.close()
+    with services(integrity=False, run_projections=False) as opened:
+        status = projection_status(opened.settings, opened.ledger,
+                                   read_side=opened.read_models.read_side)
     table = Table("view", "state", "position", "lag", "failed at", "error")
     for view in status["views"]:
         table.add_row(view["view"], str(view.get("state")), str(view.get("position")),
@@ -231,14 +200,12 @@ def projections_retry(view: Annotated[str, typer.Argument(help="a stopped view")
     """Apply a stopped view's failed event again (after a fix is deployed)."""
     from projections.runner import retry_view
 
-    settings = Settings()
-    ledger = build_ledger(settings)
-    try:
-        state = retry_view(settings, ledger, view)
-    except (KeyError, ValueError) as error:
-        raise fail(str(error).strip("'\""), code=2) from None
-    finally:
-        ledger.close()
+    with services(integrity=False, run_projections=False) as opened:
+        try:
+            state = retry_view(opened.settings, opened.ledger, view,
+                               read_side=opened.read_models.read_side)
+        except (KeyError, ValueError) as error:
+            raise fail(str(error).strip("'\""), code=2) from None
     out.print(f"{view}: retry requested; it resumes from position {state.position}")
 
 
@@ -253,14 +220,12 @@ def projections_skip(
 
     if not reason.strip():
         raise fail("--reason must say why the event is skipped", code=2)
-    settings = Settings()
-    ledger = build_ledger(settings)
-    try:
-        state = skip_event(settings, ledger, view, position, operator().actor, reason)
-    except (KeyError, ValueError) as error:
-        raise fail(str(error).strip("'\""), code=2) from None
-    finally:
-        ledger.close()
+    with services(integrity=False, run_projections=False) as opened:
+        try:
+            state = skip_event(opened.settings, opened.ledger, view, position,
+                               operator().actor, reason, read_side=opened.read_models.read_side)
+        except (KeyError, ValueError) as error:
+            raise fail(str(error).strip("'\""), code=2) from None
     out.print(f"{view}: event {position} skipped and recorded; now at {state.position}")
 
 

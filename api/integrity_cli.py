@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.settings import Settings
+from api.cli_common import err, fail, operator, out, services, settings
 from ledger_verifier import bundle
 from ledger_verifier import cli as standalone
 from ledger_verifier.leaf import LeafError
@@ -25,17 +24,13 @@ from ledger_verifier.verifier import Verifier
 
 T = TypeVar("T")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
-
 KeyOption = Annotated[list[str], typer.Option(
     "--public-key", help="the log's note verifier key, or a file holding it (repeatable; "
                          "also witness keys)")]
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code)
+    return fail(message, code)  # here 2: the command could not run
 
 
 def _progress() -> Progress:
@@ -62,18 +57,6 @@ def read_state(path: Path | None, origin: str, earlier: Sequence[str] = ()
     return _standalone(standalone.read_state, path, origin, earlier)
 
 
-def _open_service(settings: Settings) -> Any:
-    from api.composition import build_ledger
-    from api.integrity_service import IntegrityService
-
-    ledger = build_ledger(settings)
-    try:
-        return IntegrityService(settings, ledger)
-    except BaseException:
-        ledger.close()
-        raise
-
-
 def register(app: typer.Typer) -> None:
     """Add the integrity commands to the `ledger` CLI."""
     app.command("init")(init)
@@ -87,17 +70,15 @@ def register(app: typer.Typer) -> None:
 def init() -> None:
     """Create the log's signing key (if absent), guard the PostgreSQL events table, open the
     integrity log and build the Merkle log."""
-    from api.cli import operator
     from domain.errors import DomainError
 
-    settings = Settings()
-    service = _open_service(settings)
-    try:
+    with services(views=False) as opened:
+        service = opened.integrity
         if service.key_created:
-            out.print(f"[green]created[/green] the log key {settings.key_file} (mode 0600): "
-                      "back it up offline; the database never holds it")
+            out.print(f"[green]created[/green] the log key {opened.settings.key_file} (mode "
+                      "0600): back it up offline; the database never holds it")
         else:
-            out.print(f"the log key {settings.key_file} exists")
+            out.print(f"the log key {opened.settings.key_file} exists")
         out.print(f"origin      {service.origin}")
         out.print(f"public key  {service.vkey}")
         out.print(f"fingerprint {bundle.key_fingerprint(service.vkey)}")
@@ -117,24 +98,17 @@ def init() -> None:
             size = service.merkle.catch_up(
                 progress=lambda done, total: bar.update(task, completed=done, total=total))
         out.print(f"Merkle log: {size} leaves")
-    finally:
-        service.close()
-        service.ledger.close()
 
 
 def checkpoint(reason: Annotated[str, typer.Option(help="why a checkpoint now")]) -> None:
     """Sign and record a checkpoint of the log as it is now (as the operator)."""
-    from api.cli import operator
     from domain.errors import DomainError
 
-    service = _open_service(Settings())
-    try:
-        made = service.make_checkpoint(operator(), reason=reason)
-    except DomainError as error:
-        raise _fail(error.detail, 1) from None
-    finally:
-        service.close()
-        service.ledger.close()
+    with services(views=False) as opened:
+        try:
+            made = opened.integrity.make_checkpoint(operator(), reason=reason)
+        except DomainError as error:
+            raise _fail(error.detail, 1) from None
     sys.stdout.write(made.checkpoint.note)
 
 
@@ -145,25 +119,22 @@ def rotate_key(
 ) -> None:
     """Rotate the signing key: a final checkpoint of the old log, a new key, and a new log
     (new origin) whose first entry records the old log's final checkpoint."""
-    from api.cli import operator
     from api.integrity_keys import load_or_create_signer
     from domain.errors import DomainError
 
     if new_key.exists():
         raise _fail(f"{new_key} already exists: choose a path for a new key")
-    settings = Settings()
-    service = _open_service(settings)
-    try:
-        service.make_checkpoint(operator(), reason=f"final checkpoint before rotation: {reason}")
-        signer, _ = load_or_create_signer(new_key, new_origin)
-        service.ledger.rotate_log(operator(), origin=service.origin, new_signer=signer,
-                                  reason=reason)
-    except (DomainError, ValueError) as error:
-        raise _fail(getattr(error, "detail", str(error)), 1) from None
-    finally:
-        service.close()
-        service.ledger.close()
-    out.print(f"rotated {settings.integrity_origin} -> {new_origin}")
+    with services(views=False) as opened:
+        service = opened.integrity
+        try:
+            service.make_checkpoint(operator(),
+                                    reason=f"final checkpoint before rotation: {reason}")
+            signer, _ = load_or_create_signer(new_key, new_origin)
+            service.ledger.rotate_log(operator(), origin=service.origin, new_signer=signer,
+                                      reason=reason)
+        except (DomainError, ValueError) as error:
+            raise _fail(getattr(error, "detail", str(error)), 1) from None
+    out.print(f"rotated {service.origin} -> {new_origin}")
     out.print(f"new public key  {signer.verifier.vkey}")
     out.print(f"Now set LEDGER_INTEGRITY_ORIGIN={new_origin} and "
               f"LEDGER_INTEGRITY_KEY_PATH={new_key}, restart, and publish the new key. "
@@ -173,8 +144,8 @@ def rotate_key(
 def export(path: Annotated[Path, typer.Argument(help="the bundle file to write ('-': stdout)")]
            ) -> None:
     """Write the whole log as an sgl-bundle/v1 export (streamed, constant memory)."""
-    service = _open_service(Settings())
-    try:
+    with services(views=False) as opened:
+        service = opened.integrity
         head = service.ledger.head_position()
         target = sys.stdout.buffer if str(path) == "-" else path.open("wb")
         count = 0
@@ -189,9 +160,6 @@ def export(path: Annotated[Path, typer.Argument(help="the bundle file to write (
         if target is not sys.stdout.buffer:
             target.close()
             err.print(f"exported {count} events to {path}")
-    finally:
-        service.close()
-        service.ledger.close()
 
 
 def verify(
@@ -230,25 +198,22 @@ def verify(
 
 def _verify_live(public_key: list[str], trusted: list[str], state_path: Path | None
                  ) -> tuple[bundle.Verdict, str, bundle.Target | None]:
-    from api.composition import build_ledger
     from api.integrity_keys import load_signer
     from projections.integrity import earlier_logs, verify_live
-    from projections.merkle_log import MerkleLog
 
-    settings = Settings()
-    origin = settings.integrity_origin
+    config = settings()
+    origin = config.integrity_origin
     if public_key:
         keys = read_keys(public_key)
-    elif settings.key_file.exists():  # the server's own key: say that it is not independent
-        keys = [load_signer(settings.key_file, origin).verifier]
+    elif config.key_file.exists():  # the server's own key: say that it is not independent
+        keys = [load_signer(config.key_file, origin).verifier]
         err.print("[yellow]note:[/yellow] using the server's own key file; give --public-key "
                   "to check against a key you hold independently")
     else:
         raise _fail("no --public-key given and no key file configured")
-    ledger = build_ledger(settings)
-    merkle = MerkleLog(settings, ledger)
     previous = None
-    try:
+    with services(views=False, integrity=False, merkle=True) as opened:  # no key, no guard
+        ledger, merkle = opened.ledger, opened.merkle
         try:
             log = ledger.get_integrity_log(origin)
         except Exception as error:  # noqa: BLE001 - no log, or its events cannot be read
@@ -266,9 +231,6 @@ def _verify_live(public_key: list[str], trusted: list[str], state_path: Path | N
         except (LeafError, ValueError, TypeError) as error:
             verdict = bundle.Verdict(False, f"a stored event cannot be read: {error}",
                                      bundle.Kind.MALFORMED)
-    finally:
-        merkle.close()
-        ledger.close()
     return verdict, origin, previous
 
 

@@ -1,0 +1,82 @@
+"""The `ledger` commands open what they need through the composition root, and no more; read
+the settings once per invocation; and answer a bad configuration or key file with a message
+and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from api import cli_common, composition
+from api.cli import app
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"LEDGER_STORE": "sqlite", "LEDGER_DATA_DIR": str(tmp_path),
+            "LEDGER_PROJECTIONS": "external"}
+
+
+def run(env: dict[str, str], *args: str) -> Any:
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+def refuse(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
+    """Opening any of these parts fails the test's command loudly."""
+    for name in names:
+        def opened(*_: Any, _name: str = name, **__: Any) -> Any:
+            raise AssertionError(f"{_name} was opened")
+        monkeypatch.setattr(composition, name, opened)
+
+
+def test_user_commands_open_only_the_ledger(env: dict[str, str],
+                                            monkeypatch: pytest.MonkeyPatch):
+    refuse(monkeypatch, "open_read_models", "MerkleLog", "IntegrityService")
+    added = run(env, "users", "add", "Ann Auditor", "--role", "auditor")
+    assert added.exit_code == 0, added.output
+    listed = run(env, "users", "list")
+    assert listed.exit_code == 0, listed.output
+    assert "Ann Auditor" in listed.output
+
+
+def test_projection_status_opens_the_views_but_not_the_integrity_service(
+        env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+    refuse(monkeypatch, "MerkleLog", "IntegrityService")
+    status = run(env, "projections", "status")
+    assert status.exit_code == 0, status.output
+    assert "actions" in status.output
+
+
+def test_settings_are_read_once_per_invocation(env: dict[str, str],
+                                               monkeypatch: pytest.MonkeyPatch):
+    reads: list[object] = []
+    real = cli_common.Settings
+
+    def counted() -> Any:
+        reads.append(object())
+        return real()
+
+    monkeypatch.setattr(cli_common, "Settings", counted)
+    assert run(env, "init").exit_code == 0
+    assert len(reads) == 1
+    assert run(env, "checkpoint", "--reason", "r").exit_code == 0
+    assert len(reads) == 2  # a new invocation reads them afresh
+
+
+def test_an_invalid_configuration_is_a_message_not_a_traceback(env: dict[str, str]):
+    result = run({**env, "LEDGER_RAPID_REVIEW_CLOCK": "sometimes"}, "users", "list")
+    assert result.exit_code == 2
+    assert "the configuration is invalid" in result.output
+    assert isinstance(result.exception, SystemExit)
+
+
+def test_an_unsafe_key_file_is_a_message_not_a_traceback(env: dict[str, str], tmp_path: Path):
+    assert run(env, "init").exit_code == 0
+    (tmp_path / "log.key").chmod(0o644)
+    result = run(env, "checkpoint", "--reason", "quarterly")
+    assert result.exit_code == 2
+    assert "readable by others" in result.output
+    assert isinstance(result.exception, SystemExit)
