@@ -55,7 +55,9 @@ def settings() -> Settings:
     try:
         read = Settings()
     except ValidationError as error:
-        problems = "; ".join(str(e["msg"]) for e in error.errors())
+        problems = "; ".join(
+            f"LEDGER_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" if e["loc"]
+            else str(e["msg"]) for e in error.errors())
         raise fail(f"the configuration is invalid: {problems}", code=2) from None
     if cache is not None:
         cache["settings"] = read

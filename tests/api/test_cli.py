@@ -67,9 +67,9 @@ def test_settings_are_read_once_per_invocation(env: dict[str, str],
 
 
 def test_an_invalid_configuration_is_a_message_not_a_traceback(env: dict[str, str]):
-    result = run({**env, "LEDGER_RAPID_REVIEW_CLOCK": "sometimes"}, "users", "list")
+    result = run({**env, "LEDGER_STALLED_DAYS": "sixty"}, "users", "list")
     assert result.exit_code == 2
-    assert "the configuration is invalid" in result.output
+    assert "the configuration is invalid: LEDGER_STALLED_DAYS" in result.output
     assert isinstance(result.exception, SystemExit)
 
 
