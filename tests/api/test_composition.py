@@ -106,3 +106,15 @@ def test_verifying_opens_the_merkle_log_without_the_key_or_the_guard(parts: Part
     with open_services(SETTINGS, views=False, integrity=False, merkle=True) as services:
         assert services.merkle is not None
     assert parts.log == ["open ledger", "open merkle", "close merkle", "close ledger"]
+
+
+def test_routes_open_nothing_themselves_without_the_lifespan_they_answer_503(parts: Parts):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    client = TestClient(create_app(SETTINGS))  # not entered: the lifespan does not run
+    response = client.get("/board/themes", headers={"Authorization": "Bearer x"})
+    assert response.status_code == 503
+    assert "lifespan did not run" in response.json()["detail"]
+    assert parts.log == []
