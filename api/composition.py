@@ -4,9 +4,8 @@
 models (views, the Board's queries and, in-process, the runner thread that keeps the views and
 the Merkle log current) and the integrity service (signing key, append-only guard); it closes
 them in the reverse order, and if a part fails to open, it closes what was already open
-before raising. The
-API's lifespan opens everything; each `ledger` command opens only the parts it needs. No
-other module constructs these parts.
+before raising. The API's lifespan opens everything; each `ledger` command opens only the
+parts it needs (api/cli_common.services); no route or command constructs a part itself.
 """
 
 from __future__ import annotations
