@@ -13,11 +13,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from domain.actors import Actor, Role
-from domain.application import Context
+from domain.actors import Role
 from domain.ledger import Ledger
-
-OPERATOR = Context(Actor("cli:test", Role.OPERATOR))
+from tests.principals import AS_OPERATOR
 
 
 @dataclass
@@ -40,15 +38,15 @@ class Api:
 
 
 def make_user(ledger: Ledger, name: str, role: str, agency: UUID | None = None) -> str:
-    user = ledger.register_user(OPERATOR, name=name, role=role, agency_id=agency)
-    return ledger.issue_token(OPERATOR, user.id).token
+    user = ledger.register_user(AS_OPERATOR, name=name, role=role, agency_id=agency)
+    return ledger.issue_token(AS_OPERATOR, user.id).token
 
 
 @pytest.fixture
 def api(ledger: Ledger, store: str, tmp_path: Path) -> Iterator[Api]:
-    a = ledger.register_agency(OPERATOR, name="Staffordshire Police", kind="police",
+    a = ledger.register_agency(AS_OPERATOR, name="Staffordshire Police", kind="police",
                                statutory_partner=True, partnerships=["Staffordshire"]).id
-    b = ledger.register_agency(OPERATOR, name="Stoke-on-Trent City Council",
+    b = ledger.register_agency(AS_OPERATOR, name="Stoke-on-Trent City Council",
                                kind="local_authority", statutory_partner=True,
                                partnerships=["Stoke-on-Trent"]).id
     tokens = {role.value: make_user(ledger, f"{role.value} user", role.value)

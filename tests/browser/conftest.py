@@ -19,14 +19,12 @@ import pytest
 from api.composition import build_ledger
 from api.demo import demo_user_ids, load_demo
 from api.settings import Settings
-from domain.actors import Actor, Role
-from domain.application import Context
+from tests.principals import AS_OPERATOR
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-OPERATOR = Context(Actor("cli:browser-test", Role.OPERATOR))
 
 
 def require_chromium() -> None:
@@ -63,7 +61,7 @@ def load_demo_ledger(data_dir: Path) -> tuple[dict[str, str], str, int]:
     ledger = build_ledger(settings)
     try:
         load_demo(ledger)
-        token = ledger.issue_token(OPERATOR, demo_user_ids(ledger)["board_member"]).token
+        token = ledger.issue_token(AS_OPERATOR, demo_user_ids(ledger)["board_member"]).token
         return env, token, ledger.head_position()
     finally:
         ledger.close()

@@ -13,10 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.action import Action
-from domain.actors import Actor, Role
 from domain.errors import DomainError
+from tests.principals import MANAGER
 
-ACTOR = Actor(user_id="u-1", role=Role.SCB_MANAGER)
 ASSIGNED = date(2025, 1, 6)
 FIRST_DUE = date(2025, 6, 30)
 DUE_CHOICES = [FIRST_DUE, date(2025, 9, 30), date(2025, 12, 31), ASSIGNED - timedelta(days=1)]
@@ -101,14 +100,14 @@ def run(action: Action, s: Step) -> None:
         "evaluate_impact": {"impact": s.impact, "narrative": text},
         "withdraw": {"reason": text},
     }[s.command]
-    getattr(action, s.command)(actor=ACTOR, occurred_on=day, **kwargs)
+    getattr(action, s.command)(actor=MANAGER, occurred_on=day, **kwargs)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(steps, max_size=25))
 def test_random_commands_follow_the_status_machine(sequence: list[Step]) -> None:
     action = Action.assign(
-        actor=ACTOR, occurred_on=ASSIGNED, review_id=uuid4(), recommendation_id=uuid4(),
+        actor=MANAGER, occurred_on=ASSIGNED, review_id=uuid4(), recommendation_id=uuid4(),
         agency_id=uuid4(), description="d", measure_of_success="m", due_on=FIRST_DUE,
     )
     model = Model()

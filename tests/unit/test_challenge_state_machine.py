@@ -11,11 +11,10 @@ from uuid import uuid4
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.actors import Actor, Role
 from domain.challenge import Challenge
 from domain.errors import DomainError
+from tests.principals import SCRUTINEER
 
-ACTOR = Actor(user_id="u-1", role=Role.SCRUTINEER)
 RAISED = date(2025, 3, 3)
 
 
@@ -65,18 +64,18 @@ def run(challenge: Challenge, s: Step) -> None:
     text = "Something said" if s.text_ok else ""
     day = RAISED + timedelta(days=s.day)
     if s.command == "respond":
-        challenge.respond(actor=ACTOR, occurred_on=day, response=text)
+        challenge.respond(actor=SCRUTINEER, occurred_on=day, response=text)
     elif s.command == "escalate":
-        challenge.escalate(actor=ACTOR, occurred_on=day, to_stage=s.to_stage, reason=text)
+        challenge.escalate(actor=SCRUTINEER, occurred_on=day, to_stage=s.to_stage, reason=text)
     else:
-        challenge.resolve(actor=ACTOR, occurred_on=day, outcome=s.outcome, reason=text)
+        challenge.resolve(actor=SCRUTINEER, occurred_on=day, outcome=s.outcome, reason=text)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(steps, max_size=20))
 def test_random_commands_follow_the_stages(sequence: list[Step]) -> None:
     challenge = Challenge.raise_challenge(
-        actor=ACTOR, occurred_on=RAISED, subject_type="report", subject_id=uuid4(),
+        actor=SCRUTINEER, occurred_on=RAISED, subject_type="report", subject_id=uuid4(),
         subject_version=None, grounds="g", addressed_to=uuid4(),
     )
     model = Model()

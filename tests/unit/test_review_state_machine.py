@@ -13,11 +13,10 @@ from uuid import uuid4
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.actors import Actor, Role
 from domain.errors import DomainError
 from domain.review import KEY_DATES, Review
+from tests.principals import MANAGER
 
-ACTOR = Actor(user_id="u-1", role=Role.SCB_MANAGER)
 AWARE = date(2024, 1, 8)
 COMMANDS = [
     "notify_panel", "complete_rapid_review", "record_local_decision", "record_panel_decision",
@@ -137,7 +136,7 @@ class Model:
 
 def run(review: Review, s: Step, day: date) -> None:
     text = "Recorded with reasons" if s.ok else " "
-    kw: dict[str, Any] = {"actor": ACTOR, "occurred_on": day}
+    kw: dict[str, Any] = {"actor": MANAGER, "occurred_on": day}
     c = s.command
     if c in NO_TEXT:
         getattr(review, c)(**kw)
@@ -175,7 +174,7 @@ def state(review: Review) -> dict[str, Any]:
 @given(st.lists(steps, min_size=10, max_size=50))
 def test_random_commands_follow_the_stage_machine(sequence: list[Step]) -> None:
     review = Review.record(
-        actor=ACTOR, occurred_on=AWARE, reference="SSSCB-2024-01", partnership="SSSCB",
+        actor=MANAGER, occurred_on=AWARE, reference="SSSCB-2024-01", partnership="SSSCB",
         local_authority_area="Stoke-on-Trent", age_band="5_to_9", harm="death",
         category="neglect", legal_status="none", agencies_involved=[],
     )
