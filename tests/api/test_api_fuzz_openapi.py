@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import (
 from api.app import create_app
 from api.settings import Settings
 from domain.ledger import Ledger
-from tests.principals import AS_OPERATOR
+from tests.principals import bearer_token
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +23,7 @@ def fuzz_target(tmp_path_factory):
     path = tmp_path_factory.mktemp("fuzz") / "ledger.sqlite3"
     ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                          "SQLITE_DBNAME": str(path)})
-    user = ledger.register_user(AS_OPERATOR, name="Fuzz manager", role="scb_manager")
-    token = ledger.issue_token(AS_OPERATOR, user.id).token
+    token = bearer_token(ledger, "scb_manager", name="Fuzz manager")
     app = create_app(Settings(store="sqlite", sqlite_path=path), ledger=ledger)
     return app, token
 
