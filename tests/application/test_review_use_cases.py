@@ -13,24 +13,19 @@ from domain.application import Context
 from domain.deadlines import DeadlineStatus
 from domain.errors import AlreadyExists, Forbidden, NotFound, StaleVersion, WrongStage
 from tests.principals import AS_BOARD, AS_LEAD, AS_MANAGER
+from tests.scenarios import Scenario
 
 AWARE = date(2024, 1, 8)
 
 
-def agency(ledger: Any, name: str = "Staffordshire Police") -> UUID:
-    return ledger.register_agency(AS_MANAGER, name=name, kind="police", statutory_partner=True,
-                                  partnerships=["SSSCB"]).id
-
-
 def incident(ledger: Any, reference: str = "SSSCB-2024-01",
              agencies: list[UUID] | None = None) -> UUID:
-    return ledger.record_incident(
-        AS_MANAGER, reference=reference, partnership="SSSCB",
-        local_authority_area="Stoke-on-Trent", age_band="1_to_4", harm="serious_harm",
-        category="neglect", legal_status="child_protection_plan",
-        agencies_involved=agencies if agencies is not None else [agency(ledger)],
-        occurred_on=AWARE,
-    ).id
+    """An incident the partners became aware of on AWARE (by default involving a new police
+    force)."""
+    if agencies is None:
+        agencies = [Scenario(ledger).agency("Staffordshire Police", "police",
+                                            statutory_partner=True)]
+    return Scenario(ledger, on=AWARE).incident(agencies, reference)
 
 
 def to_commissioned(ledger: Any, review_id: UUID) -> None:
