@@ -18,7 +18,9 @@ from api.routes import (
     dashboard,
     health,
     integrity,
+    pages,
     reviews,
+    sign_in,
     users,
 )
 from api.settings import Settings
@@ -33,7 +35,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with open_services(settings, ledger=ledger) as services:
+        with open_services(settings, ledger=ledger, pages=True) as services:
             app.state.services = services
             try:
                 yield
@@ -50,6 +52,6 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     errors.install(app)
     for router in (health.router, agencies.router, users.router, reviews.router,
                    actions.router, challenges.router, board.router, audit.router,
-                   dashboard.router, integrity.router):
+                   dashboard.router, integrity.router, sign_in.router, pages.router):
         app.include_router(router)
     return app

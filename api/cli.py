@@ -87,6 +87,31 @@ def users_revoke(
     out.print(f"token {token_id} of user {user_id} revoked")
 
 
+@users_app.command("link")
+def users_link(
+    user_id: Annotated[str, typer.Argument(help="the user who will sign in")],
+    base_url: Annotated[str, typer.Option(help="where people reach the pages")] = (
+        "http://127.0.0.1:8000"),
+) -> None:
+    """Issue a one-time sign-in link for a named user (expires after
+    LEDGER_SIGN_IN_LINK_HOURS; recorded as the user's SignInLinkIssued event)."""
+    from datetime import timedelta
+
+    try:
+        user = UUID(user_id)
+    except ValueError:
+        raise fail(f"{user_id!r} is not a user id") from None
+    with services(views=False, integrity=False) as opened:
+        try:
+            link = opened.ledger.issue_sign_in_link(
+                operator(), user, lifetime=timedelta(hours=settings().sign_in_link_hours))
+        except DomainError as error:
+            raise fail(error.detail) from None
+    out.print(f"{base_url.rstrip('/')}/sign-in/link/{link.user_id}/{link.secret}")
+    out.print(f"[yellow]Works once, until {link.expires_at:%Y-%m-%d %H:%M} UTC; "
+              "only its hash is stored.[/yellow]")
+
+
 @users_app.command("list")
 def users_list() -> None:
     """Every user, role, agency and token status."""

@@ -73,7 +73,12 @@ def install(app: FastAPI) -> None:
                        kind="validation", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    def http_error(request: Request, error: StarletteHTTPException) -> Any:
+        if error.status_code == 404 and "text/html" in request.headers.get("accept", ""):
+            from api.web import error_page  # a person's browser: a page, not JSON
+
+            return error_page(request, 404, "Not found",
+                              f"There is nothing at {request.url.path}.")
         titles = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden",
                   404: "Not found", 405: "Method not allowed", 406: "Not acceptable",
                   412: "Precondition failed", 428: "Precondition required"}

@@ -54,6 +54,9 @@ STORED_TOPICS = [
     "domain.user:TokenIndex.Indexed",
     "domain.user:User.Deactivated",
     "domain.user:User.Registered",
+    "domain.user:User.SignInLinkIssued",
+    "domain.user:User.SignedIn",
+    "domain.user:User.SignedOut",
     "domain.user:User.TokenIssued",
     "domain.user:User.TokenRevoked",
 ]

@@ -1,0 +1,484 @@
+"""The pages for the people who read the ledger: the overview, lists of actions, reviews,
+challenges and themes, one page per action, agency and review, the audit trail and the
+integrity page. Server-rendered; not part of the OpenAPI schema.
+
+Every number comes from the query the API's route calls (the Board's read models, scoped by
+api/routes/board.scope as the API scopes them; records and histories through the Ledger as
+GET /actions/{id} and .../history read them), at the page's point in time (`as_of` or
+`position`, kept by every link).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.charts import RAG_ORDER, stacked_bars
+from api.deps import BoardDep, IntegrityDep, LedgerDep, PageDep, SessionFormDep, SettingsDep
+from api.routes.board import answering, paging, scope
+from api.schemas.actions import ActionOut
+from api.schemas.common import HistoryEntryOut
+from api.schemas.reviews import ReviewOut
+from api.web import DomainErrorPage, Page, PageRoute, When, render
+from domain import clock
+from domain.actors import Actor, Permission, Role
+from domain.application import HistoryEntry
+from domain.errors import Forbidden, NotFound
+from domain.ledger import Ledger
+from projections.board import Board
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+
+PAGE_SIZE = 50
+
+
+# ---- shared ---------------------------------------------------------------------------------
+
+def all_actions(board: Board, page: Page, **filters: Any) -> tuple[list[dict[str, Any]], int]:
+    """Every action matching the filters, read page by page with the API's cursor."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    position = 0
+    with paging():
+        while True:
+            body = board.actions(at=page.when.at, limit=10_000, cursor=cursor,
+                                 agency_id=scope(page.actor, filters.pop("agency", None)),
+                                 **filters)
+            items += body["items"]
+            position = body["position"]
+            cursor = body["next_cursor"]
+            if not cursor:
+                return items, position
+
+
+def all_reviews(board: Board, page: Page) -> tuple[list[dict[str, Any]], int]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    with paging():
+        while True:
+            body = board.reviews(at=page.when.at, agency_id=scope(page.actor, None),
+                                 limit=1000, cursor=cursor)
+            items += body["items"]
+            cursor = body["next_cursor"]
+            if not cursor:
+                return items, body["position"]
+
+
+def agency_names(board: Board, page: Page) -> dict[str, str]:
+    with answering():
+        body = board.agency_directory(at=page.when.at)
+    return {str(a["agency_id"]): a["name"] for a in body["items"]}
+
+
+def rag_counts(actions: list[dict[str, Any]]) -> dict[str, Counter[str]]:
+    counts: dict[str, Counter[str]] = {}
+    for a in actions:
+        counts.setdefault(str(a["agency_id"]), Counter())[a["rag"]] += 1
+    return counts
+
+
+def latest_checkpoint(integrity: Any, board: Board, page: Page) -> dict[str, Any] | None:
+    """The latest checkpoint (at the page's point in time, by its log size)."""
+    log = integrity.integrity_log()
+    if log is None or not log.checkpoints:
+        return None
+    checkpoints = list(log.checkpoints)
+    if page.when.past:
+        head = _position_of(board, page.when)
+        checkpoints = [cp for cp in checkpoints if cp.size <= head]
+        if not checkpoints:
+            return None
+    cp = checkpoints[-1]
+    return {"origin": integrity.origin, "size": cp.size, "root_hash": cp.root_hash,
+            "occurred_on": cp.occurred_on, "reason": cp.reason,
+            "requested_by": cp.actor.name or cp.actor.user_id,
+            "requested_role": str(cp.actor.role),
+            "cosignatures": [c.witness for c in log.cosignatures_of(cp.size)],
+            "note": cp.note + "".join(c.signature + "\n" for c in log.cosignatures_of(cp.size))}
+
+
+def _position_of(board: Board, when: When) -> int:
+    if when.position is not None:
+        return when.position
+    if when.as_of is not None:
+        return board.point_in_time.position_at(when.as_of)
+    return board.read_side.ledger.head_position()
+
+
+def history_until(entries: list[HistoryEntry], when: When) -> list[HistoryEntryOut]:
+    """A record's history as the API gives it, cut at the page's point in time."""
+    out = [HistoryEntryOut.of(e) for e in entries]
+    if when.as_of is not None:
+        out = [e for e in out if e.recorded_at <= when.as_of]
+    elif when.position is not None:
+        out = [e for e in out if e.position is not None and e.position <= when.position]
+    return out
+
+
+def version_at(ledger: Ledger, record_id: UUID, when: When) -> int | None:
+    """The record's version at a log position (None: now, or as of a moment)."""
+    if when.position is None:
+        return None
+    versions = [v for v, p in ledger.positions_of(record_id).items() if p <= when.position]
+    if not versions:
+        raise NotFound(f"record {record_id} did not exist at log position {when.position}")
+    return max(versions)
+
+
+def today_of(when: When, fallback: str | None = None) -> date:
+    if fallback:
+        return date.fromisoformat(fallback)
+    return when.as_of.date() if when.as_of else clock.today()
+
+
+# ---- the overview ---------------------------------------------------------------------------
+
+@router.get("/", response_class=HTMLResponse)
+def overview(page: PageDep, board: BoardDep, integrity: IntegrityDep) -> Response:
+    page.section = "overview"
+    with answering():
+        agencies = board.agencies(at=page.when.at, agency_id=scope(page.actor, None))
+    actions, _ = all_actions(board, page)
+    counts = rag_counts(actions)
+    rows = sorted(agencies["items"], key=lambda a: (-a["overdue"], -a["stalled"],
+                                                     a["agency_name"] or ""))
+    chart = stacked_bars(
+        [(a["agency_name"] or str(a["agency_id"]), {rag: counts.get(str(a["agency_id"]),
+                                                                     Counter())[rag]
+                                                    for rag in RAG_ORDER},
+          {rag: page.url("/view/actions", agency=a["agency_id"], rag=rag)
+           for rag in RAG_ORDER}) for a in rows])
+    reviews, _ = all_reviews(board, page)
+    with paging():
+        open_challenges = board.challenges(at=page.when.at, status="open",
+                                           agency_id=scope(page.actor, None), limit=1)
+    return render(page, "pages/overview.html", title=_overview_title(page.actor),
+                  agencies=rows, counts=counts, chart=chart, reviews=reviews[:12],
+                  reviews_total=len(reviews), stalled_days=agencies["stalled_days"],
+                  today=agencies["today"], position=agencies["position"],
+                  checkpoint=latest_checkpoint(integrity, board, page),
+                  any_challenge=bool(open_challenges["items"]), rag_order=RAG_ORDER)
+
+
+def _overview_title(actor: Actor | None) -> str:
+    if actor is not None and actor.role is Role.AGENCY_LEAD:
+        return "Your agency's actions"
+    return "Overview: are agencies acting on the learning?"
+
+
+# ---- actions --------------------------------------------------------------------------------
+
+SORTS = {"due": ("due_on", False), "due_desc": ("due_on", True),
+         "stale": ("days_since_update", True), "fresh": ("days_since_update", False)}
+
+
+@router.get("/view/actions", response_class=HTMLResponse)
+def actions_list(page: PageDep, board: BoardDep, agency: UUID | None = None,
+                 review: UUID | None = None, status: str | None = None,
+                 rag: str | None = None, overdue: bool | None = None,
+                 stalled_days: int | None = None, sort: str = "due",
+                 cursor: str | None = None) -> Response:
+    page.section = "actions"
+    filters = {"review_id": str(review) if review else None, "status": status or None,
+               "rag": rag or None, "overdue": overdue, "stalled_days": stalled_days}
+    if sort not in SORTS:
+        raise DomainErrorPage(422, "Not understood", f"'{sort}' is not a way to sort actions.")
+    with paging():
+        if sort == "due":  # the API's own order: one page at a time with its cursor
+            body = board.actions(at=page.when.at, agency_id=scope(page.actor, agency),
+                                 limit=PAGE_SIZE, cursor=cursor or None, **filters)
+            items, position, nxt = body["items"], body["position"], body["next_cursor"]
+            total = None
+        else:  # another order: every matching action, sorted here
+            items, position = all_actions(board, page, agency=agency, **filters)
+            key, reverse = SORTS[sort]
+            items.sort(key=lambda a: (a[key], str(a["action_id"])), reverse=reverse)
+            total, nxt = len(items), None
+    names = agency_names(board, page)
+    params = {"agency": agency, "review": review, "status": status, "rag": rag,
+              "overdue": overdue, "stalled_days": stalled_days}
+    return render(page, "pages/actions.html", title="Actions", items=items, position=position,
+                  next_cursor=nxt, total=total, params=params, sort=sort, names=names,
+                  agency_name=names.get(str(agency)) if agency else None,
+                  csv_url=page.url("/view/csv/actions.csv", **params))
+
+
+@router.get("/view/actions/{action_id}", response_class=HTMLResponse)
+def action_page(action_id: UUID, page: PageDep, ledger: LedgerDep, board: BoardDep) -> Response:
+    page.section = "actions"
+    current = ledger.get_action(action_id)
+    page.actor.require_agency(current.agency_id, "read actions")  # type: ignore[union-attr]
+    action = ledger.get_action(action_id, version=version_at(ledger, action_id, page.when),
+                               as_of=page.when.as_of)
+    out = ActionOut.of(action)
+    history = history_until(ledger.action_history(action_id), page.when)
+    review = ledger.get_review(action.review_id)
+    recommendation = next((r for r in review.recommendations
+                           if r.id == action.recommendation_id), None)
+    names = agency_names(board, page)
+    return render(page, "pages/action.html", title=f"Action: {out.description[:60]}",
+                  action=out, history=history, review=review, recommendation=recommendation,
+                  agency_name=names.get(str(action.agency_id), str(action.agency_id)),
+                  today=today_of(page.when))
+
+
+# ---- agencies -------------------------------------------------------------------------------
+
+@router.get("/view/agencies/{agency_id}", response_class=HTMLResponse)
+def agency_page(agency_id: UUID, page: PageDep, ledger: LedgerDep, board: BoardDep) -> Response:
+    page.section = "overview"
+    page.actor.require_agency(agency_id, "read agencies")  # type: ignore[union-attr]
+    ledger.get_agency(agency_id)  # 404 for an unknown id
+    with answering():
+        rows = board.agencies(at=page.when.at, agency_id=str(agency_id))
+    if not rows["items"]:
+        raise NotFound(f"agency {agency_id} was not registered at this point in time")
+    row = rows["items"][0]
+    actions, _ = all_actions(board, page, agency=agency_id)
+    counts = rag_counts(actions).get(str(agency_id), Counter())
+    chart = stacked_bars([(row["agency_name"] or str(agency_id),
+                           {rag: counts[rag] for rag in RAG_ORDER},
+                           {rag: page.url("/view/actions", agency=agency_id, rag=rag)
+                            for rag in RAG_ORDER})])
+    with paging():
+        challenges = board.challenges(at=page.when.at, agency_id=str(agency_id), limit=200)
+    names = [e for e in history_until(ledger.agency_history(agency_id), page.when)]
+    open_actions = [a for a in actions if a["status"] in ("open", "completion_claimed")]
+    escalated = [a for a in actions if a["escalated"] or a["held_to_account"]]
+    return render(page, "pages/agency.html", title=row["agency_name"] or "Agency", row=row,
+                  chart=chart, actions=open_actions, escalated=escalated,
+                  challenges=challenges["items"], history=names,
+                  stalled_days=rows["stalled_days"], position=rows["position"],
+                  today=rows["today"], counts=counts, rag_order=RAG_ORDER)
+
+
+# ---- reviews --------------------------------------------------------------------------------
+
+@router.get("/view/reviews", response_class=HTMLResponse)
+def reviews_list(page: PageDep, board: BoardDep, cursor: str | None = None) -> Response:
+    page.section = "reviews"
+    with paging():
+        body = board.reviews(at=page.when.at, agency_id=scope(page.actor, None),
+                             limit=PAGE_SIZE, cursor=cursor or None)
+    return render(page, "pages/reviews.html", title="Reviews and statutory deadlines",
+                  items=body["items"], position=body["position"], next_cursor=body["next_cursor"],
+                  csv_url=page.url("/view/csv/reviews.csv"))
+
+
+@router.get("/view/reviews/{review_id}", response_class=HTMLResponse)
+def review_page(review_id: UUID, page: PageDep, ledger: LedgerDep, board: BoardDep,
+                settings: SettingsDep) -> Response:
+    page.section = "reviews"
+    current = ledger.get_review(review_id)
+    actor = page.actor
+    assert actor is not None
+    if actor.role is Role.AGENCY_LEAD and actor.agency_id not in current.agencies_involved:
+        raise Forbidden("an agency lead may only read the reviews their agency is in")
+    review = ledger.get_review(review_id, version=version_at(ledger, review_id, page.when),
+                               as_of=page.when.as_of)
+    actions, position = all_actions(board, page, review_id=str(review_id))
+    out = ReviewOut.of(review, today=_today_at(board, page),
+                       rapid_review_clock=settings.rapid_review_clock)
+    by_recommendation: dict[str, list[dict[str, Any]]] = {}
+    for a in actions:
+        by_recommendation.setdefault(str(a["recommendation_id"]), []).append(a)
+    findings = {str(f.id): f for f in out.findings}
+    return render(page, "pages/review.html", title=f"Review {out.reference}", review=out,
+                  by_recommendation=by_recommendation, findings=findings,
+                  names=agency_names(board, page), position=position)
+
+
+def _today_at(board: Board, page: Page) -> date:
+    """'Today' as the Board's views take it at this point in time."""
+    with answering():
+        return date.fromisoformat(board.agencies(at=page.when.at,
+                                                 agency_id=scope(page.actor, None))["today"])
+
+
+# ---- challenges and themes ------------------------------------------------------------------
+
+@router.get("/view/challenges", response_class=HTMLResponse)
+def challenges_list(page: PageDep, board: BoardDep, status: str | None = "open",
+                    agency: UUID | None = None, stage: int | None = None,
+                    cursor: str | None = None) -> Response:
+    page.section = "challenges"
+    if status not in (None, "", "open", "resolved"):
+        raise DomainErrorPage(422, "Not understood", f"'{status}' is not a challenge status.")
+    with paging():
+        body = board.challenges(at=page.when.at, status=status or None,
+                                agency_id=scope(page.actor, agency), stage=stage,
+                                limit=PAGE_SIZE, cursor=cursor or None)
+    return render(page, "pages/challenges.html", title="Professional challenges",
+                  items=body["items"], position=body["position"],
+                  next_cursor=body["next_cursor"], status=status or "", agency=agency,
+                  stage=stage, csv_url=page.url("/view/csv/challenges.csv",
+                                                status=status or None, agency=agency,
+                                                stage=stage))
+
+
+@router.get("/view/themes", response_class=HTMLResponse)
+def themes_list(page: PageDep, board: BoardDep, theme: str | None = None) -> Response:
+    page.section = "themes"
+    with answering():
+        body = board.themes(at=page.when.at, theme=theme or None)
+    items = sorted(body["items"], key=lambda t: (not t["recurrent"], -t["review_count"],
+                                                 t["theme"]))
+    return render(page, "pages/themes.html", title="Themes", items=items, theme=theme,
+                  position=body["position"], csv_url=page.url("/view/csv/themes.csv"))
+
+
+# ---- the audit trail ------------------------------------------------------------------------
+
+@router.get("/view/audit", response_class=HTMLResponse)
+def audit_page(request: Request, page: PageDep, board: BoardDep, entity: UUID | None = None,
+               actor: str | None = None, agency: UUID | None = None,
+               event_type: str | None = None, since: str | None = None,
+               until: str | None = None, cursor: int | None = None,
+               newest_first: bool = True) -> Response:
+    page.section = "audit"
+    moments = {}
+    for name, raw in (("since", since), ("until", until)):
+        if raw:
+            try:
+                moment = datetime.fromisoformat(raw)
+            except ValueError:
+                raise DomainErrorPage(422, "Not understood",
+                                      f"'{raw}' is not a date and time.") from None
+            moments[name] = moment if moment.tzinfo else moment.replace(
+                tzinfo=clock.now().tzinfo)
+    with answering():
+        body = board.audit(at=page.when.at, entity_id=str(entity) if entity else None,
+                           actor=actor or None, agency_id=scope(page.actor, agency),
+                           event_type=event_type or None, since=moments.get("since"),
+                           until=moments.get("until"), cursor=cursor, limit=PAGE_SIZE,
+                           descending=newest_first)
+    params = {"entity": entity, "actor": actor, "agency": agency, "event_type": event_type,
+              "since": since, "until": until, "newest_first": newest_first}
+    return render(page, "pages/audit.html", title="Audit trail", items=body["items"],
+                  position=body["position"], next_cursor=body["next_cursor"], params=params,
+                  names=agency_names(board, page),
+                  csv_url=page.url("/view/csv/audit.csv", agency=agency))
+
+
+# ---- integrity ------------------------------------------------------------------------------
+
+@router.get("/view/integrity", response_class=HTMLResponse)
+def integrity_page(request: Request, page: PageDep, integrity: IntegrityDep,
+                   board: BoardDep) -> Response:
+    page.section = "integrity"
+    from ledger_verifier.bundle import key_fingerprint
+
+    check = getattr(request.app.state, "last_self_check", None)
+    return render(page, "pages/integrity.html", title="Integrity",
+                  checkpoint=latest_checkpoint(integrity, board, page), origin=integrity.origin,
+                  vkey=integrity.vkey, fingerprint=key_fingerprint(integrity.vkey),
+                  guarded=integrity.guarded, check=check,
+                  may_export=page.actor is not None and page.actor.may(Permission.EXPORT),
+                  head=integrity.ledger.head_position())
+
+
+@router.post("/view/integrity/self-check")
+def run_self_check(request: Request, form: SessionFormDep, integrity: IntegrityDep,
+                   page: PageDep) -> Response:
+    """Verify the live log against its signed checkpoints now, and keep the result."""
+    from fastapi.responses import RedirectResponse
+
+    page.actor.require(Permission.EXPORT, "verify the ledger's integrity")  # type: ignore[union-attr]
+    verdict = integrity.verify_live()
+    request.app.state.last_self_check = {
+        "at": clock.now(), "by": page.actor.name if page.actor else "",
+        "ok": bool(getattr(verdict, "ok", False)),
+        "summary": _verdict_text(verdict)}
+    return RedirectResponse("/view/integrity", 303)
+
+
+def _verdict_text(verdict: Any) -> str:
+    for name in ("summary", "message", "detail"):
+        value = getattr(verdict, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return str(verdict)
+
+
+# ---- people (SCB managers) ------------------------------------------------------------------
+
+@router.get("/view/users", response_class=HTMLResponse)
+def users_page(page: PageDep, board: BoardDep) -> Response:
+    page.section = "users"
+    page.actor.require(Permission.MANAGE_USERS, "issue sign-in links")  # type: ignore[union-attr]
+    with answering():
+        users = board.user_directory(at=page.when.at)
+    return render(page, "pages/users.html", title="People and sign-in links",
+                  users=users["items"], names=agency_names(board, page), link=None)
+
+
+@router.post("/view/users/{user_id}/sign-in-link", response_class=HTMLResponse)
+def issue_link(user_id: UUID, request: Request, form: SessionFormDep, page: PageDep,
+               ledger: LedgerDep, board: BoardDep) -> Response:
+    from api.deps import get_signer, get_services
+
+    page.section = "users"
+    from domain.application import Context
+
+    signer = get_signer(get_services(request))
+    issued = ledger.issue_sign_in_link(Context(page.actor), user_id,  # type: ignore[arg-type]
+                                       lifetime=signer.link_lifetime)
+    user = ledger.get_user(user_id)
+    with answering():
+        users = board.user_directory(at=page.when.at)
+    link = {"url": str(request.base_url).rstrip("/") + f"/sign-in/link/{user_id}/{issued.secret}",
+            "name": user.name, "expires_at": issued.expires_at}
+    return render(page, "pages/users.html", title="People and sign-in links",
+                  users=users["items"], names=agency_names(board, page), link=link)
+
+
+# ---- CSV downloads (the API's CSV writer and columns, for a person with a session) ---------
+
+@router.get("/view/csv/{name}.csv")
+def csv_download(name: str, page: PageDep, board: BoardDep, agency: UUID | None = None,
+                 review: UUID | None = None, status: str | None = None,
+                 rag: str | None = None, overdue: bool | None = None,
+                 stalled_days: int | None = None, stage: int | None = None) -> Response:
+    """What `Accept: text/csv` gives on the API's list (every page), for a link."""
+    from api.routes.audit import AuditEntry
+    from api.routes.board import csv_response
+    from api.schemas.board import ActionRow, AgencyRow, ChallengeRow, ReviewRow, ThemeRow
+
+    if name == "actions":
+        items, position = all_actions(board, page, agency=agency,
+                                      review_id=str(review) if review else None,
+                                      status=status or None, rag=rag or None, overdue=overdue,
+                                      stalled_days=stalled_days)
+        return csv_response(items, list(ActionRow.model_fields), position, "actions")
+    if name == "agencies":
+        with answering():
+            body = board.agencies(at=page.when.at, agency_id=scope(page.actor, agency))
+        return csv_response(body["items"], list(AgencyRow.model_fields), body["position"],
+                            "agencies")
+    if name == "reviews":
+        items, position = all_reviews(board, page)
+        return csv_response(items, list(ReviewRow.model_fields), position, "reviews")
+    if name == "challenges":
+        with paging():
+            body = board.challenges(at=page.when.at, status=status or None,
+                                    agency_id=scope(page.actor, agency), stage=stage,
+                                    limit=100_000)
+        return csv_response(body["items"], list(ChallengeRow.model_fields), body["position"],
+                            "challenges")
+    if name == "themes":
+        with answering():
+            body = board.themes(at=page.when.at)
+        return csv_response(body["items"], list(ThemeRow.model_fields), body["position"],
+                            "themes")
+    if name == "audit":
+        with answering():
+            body = board.audit(at=page.when.at, agency_id=scope(page.actor, agency),
+                               limit=10_000)
+        return csv_response(body["items"], list(AuditEntry.model_fields), body["position"],
+                            "audit")
+    raise NotFound(f"there is no CSV called {name}")
