@@ -51,7 +51,7 @@ from projections.readside import ReadSide
 from projections.rebuild import rebuild
 
 
-def read_and_decode(ledger: Any, batch: int = 5000) -> tuple[int, float]:
+def read_and_decode(ledger: Ledger, batch: int = 5000) -> tuple[int, float]:
     started = time.perf_counter()
     n, position = 0, 0
     decode = ledger.mapper.to_domain_event
@@ -77,7 +77,7 @@ class Ledgers:
 
     actions: int
     schema: str
-    ledger: Any
+    ledger: Ledger
     side: ReadSide
     board: Board
     settings: Settings
