@@ -13,6 +13,7 @@ import pytest
 from api.settings import Settings
 from domain.actors import Actor, Role
 from domain.application import Context
+from domain.ledger import Ledger
 from projections.board import Board
 from projections.readside import ReadSide
 from projections.runner import Runner
@@ -37,7 +38,7 @@ def day(n: int) -> date:
 class World:
     """Records through the Ledger's use cases, then brings the views up to date."""
 
-    def __init__(self, ledger: Any, tmp_path: Path) -> None:
+    def __init__(self, ledger: Ledger, tmp_path: Path) -> None:
         self.ledger = ledger
         self.settings = Settings(data_dir=tmp_path)
         self.side = ReadSide(self.settings, ledger)
@@ -84,7 +85,7 @@ class World:
 
 
 @pytest.fixture
-def world(ledger: Any, tmp_path: Path) -> Iterator[World]:
+def world(ledger: Ledger, tmp_path: Path) -> Iterator[World]:
     w = World(ledger, tmp_path)
     yield w
     w.board.close()
