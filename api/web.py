@@ -206,9 +206,9 @@ templates.env.filters.update(date=date_text, words=words)
 templates.env.globals.update(plural=plural)
 
 
-def render(page: Page, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+def render(page: Page, template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
     response = templates.TemplateResponse(
-        page.request, template, {"page": page, **context}, status_code=status)
+        page.request, template, {"page": page, **context}, status_code=http_status)
     response.headers.update(SECURITY_HEADERS)
     return response
 
@@ -216,7 +216,7 @@ def render(page: Page, template: str, status: int = 200, **context: Any) -> HTML
 def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
     actor = getattr(request.state, "actor", None) if hasattr(request, "state") else None
     page = Page(request, actor, When(), csrf=getattr(request.state, "csrf", ""))
-    return render(page, "error.html", status=status, status_code=status, title=title,
+    return render(page, "error.html", http_status=status, status_code=status, title=title,
                   detail=detail)
 
 

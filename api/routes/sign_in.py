@@ -30,7 +30,7 @@ def _with_pre_session(request: Request, signer: SessionSigner, template: str, *,
                       status: int, **context: object) -> HTMLResponse:
     """A sign-in form, its CSRF token bound to the pre-session cookie (set if missing)."""
     pre = request.cookies.get(PRE_SESSION_COOKIE) or secrets.token_urlsafe(24)
-    response = render(Page(request, None, When()), template, status=status,
+    response = render(Page(request, None, When()), template, http_status=status,
                       csrf=signer.pre_session_token(pre), **context)
     response.set_cookie(PRE_SESSION_COOKIE, pre, max_age=3600, httponly=True,
                         secure=signer.secure, samesite="lax", path="/")
