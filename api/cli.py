@@ -112,6 +112,39 @@ def users_link(
               "only its hash is stored.[/yellow]")
 
 
+@app.command()
+def pack(
+    out_file: Annotated[str, typer.Option("--out", help="the PDF to write")],
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="the ledger as it stood then: a date (end of that day, UTC) or an ISO "
+                        "date and time; default: now")] = None,
+) -> None:
+    """Write the Board pack as PDF (the same as GET /board/pack.pdf)."""
+    from datetime import UTC, datetime, time
+
+    from api.pack import pack_context, render_pack_pdf
+    from api.web import Page, When
+
+    moment = None
+    if as_of:
+        try:
+            moment = (datetime.fromisoformat(as_of) if "T" in as_of or " " in as_of
+                      else datetime.combine(datetime.fromisoformat(as_of).date(),
+                                            time(23, 59, 59)))
+        except ValueError:
+            raise fail(f"--as-of {as_of!r} is not a date or an ISO date and time") from None
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    with services(integrity=True, run_projections=False) as opened:
+        when = When(as_of=moment) if moment else When(position=opened.ledger.head_position())
+        page = Page(None, operator().actor, when)  # type: ignore[arg-type]
+        context = pack_context(opened.read_models.board, opened.integrity, page)
+        pdf = render_pack_pdf(context, page)
+    with open(out_file, "wb") as f:
+        f.write(pdf)
+    out.print(f"{out_file}: the Board pack for {context['today']}, up to log position "
+              f"{context['position']} ({len(pdf):,} bytes)")
+
+
 @users_app.command("list")
 def users_list() -> None:
     """Every user, role, agency and token status."""

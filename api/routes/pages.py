@@ -482,3 +482,31 @@ def csv_download(name: str, page: PageDep, board: BoardDep, agency: UUID | None 
         return csv_response(body["items"], list(AuditEntry.model_fields), body["position"],
                             "audit")
     raise NotFound(f"there is no CSV called {name}")
+
+
+# ---- the Board pack -------------------------------------------------------------------------
+
+@router.get("/board/pack", response_class=HTMLResponse)
+def board_pack(page: PageDep, board: BoardDep, integrity: IntegrityDep) -> Response:
+    """The printable Board pack (contents, page breaks), at the page's point in time."""
+    from api.pack import pack_context, render_pack_html
+    from api.web import SECURITY_HEADERS
+
+    page.section = "pack"
+    with paging():
+        context = pack_context(board, integrity, page)
+    return HTMLResponse(render_pack_html(context, page, inline_css=False),
+                        headers=SECURITY_HEADERS)
+
+
+@router.get("/board/pack.pdf")
+def board_pack_pdf(page: PageDep, board: BoardDep, integrity: IntegrityDep) -> Response:
+    """The same pack as PDF (WeasyPrint)."""
+    from api.pack import pack_context, render_pack_pdf
+
+    with paging():
+        context = pack_context(board, integrity, page)
+    day = context["today"].isoformat()
+    return Response(render_pack_pdf(context, page), media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="board-pack-{day}.pdf"',
+        "X-Ledger-Position": str(context["position"]), "Cache-Control": "no-store"})

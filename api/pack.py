@@ -1,0 +1,68 @@
+"""The Board pack: one printable document for a Board meeting, as HTML (GET /board/pack) and
+as PDF (GET /board/pack.pdf, `ledger pack`), made from the same queries as the pages and the
+API at one point in time: the overview, each agency's overdue, stalled and escalated actions,
+open challenges, deadline compliance, recurrent themes and the checkpoint to be minuted."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from api.charts import RAG_ORDER, stacked_bars
+from api.web import HERE, Page, templates
+from domain import clock
+from projections.board import Board
+
+
+def pack_context(board: Board, integrity: Any, page: Page) -> dict[str, Any]:
+    from api.routes.board import scope
+    from api.routes.pages import all_actions, all_reviews, latest_checkpoint, rag_counts
+
+    at = page.when.at
+    agencies = board.agencies(at=at, agency_id=scope(page.actor, None))
+    actions, _ = all_actions(board, page)
+    counts = rag_counts(actions)
+    rows = sorted(agencies["items"], key=lambda a: (-a["overdue"], -a["stalled"],
+                                                     a["agency_name"] or ""))
+    stalled_days = agencies["stalled_days"]
+    today = date.fromisoformat(agencies["today"])
+    per_agency = []
+    for a in rows:
+        mine = [x for x in actions if str(x["agency_id"]) == str(a["agency_id"])]
+        overdue = [x for x in mine if x["rag"] == "overdue"]
+        stalled = [x for x in mine if x["status"] == "open"
+                   and x["days_since_update"] >= stalled_days]
+        escalated = [x for x in mine if x["escalated"] or x["held_to_account"]]
+        if overdue or stalled or escalated:
+            per_agency.append({"row": a, "overdue": overdue, "stalled": stalled,
+                               "escalated": escalated})
+    reviews, _ = all_reviews(board, page)
+    challenges = board.challenges(at=at, status="open", agency_id=scope(page.actor, None),
+                                  limit=100_000)["items"]
+    themes = [t for t in board.themes(at=at, recurrent_only=True)["items"]]
+    themes.sort(key=lambda t: (-t["review_count"], t["theme"]))
+    chart = stacked_bars([(a["agency_name"] or str(a["agency_id"]),
+                           {rag: counts.get(str(a["agency_id"]), Counter())[rag]
+                            for rag in RAG_ORDER}, {}) for a in rows])
+    return {"agencies": rows, "counts": counts, "chart": chart, "per_agency": per_agency,
+            "reviews": reviews, "challenges": challenges, "themes": themes,
+            "checkpoint": latest_checkpoint(integrity, board, page),
+            "stalled_days": stalled_days, "today": today, "position": agencies["position"],
+            "made_at": clock.now(), "rag_order": RAG_ORDER}
+
+
+def render_pack_html(context: dict[str, Any], page: Page, *, inline_css: bool) -> str:
+    css = ""
+    if inline_css:
+        css = "\n".join((HERE / "static" / name).read_text()
+                        for name in ("pages.css", "print.css"))
+    return templates.get_template("pages/pack.html").render(
+        page=page, inline_css=css, title="Board pack", **context)
+
+
+def render_pack_pdf(context: dict[str, Any], page: Page) -> bytes:
+    from weasyprint import HTML  # imported here: only the PDF needs Pango
+
+    html = render_pack_html(context, page, inline_css=True)
+    return HTML(string=html, base_url=str(HERE)).write_pdf()  # type: ignore[no-any-return]
