@@ -40,7 +40,7 @@ def stacked_bars(rows: list[tuple[str, dict[str, int], dict[str, str]]], *,
                  width: int = 760) -> str:
     """SVG of one bar per (label, counts by status, links by status) row; bars share one
     scale (the largest total)."""
-    label_w, bar_h, gap, top = 250, 22, 10, 34
+    label_w, bar_h, gap, top = 330, 22, 10, 34
     biggest = max((sum(c.values()) for _, c, _ in rows), default=0) or 1
     scale = (width - label_w - 50) / biggest
     height = top + len(rows) * (bar_h + gap) + 4
@@ -56,7 +56,7 @@ def stacked_bars(rows: list[tuple[str, dict[str, int], dict[str, str]]], *,
         x += 34 + 7 * len(LABELS[rag])
     for i, (label, counts, _links) in enumerate(rows):
         y = top + i * (bar_h + gap)
-        short = label if len(label) <= 38 else label[:36] + "…"
+        short = label if len(label) <= 50 else label[:48] + "…"
         parts.append(f'<text x="0" y="{y + 15}" font-size="12">{escape(short)}</text>')
         bx = float(label_w)
         total = 0

@@ -27,16 +27,19 @@ def pack_context(board: Board, integrity: Any, page: Page) -> dict[str, Any]:
                                                      a["agency_name"] or ""))
     stalled_days = agencies["stalled_days"]
     today = date.fromisoformat(agencies["today"])
+    # "stalled" as the API's stalled_days filter answers it (GET /board/actions?stalled_days=)
+    stalled_ids = {str(x["action_id"])
+                   for x in all_actions(board, page, stalled_days=stalled_days)[0]}
     per_agency = []
     for a in rows:
         mine = [x for x in actions if str(x["agency_id"]) == str(a["agency_id"])]
-        overdue = [x for x in mine if x["rag"] == "overdue"]
-        stalled = [x for x in mine if x["status"] == "open"
-                   and x["days_since_update"] >= stalled_days]
-        escalated = [x for x in mine if x["escalated"] or x["held_to_account"]]
-        if overdue or stalled or escalated:
-            per_agency.append({"row": a, "overdue": overdue, "stalled": stalled,
-                               "escalated": escalated})
+        flagged = []
+        for x in mine:
+            stalled = str(x["action_id"]) in stalled_ids
+            if x["rag"] == "overdue" or stalled or x["escalated"] or x["held_to_account"]:
+                flagged.append({**x, "stalled": stalled})
+        if flagged:
+            per_agency.append({"row": a, "actions": flagged})
     reviews, _ = all_reviews(board, page)
     challenges = board.challenges(at=at, status="open", agency_id=scope(page.actor, None),
                                   limit=100_000)["items"]
