@@ -44,10 +44,11 @@ def stacked_bars(rows: list[tuple[str, dict[str, int], dict[str, str]]], *,
     biggest = max((sum(c.values()) for _, c, _ in rows), default=0) or 1
     scale = (width - label_w - 50) / biggest
     height = top + len(rows) * (bar_h + gap) + 4
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-             f'viewBox="0 0 {width} {height}" width="100%" '
-             f'aria-label="Actions by status per agency; the same numbers are in the table '
-             f'below">', _defs()]
+    opening = (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+               f'viewBox="0 0 {width} {height}" width="100%" '
+               'aria-label="Actions by status per agency; the same numbers are in the table '
+               'below">')
+    parts = [opening, _defs()]
     x = 0
     for rag in RAG_ORDER:  # the legend
         parts.append(f'<rect x="{x}" y="4" width="16" height="16" fill="url(#pat-{rag})" '

@@ -16,10 +16,18 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.charts import RAG_ORDER, stacked_bars
-from api.deps import BoardDep, IntegrityDep, LedgerDep, PageDep, SessionFormDep, SettingsDep
+from api.deps import (
+    BoardDep,
+    IntegrityDep,
+    LedgerDep,
+    PageDep,
+    SessionFormDep,
+    SettingsDep,
+    SignerDep,
+)
 from api.routes.board import answering, paging, scope
 from api.schemas.actions import ActionOut
 from api.schemas.common import HistoryEntryOut
@@ -27,9 +35,10 @@ from api.schemas.reviews import ReviewOut
 from api.web import DomainErrorPage, Page, PageRoute, When, render
 from domain import clock
 from domain.actors import Actor, Permission, Role
-from domain.application import HistoryEntry
+from domain.application import Context, HistoryEntry
 from domain.errors import Forbidden, NotFound
 from domain.ledger import Ledger
+from ledger_verifier.bundle import key_fingerprint
 from projections.board import Board
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -371,8 +380,6 @@ def audit_page(request: Request, page: PageDep, board: BoardDep, entity: UUID | 
 def integrity_page(request: Request, page: PageDep, integrity: IntegrityDep,
                    board: BoardDep) -> Response:
     page.section = "integrity"
-    from ledger_verifier.bundle import key_fingerprint
-
     check = getattr(request.app.state, "last_self_check", None)
     return render(page, "pages/integrity.html", title="Integrity",
                   checkpoint=latest_checkpoint(integrity, board, page), origin=integrity.origin,
@@ -386,8 +393,6 @@ def integrity_page(request: Request, page: PageDep, integrity: IntegrityDep,
 def run_self_check(request: Request, form: SessionFormDep, integrity: IntegrityDep,
                    page: PageDep) -> Response:
     """Verify the live log against its signed checkpoints now, and keep the result."""
-    from fastapi.responses import RedirectResponse
-
     page.actor.require(Permission.EXPORT, "verify the ledger's integrity")  # type: ignore[union-attr]
     verdict = integrity.verify_live()
     request.app.state.last_self_check = {
@@ -419,13 +424,9 @@ def users_page(page: PageDep, board: BoardDep) -> Response:
 
 @router.post("/view/users/{user_id}/sign-in-link", response_class=HTMLResponse)
 def issue_link(user_id: UUID, request: Request, form: SessionFormDep, page: PageDep,
-               ledger: LedgerDep, board: BoardDep) -> Response:
-    from api.deps import get_signer, get_services
-
+               ledger: LedgerDep, board: BoardDep, signer: SignerDep) -> Response:
+    """A one-time sign-in link for a named user, shown once (the SCB manager sends it)."""
     page.section = "users"
-    from domain.application import Context
-
-    signer = get_signer(get_services(request))
     issued = ledger.issue_sign_in_link(Context(page.actor), user_id,  # type: ignore[arg-type]
                                        lifetime=signer.link_lifetime)
     user = ledger.get_user(user_id)

@@ -133,7 +133,8 @@ def test_csv_and_board_pack_pdf_hold_the_apis_rows_and_the_checkpoint_root(
     page = sign_in(person, pages_server)
     with page.expect_download() as csv_download:
         page.locator("a[data-csv]").first.click()
-    rows = list(csv.DictReader(io.StringIO(open(csv_download.value.path()).read())))
+    with open(csv_download.value.path()) as downloaded:
+        rows = list(csv.DictReader(io.StringIO(downloaded.read())))
     api_rows = api(pages_server, "/board/agencies")["items"]
     assert {r["agency_id"] for r in rows} == {r["agency_id"] for r in api_rows}
     page.locator("nav.nav a", has_text="Board pack").click()

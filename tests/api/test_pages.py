@@ -1,0 +1,126 @@
+"""The pages over HTTP on each store: sign-in exchanges a token for a session recorded as
+the user's events, sign-out ends it on the server, forms without their CSRF token are refused,
+an agency lead's pages are scoped to their agency (403 page elsewhere), unknown pages are a
+404 page, and a one-time sign-in link works once."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from api.sessions import SESSION_COOKIE
+from domain.application import Context
+from domain.errors import Forbidden
+
+
+def csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the form carries a CSRF token"
+    return match.group(1)
+
+
+def sign_in(api: Any, who: str) -> Any:
+    client = api.client
+    client.cookies.clear()
+    form = client.get("/sign-in")
+    answer = client.post("/sign-in", data={"token": api.tokens[who], "next": "/",
+                                           "csrf_token": csrf(form.text)},
+                         follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/"
+    cookie = answer.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and SESSION_COOKIE in cookie
+    return client
+
+
+def user_id_of(api: Any, who: str) -> Any:
+    return api.ledger.authenticate(api.tokens[who]).user_id
+
+
+def test_a_page_without_a_session_goes_to_sign_in(api: Any) -> None:
+    answer = api.client.get("/view/actions?overdue=true", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/sign-in?next=%2Fview%2Factions")
+
+
+def test_sign_in_and_out_are_the_users_events_and_sign_out_ends_the_session(api: Any) -> None:
+    client = sign_in(api, "board_member")
+    assert client.get("/").status_code == 200
+    old = client.cookies.get(SESSION_COOKIE)
+    page = client.get("/view/actions")
+    out = client.post("/sign-out", data={"csrf_token": csrf(page.text)},
+                      follow_redirects=False)
+    assert out.status_code == 303
+    client.cookies.set(SESSION_COOKIE, old)  # the old cookie, kept by someone
+    assert client.get("/", follow_redirects=False).status_code == 303
+    history = api.ledger.user_history(UUID(user_id_of(api, "board_member")))
+    kinds = [type(e.event).__name__ for e in history]
+    assert kinds[-2:] == ["SignedIn", "SignedOut"]
+
+
+def test_forms_without_their_csrf_token_are_refused(api: Any) -> None:
+    client = sign_in(api, "auditor")
+    assert client.post("/sign-out", data={}).status_code == 403
+    assert client.post("/sign-out", data={"csrf_token": "forged"}).status_code == 403
+    assert client.get("/", follow_redirects=False).status_code == 200  # still signed in
+    client.cookies.clear()
+    refused = client.post("/sign-in", data={"token": api.tokens["auditor"]})
+    assert refused.status_code == 403 and "refused" in refused.text
+
+
+def test_a_bad_token_is_a_message_not_a_session(api: Any) -> None:
+    client = api.client
+    form = client.get("/sign-in")
+    answer = client.post("/sign-in", data={"token": "sgl_nothing", "csrf_token": csrf(form.text)})
+    assert answer.status_code == 401 and "not accepted" in answer.text
+    assert SESSION_COOKIE not in answer.cookies
+
+
+def test_an_agency_lead_sees_their_agency_and_a_403_page_for_another(api: Any) -> None:
+    client = sign_in(api, "lead_a")
+    assert client.get(f"/view/agencies/{api.agency_a}").status_code == 200
+    other = client.get(f"/view/agencies/{api.agency_b}")
+    assert other.status_code == 403
+    assert other.headers["content-type"].startswith("text/html")
+    assert "Not yours to see" in other.text
+    assert client.get(f"/view/actions?agency={api.agency_b}").status_code == 403
+    overview = client.get("/")
+    assert "Stoke-on-Trent City Council" not in overview.text
+
+
+def test_unknown_pages_and_records_are_a_404_page(api: Any) -> None:
+    client = sign_in(api, "board_member")
+    answer = client.get("/view/agencies/" + "0" * 32)
+    assert answer.status_code == 404 and "Not found" in answer.text
+    nowhere = client.get("/nowhere", headers={"Accept": "text/html"})
+    assert nowhere.status_code == 404 and "<h1>Not found</h1>" in nowhere.text
+    assert client.get("/nowhere").headers["content-type"] == "application/problem+json"
+
+
+def test_a_one_time_link_from_the_scb_manager_works_once(api: Any) -> None:
+    client = sign_in(api, "scb_manager")
+    people = client.get("/view/users")
+    user = user_id_of(api, "auditor")
+    issued = client.post(f"/view/users/{user}/sign-in-link",
+                         data={"csrf_token": csrf(people.text)})
+    link = re.search(r'id="sign-in-link">([^<]+)<', issued.text).group(1)
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    client.cookies.clear()
+    for expected in (303, 401):
+        confirm = client.get("/" + path)
+        used = client.post("/" + path, data={"csrf_token": csrf(confirm.text)},
+                           follow_redirects=False)
+        assert used.status_code == expected
+        client.cookies.clear()
+
+
+def test_only_scb_managers_issue_sign_in_links(api: Any) -> None:
+    client = sign_in(api, "board_member")
+    assert client.get("/view/users").status_code == 403
+    board = Context(api.ledger.authenticate(api.tokens["board_member"]))
+    with pytest.raises(Forbidden):
+        api.ledger.issue_sign_in_link(board, UUID(user_id_of(api, "auditor")),
+                                      lifetime=timedelta(hours=1))
