@@ -202,7 +202,11 @@ def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-templates.env.filters.update(date=date_text, words=words)
+def role_name(role: Any) -> str:
+    return ROLE_NAMES.get(role, words(role))  # type: ignore[call-overload]
+
+
+templates.env.filters.update(date=date_text, words=words, role=role_name)
 templates.env.globals.update(plural=plural)
 
 

@@ -32,7 +32,7 @@ from api.routes.board import answering, paging, scope
 from api.schemas.actions import ActionOut
 from api.schemas.common import HistoryEntryOut
 from api.schemas.reviews import ReviewOut
-from api.web import DomainErrorPage, Page, PageRoute, When, render
+from api.web import DomainErrorPage, Page, PageRoute, When, render, words
 from domain import clock
 from domain.actors import Actor, Permission, Role
 from domain.application import Context, HistoryEntry
@@ -296,10 +296,32 @@ def review_page(review_id: UUID, page: PageDep, ledger: LedgerDep, board: BoardD
     by_recommendation: dict[str, list[dict[str, Any]]] = {}
     for a in actions:
         by_recommendation.setdefault(str(a["recommendation_id"]), []).append(a)
-    findings = {str(f.id): f for f in out.findings}
+    numbers = {str(f.id): n for n, f in enumerate(out.findings, 1)}
     return render(page, "pages/review.html", title=f"Review {out.reference}", review=out,
-                  by_recommendation=by_recommendation, findings=findings,
+                  by_recommendation=by_recommendation, finding_numbers=numbers,
+                  timeline=timeline(out),
                   names=agency_names(board, page), position=position)
+
+
+STEPS = (("Partners became aware", "aware_on"), ("National Panel notified", "notified_on"),
+         ("Rapid review completed", "rapid_review_on"), ("Local decision", "decided_on"),
+         ("National Panel's decision", "panel_decided_on"),
+         ("Reviewer commissioned", "commissioned_on"), ("Report submitted", "submitted_on"),
+         ("Scrutinised", "scrutinised_on"), ("Signed off by the Board", "signed_off_on"),
+         ("Sent to the Panel and the Secretary of State", "sent_on"),
+         ("Published", "published_on"), ("Closed", "closed_on"))
+
+
+def timeline(review: ReviewOut) -> list[dict[str, Any]]:
+    """The statutory process in date order: each step done (its date) and each statutory
+    deadline (due, met or missed by how many working days, or still to come)."""
+    dates = review.dates.model_dump()
+    rows: list[dict[str, Any]] = [
+        {"label": label, "on": dates[key], "deadline": None}
+        for label, key in STEPS if dates.get(key)]
+    rows += [{"label": d.description or words(d.name), "on": d.done_on or d.due_on,
+              "deadline": d} for d in review.deadlines]
+    return sorted(rows, key=lambda r: (r["on"], r["deadline"] is not None))
 
 
 def _today_at(board: Board, page: Page) -> date:
