@@ -533,3 +533,27 @@ def board_pack_pdf(page: PageDep, board: BoardDep, integrity: IntegrityDep) -> R
     return Response(render_pack_pdf(context, page), media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="board-pack-{day}.pdf"',
         "X-Ledger-Position": str(context["position"]), "Cache-Control": "no-store"})
+
+
+@router.get("/view/integrity/export")
+def export_download(page: PageDep, integrity: IntegrityDep) -> Response:
+    """The export bundle, as GET /integrity/export gives it, for a person with a session."""
+    from fastapi.responses import StreamingResponse
+
+    from projections.integrity import chunked
+
+    page.actor.require(Permission.EXPORT, "export the ledger")  # type: ignore[union-attr]
+    return StreamingResponse(chunked(integrity.export_lines()),
+                             media_type="text/plain; charset=utf-8", headers={
+                                 "Content-Disposition": 'attachment; filename="ledger.sglb"'})
+
+
+@router.get("/view/integrity/proof")
+def proof_download(page: PageDep, integrity: IntegrityDep, position: int) -> Response:
+    """One event's tlog-proof file, as GET /integrity/events/{position}/tlog-proof gives it."""
+    from fastapi.responses import PlainTextResponse
+
+    if not 1 <= position <= 2**62:
+        raise DomainErrorPage(422, "Not understood", "A log position is a whole number from 1.")
+    return PlainTextResponse(integrity.tlog_proof(position), headers={
+        "Content-Disposition": f'attachment; filename="event-{position}.tlog-proof"'})

@@ -281,3 +281,29 @@ def test_list_and_record_pages_show_the_apis_numbers(person: Any, pages_server: 
     page.goto(f"{base}/view/reviews/{review['review_id']}")
     missed = page.locator("#timeline .status.missed").count()
     assert missed == review["deadlines_missed"]
+
+
+def test_the_integrity_page_gives_what_verifies_offline(person: Any, pages_server: Any,
+                                                        tmp_path: Any) -> None:
+    from ledger_verifier.cli import main as ledger_verify
+
+    page = sign_in(person, pages_server, "scrutineer")
+    page.locator("nav.nav a", has_text="Integrity").click()
+    assert page.get_by_test_id("checkpoint-root").inner_text() == pages_server.checkpoint_root
+    command = page.get_by_test_id("verify-command").inner_text()
+    assert "pip install ./ledger_verifier" in command
+    key = re.search(r"--public-key '([^']+)'", command).group(1)
+    with page.expect_download() as export:
+        page.locator("a[data-export]").click()
+    bundle = tmp_path / "ledger.sglb"
+    export.value.save_as(bundle)
+    assert ledger_verify(["bundle", str(bundle), "--public-key", key, "--jobs", "1"]) == 0
+    page.get_by_label("Event position (from the audit trail)").fill("5")
+    with page.expect_download() as proof:
+        page.get_by_role("button", name="Download its proof file").click()
+    proof_file = tmp_path / "event-5.tlog-proof"
+    proof.value.save_as(proof_file)
+    assert ledger_verify(["proof", str(proof_file), "--public-key", key]) == 0
+    page.get_by_role("button", name="Run the self-check now").click()
+    page.locator(".notice").filter(has_text="Last self-check").wait_for()
+    assert "passed" in page.locator(".notice").inner_text()
