@@ -18,6 +18,7 @@ from api.routes import (
     dashboard,
     health,
     integrity,
+    pack,
     pages,
     reviews,
     sign_in,
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     errors.install(app)
     for router in (health.router, agencies.router, users.router, reviews.router,
                    actions.router, challenges.router, board.router, audit.router,
-                   dashboard.router, integrity.router, sign_in.router, pages.router):
+                   dashboard.router, integrity.router, sign_in.router, pages.router,
+                   pack.router):
         app.include_router(router)
     return app

@@ -122,7 +122,7 @@ def pack(
     """Write the Board pack as PDF (the same as GET /board/pack.pdf)."""
     from datetime import UTC, datetime, time
 
-    from api.pack import pack_context, render_pack_pdf
+    from api.routes.pack import pack_context, render_pack_pdf
     from api.web import Page, When
 
     moment = None

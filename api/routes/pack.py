@@ -9,16 +9,21 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+
 from api.charts import RAG_ORDER, stacked_bars
-from api.web import HERE, Page, templates
+from api.deps import BoardDep, IntegrityDep, PageDep
+from api.routes.board import paging, scope
+from api.routes.page_data import all_actions, all_reviews, latest_checkpoint, rag_counts
+from api.web import HERE, SECURITY_HEADERS, Page, PageRoute, templates
 from domain import clock
 from projections.board import Board
 
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+
 
 def pack_context(board: Board, integrity: Any, page: Page) -> dict[str, Any]:
-    from api.routes.board import scope
-    from api.routes.pages import all_actions, all_reviews, latest_checkpoint, rag_counts
-
     at = page.when.at
     agencies = board.agencies(at=at, agency_id=scope(page.actor, None))
     actions, _ = all_actions(board, page)
@@ -69,3 +74,24 @@ def render_pack_pdf(context: dict[str, Any], page: Page) -> bytes:
 
     html = render_pack_html(context, page, inline_css=True)
     return HTML(string=html, base_url=str(HERE)).write_pdf()  # type: ignore[no-any-return]
+
+
+@router.get("/board/pack", response_class=HTMLResponse)
+def board_pack(page: PageDep, board: BoardDep, integrity: IntegrityDep) -> Response:
+    """The printable Board pack (contents, page breaks), at the page's point in time."""
+    page.section = "pack"
+    with paging():
+        context = pack_context(board, integrity, page)
+    return HTMLResponse(render_pack_html(context, page, inline_css=False),
+                        headers=SECURITY_HEADERS)
+
+
+@router.get("/board/pack.pdf")
+def board_pack_pdf(page: PageDep, board: BoardDep, integrity: IntegrityDep) -> Response:
+    """The same pack as PDF (WeasyPrint)."""
+    with paging():
+        context = pack_context(board, integrity, page)
+    day = context["today"].isoformat()
+    return Response(render_pack_pdf(context, page), media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="board-pack-{day}.pdf"',
+        "X-Ledger-Position": str(context["position"]), "Cache-Control": "no-store"})
