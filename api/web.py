@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -238,6 +238,11 @@ class PageRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def page_handler(request: Request) -> Response:
+            # A filter form sends its empty fields ("agency=&stage="): they mean "any".
+            query = [(k, v) for k, v in parse_qsl(request.scope.get("query_string", b"")
+                                                   .decode("latin-1"), keep_blank_values=True)
+                     if v.strip()]
+            request.scope["query_string"] = urlencode(query).encode("latin-1")
             try:
                 response = await handler(request)
             except SignInRequired:

@@ -307,3 +307,43 @@ def test_the_integrity_page_gives_what_verifies_offline(person: Any, pages_serve
     page.get_by_role("button", name="Run the self-check now").click()
     page.locator(".notice").filter(has_text="Last self-check").wait_for()
     assert "passed" in page.locator(".notice").inner_text()
+
+
+def test_the_audit_trail_filters_pages_and_opens_the_record_around_an_event(
+        person: Any, pages_server: Any) -> None:
+    page = sign_in(person, pages_server, "auditor")
+    page.locator("nav.nav a", has_text="Audit trail").click()
+    first_page = page.locator("#audit tbody tr td.num").all_inner_texts()
+    page.get_by_role("link", name="Next page").click()
+    second_page = page.locator("#audit tbody tr td.num").all_inner_texts()
+    assert int(second_page[0]) < int(first_page[-1])  # newest first, no overlap
+    page.goto(pages_server.base_url + "/view/audit")
+    page.get_by_label("Event type").fill("Action.CompletionAssured")
+    page.get_by_role("button", name="Show", exact=True).last.click()
+    rows = page.locator("#audit tbody tr")
+    assert rows.count() > 0
+    assert all("Action.CompletionAssured" in t for t in rows.locator("th").all_inner_texts())
+    rows.first.get_by_role("link", name=re.compile("just before")).click()
+    assert "Time machine" in page.locator(".banner").inner_text()
+    assert "Assured" not in page.get_by_test_id("action-status").inner_text()
+    page.go_back()
+    rows.first.get_by_role("link", name=re.compile("just after")).click()
+    assert "Assured" in page.get_by_test_id("action-status").inner_text()
+
+
+def test_the_actions_filters_sort_and_count_as_the_api_does(person: Any,
+                                                            pages_server: Any) -> None:
+    page = sign_in(person, pages_server)
+    agency = max(api(pages_server, "/board/agencies")["items"], key=lambda r: r["overdue"])
+    page.locator("nav.nav a", has_text="Actions").click()
+    page.get_by_label("Agency").select_option(agency["agency_id"])
+    page.get_by_label("Overdue").select_option("true")
+    page.get_by_label("Sort by").select_option("stale")
+    page.get_by_role("button", name="Show", exact=True).last.click()
+    shown = page.locator("#actions tbody tr")
+    expected = api(pages_server, "/board/actions", agency=agency["agency_id"], overdue="true",
+                   limit=1000)["items"]
+    assert shown.count() == len(expected) == agency["overdue"]
+    days = [int(row.locator("td.num").nth(1).inner_text()) for row in shown.all()]
+    assert days == sorted(days, reverse=True)
+    assert days == sorted((a["days_since_update"] for a in expected), reverse=True)
