@@ -118,6 +118,8 @@ def pack(
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="the ledger as it stood then: a date (end of that day, UTC) or an ISO "
                         "date and time; default: now")] = None,
+    partnership: Annotated[str | None, typer.Option(
+        help="only this partnership's agencies and reviews")] = None,
 ) -> None:
     """Write the Board pack as PDF (the same as GET /board/pack.pdf)."""
     from datetime import UTC, datetime, time
@@ -137,7 +139,7 @@ def pack(
     with services(integrity=True, run_projections=False) as opened:
         when = When(as_of=moment) if moment else When(position=opened.ledger.head_position())
         page = Page(None, operator().actor, when)  # type: ignore[arg-type]
-        context = pack_context(opened.read_models.board, opened.integrity, page)
+        context = pack_context(opened.read_models.board, opened.integrity, page, partnership)
         pdf = render_pack_pdf(context, page)
     with open(out_file, "wb") as f:
         f.write(pdf)

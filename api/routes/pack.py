@@ -23,13 +23,21 @@ from projections.board import Board
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
-def pack_context(board: Board, integrity: Any, page: Page) -> dict[str, Any]:
+def pack_context(board: Board, integrity: Any, page: Page,
+                 partnership: str | None = None) -> dict[str, Any]:
+    """Everything in the pack; with `partnership`, only the agencies serving in it, the
+    actions they owe, the challenges addressed to them and the reviews of that partnership
+    (recurrent themes stay those of every review: a theme recurs across partnerships)."""
     at = page.when.at
     agencies = board.agencies(at=at, agency_id=scope(page.actor, None))
-    actions, _ = all_actions(board, page)
+    directory = board.agency_directory(at=at)["items"]
+    partnerships = sorted({p for a in directory for p in a["partnerships"]})
+    members = {str(a["agency_id"]) for a in directory
+               if partnership is None or partnership in a["partnerships"]}
+    actions = [x for x in all_actions(board, page)[0] if str(x["agency_id"]) in members]
     counts = rag_counts(actions)
-    rows = sorted(agencies["items"], key=lambda a: (-a["overdue"], -a["stalled"],
-                                                     a["agency_name"] or ""))
+    rows = sorted((a for a in agencies["items"] if str(a["agency_id"]) in members),
+                  key=lambda a: (-a["overdue"], -a["stalled"], a["agency_name"] or ""))
     stalled_days = agencies["stalled_days"]
     today = date.fromisoformat(agencies["today"])
     # "stalled" as the API's stalled_days filter answers it (GET /board/actions?stalled_days=)
@@ -45,9 +53,12 @@ def pack_context(board: Board, integrity: Any, page: Page) -> dict[str, Any]:
                 flagged.append({**x, "stalled": stalled})
         if flagged:
             per_agency.append({"row": a, "actions": flagged})
-    reviews, _ = all_reviews(board, page)
-    challenges = board.challenges(at=at, status="open", agency_id=scope(page.actor, None),
-                                  limit=100_000)["items"]
+    reviews = [r for r in all_reviews(board, page)[0]
+               if partnership is None or r["partnership"] == partnership]
+    challenges = [c for c in board.challenges(at=at, status="open",
+                                              agency_id=scope(page.actor, None),
+                                              limit=100_000)["items"]
+                  if str(c["addressed_to"]) in members]
     themes = [t for t in board.themes(at=at, recurrent_only=True)["items"]]
     themes.sort(key=lambda t: (-t["review_count"], t["theme"]))
     chart = stacked_bars([(a["agency_name"] or str(a["agency_id"]),
@@ -57,7 +68,8 @@ def pack_context(board: Board, integrity: Any, page: Page) -> dict[str, Any]:
             "reviews": reviews, "challenges": challenges, "themes": themes,
             "checkpoint": latest_checkpoint(integrity, board, page),
             "stalled_days": stalled_days, "today": today, "position": agencies["position"],
-            "made_at": clock.now(), "rag_order": RAG_ORDER}
+            "made_at": clock.now(), "rag_order": RAG_ORDER, "partnership": partnership,
+            "partnerships": partnerships}
 
 
 def render_pack_html(context: dict[str, Any], page: Page, *, inline_css: bool) -> str:
@@ -77,20 +89,22 @@ def render_pack_pdf(context: dict[str, Any], page: Page) -> bytes:
 
 
 @router.get("/board/pack", response_class=HTMLResponse)
-def board_pack(page: PageDep, board: BoardDep, integrity: IntegrityDep) -> Response:
+def board_pack(page: PageDep, board: BoardDep, integrity: IntegrityDep,
+               partnership: str | None = None) -> Response:
     """The printable Board pack (contents, page breaks), at the page's point in time."""
     page.section = "pack"
     with paging():
-        context = pack_context(board, integrity, page)
+        context = pack_context(board, integrity, page, partnership)
     return HTMLResponse(render_pack_html(context, page, inline_css=False),
                         headers=SECURITY_HEADERS)
 
 
 @router.get("/board/pack.pdf")
-def board_pack_pdf(page: PageDep, board: BoardDep, integrity: IntegrityDep) -> Response:
+def board_pack_pdf(page: PageDep, board: BoardDep, integrity: IntegrityDep,
+                   partnership: str | None = None) -> Response:
     """The same pack as PDF (WeasyPrint)."""
     with paging():
-        context = pack_context(board, integrity, page)
+        context = pack_context(board, integrity, page, partnership)
     day = context["today"].isoformat()
     return Response(render_pack_pdf(context, page), media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="board-pack-{day}.pdf"',

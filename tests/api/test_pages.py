@@ -124,3 +124,14 @@ def test_only_scb_managers_issue_sign_in_links(api: Any) -> None:
     with pytest.raises(Forbidden):
         api.ledger.issue_sign_in_link(board, UUID(user_id_of(api, "auditor")),
                                       lifetime=timedelta(hours=1))
+
+
+def test_the_board_pack_for_one_partnership_holds_only_its_agencies(api: Any) -> None:
+    client = sign_in(api, "board_member")
+    whole = client.get("/board/pack")
+    assert whole.status_code == 200
+    assert "Staffordshire Police" in whole.text and "Stoke-on-Trent City Council" in whole.text
+    one = client.get("/board/pack", params={"partnership": "Staffordshire"})
+    assert "Staffordshire Police" in one.text
+    assert "Stoke-on-Trent City Council" not in one.text.split("</select>", 1)[1]
+    assert "Staffordshire partnership" in one.text
