@@ -271,8 +271,12 @@ def themes_list(page: PageDep, board: BoardDep, theme: str | None = None) -> Res
     page.section = "themes"
     with answering():
         body = board.themes(at=page.when.at, theme=theme or None)
-    items = sorted(body["items"], key=lambda t: (not t["recurrent"], -t["review_count"],
-                                                 t["theme"]))
+        items = sorted(body["items"], key=lambda t: (not t["recurrent"], -t["review_count"],
+                                                     t["theme"]))
+        for item in items:  # the reviews behind each recurrent theme (GET ...?theme=)
+            if item["recurrent"] and not item.get("reviews"):
+                detail = board.themes(at=page.when.at, theme=item["theme"])["items"]
+                item["reviews"] = detail[0]["reviews"] if detail else []
     return render(page, "pages/themes.html", title="Themes", items=items, theme=theme,
                   position=body["position"], csv_url=page.url("/view/csv/themes.csv"))
 
