@@ -23,6 +23,7 @@ from domain.application import Context, Idempotency
 from domain.errors import InvalidInput
 from domain.ledger import Ledger
 from projections.board import At, Board
+from projections.readside import ViewBehind, ViewStopped
 from projections.service import ReadModels
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `ledger users add`")
@@ -189,8 +190,16 @@ PageReaderDep = Annotated[Actor, Depends(page_reader)]
 WhenDep = Annotated[When, Depends(parse_when)]
 
 
-def get_page(request: Request, actor: PageReaderDep, when: WhenDep) -> Page:
-    return Page(request, actor, when, csrf=request.state.csrf)
+def get_page(request: Request, actor: PageReaderDep, when: WhenDep, board: BoardDep) -> Page:
+    page = Page(request, actor, when, csrf=request.state.csrf)
+    if actor.agency_id is not None:  # the header names an agency lead's agency
+        try:
+            agencies = board.agency_directory(agency_id=str(actor.agency_id))["items"]
+        except (ViewStopped, ViewBehind):  # the page itself will say so; the header need not
+            agencies = []
+        page.extra["agency_name"] = agencies[0]["name"] if agencies else None
+        request.state.page_extra = page.extra  # for an error page too
+    return page
 
 
 PageDep = Annotated[Page, Depends(get_page)]

@@ -219,7 +219,8 @@ def render(page: Page, template: str, http_status: int = 200, **context: Any) ->
 
 def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
     actor = getattr(request.state, "actor", None) if hasattr(request, "state") else None
-    page = Page(request, actor, When(), csrf=getattr(request.state, "csrf", ""))
+    page = Page(request, actor, When(), csrf=getattr(request.state, "csrf", ""),
+                extra=dict(getattr(request.state, "page_extra", {})))
     return render(page, "error.html", http_status=status, status_code=status, title=title,
                   detail=detail)
 
