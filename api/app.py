@@ -25,6 +25,7 @@ from api.routes import (
     users,
 )
 from api.settings import Settings
+from api.web import error_page
 from domain.ledger import Ledger
 
 
@@ -50,7 +51,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
                     "safeguarding practice reviews, as immutable events.",
         lifespan=lifespan,
     )
-    errors.install(app)
+    errors.install(app, html_page=error_page)
     for router in (health.router, agencies.router, users.router, reviews.router,
                    actions.router, challenges.router, board.router, audit.router,
                    dashboard.router, integrity.router, sign_in.router, pages.router,

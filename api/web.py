@@ -244,6 +244,7 @@ class PageRoute(APIRoute):
                                                    .decode("latin-1"), keep_blank_values=True)
                      if v.strip()]
             request.scope["query_string"] = urlencode(query).encode("latin-1")
+            request.state.page = True  # errors the app's handlers answer become pages
             try:
                 response = await handler(request)
             except SignInRequired:

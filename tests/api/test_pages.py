@@ -135,3 +135,20 @@ def test_the_board_pack_for_one_partnership_holds_only_its_agencies(api: Any) ->
     assert "Staffordshire Police" in one.text
     assert "Stoke-on-Trent City Council" not in one.text.split("</select>", 1)[1]
     assert "Staffordshire partnership" in one.text
+
+
+def test_a_view_that_cannot_answer_is_a_503_page(api: Any, monkeypatch: Any) -> None:
+    from api.errors import ServiceUnavailable
+
+    client = sign_in(api, "board_member")
+    board = client.app.state.services.read_models.board
+
+    def stopped(**_: Any) -> Any:
+        raise ServiceUnavailable("view actions stopped at position 7: a test")
+
+    monkeypatch.setattr(board, "agencies", stopped)
+    answer = client.get("/")
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+    assert "Not available just now" in answer.text and "view actions stopped" in answer.text
+    assert client.get("/board/agencies", headers=api.headers("board_member")).headers[
+        "content-type"] == "application/problem+json"  # the API keeps problem details
