@@ -42,6 +42,7 @@ from api.schemas.actions import ActionOut
 from api.schemas.reviews import ReviewOut
 from api.web import DomainErrorPage, Page, PageRoute, When, render, words
 from domain import clock
+from domain.action import ActionStatus, DerivedRag
 from domain.actors import Actor, Permission, Role
 from domain.application import Context
 from domain.errors import Forbidden, NotFound
@@ -53,9 +54,7 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 PAGE_SIZE = 50
 
 
-def today_of(when: When, fallback: str | None = None) -> date:
-    if fallback:
-        return date.fromisoformat(fallback)
+def today_of(when: When) -> date:
     return when.as_of.date() if when.as_of else clock.today()
 
 
@@ -77,15 +76,11 @@ def overview(page: PageDep, board: BoardDep, integrity: IntegrityDep) -> Respons
           {rag: page.url("/view/actions", agency=a["agency_id"], rag=rag)
            for rag in RAG_ORDER}) for a in rows])
     reviews, _ = all_reviews(board, page)
-    with paging():
-        open_challenges = board.challenges(at=page.when.at, status="open",
-                                           agency_id=scope(page.actor, None), limit=1)
     return render(page, "pages/overview.html", title=_overview_title(page.actor),
                   agencies=rows, counts=counts, chart=chart, reviews=reviews[:12],
                   reviews_total=len(reviews), stalled_days=agencies["stalled_days"],
                   today=agencies["today"], position=agencies["position"],
-                  checkpoint=latest_checkpoint(integrity, board, page),
-                  any_challenge=bool(open_challenges["items"]), rag_order=RAG_ORDER)
+                  checkpoint=latest_checkpoint(integrity, board, page), rag_order=RAG_ORDER)
 
 
 def _overview_title(actor: Actor | None) -> str:
@@ -111,6 +106,10 @@ def actions_list(page: PageDep, board: BoardDep, agency: UUID | None = None,
                "rag": rag or None, "overdue": overdue, "stalled_days": stalled_days}
     if sort not in SORTS:
         raise DomainErrorPage(422, "Not understood", f"'{sort}' is not a way to sort actions.")
+    if status and status not in {s.value for s in ActionStatus}:
+        raise DomainErrorPage(422, "Not understood", f"'{status}' is not an action status.")
+    if rag and rag not in {r.value for r in DerivedRag}:
+        raise DomainErrorPage(422, "Not understood", f"'{rag}' is not a status of the day.")
     with paging():
         if sort == "due":  # the API's own order: one page at a time with its cursor
             body = board.actions(at=page.when.at, agency_id=scope(page.actor, agency),
@@ -248,22 +247,22 @@ def _today_at(board: Board, page: Page) -> date:
 # ---- challenges and themes ------------------------------------------------------------------
 
 @router.get("/view/challenges", response_class=HTMLResponse)
-def challenges_list(page: PageDep, board: BoardDep, status: str | None = "open",
+def challenges_list(page: PageDep, board: BoardDep, status: str = "open",
                     agency: UUID | None = None, stage: int | None = None,
                     cursor: str | None = None) -> Response:
     page.section = "challenges"
-    if status not in (None, "", "open", "resolved"):
+    if status not in ("open", "resolved", "all"):
         raise DomainErrorPage(422, "Not understood", f"'{status}' is not a challenge status.")
     with paging():
-        body = board.challenges(at=page.when.at, status=status or None,
+        body = board.challenges(at=page.when.at, status=None if status == "all" else status,
                                 agency_id=scope(page.actor, agency), stage=stage,
                                 limit=PAGE_SIZE, cursor=cursor or None)
     return render(page, "pages/challenges.html", title="Professional challenges",
                   items=body["items"], position=body["position"],
-                  next_cursor=body["next_cursor"], status=status or "", agency=agency,
+                  next_cursor=body["next_cursor"], status=status, agency=agency,
                   stage=stage, csv_url=page.url("/view/csv/challenges.csv",
-                                                status=status or None, agency=agency,
-                                                stage=stage))
+                                                status=None if status == "all" else status,
+                                                agency=agency, stage=stage))
 
 
 @router.get("/view/themes", response_class=HTMLResponse)

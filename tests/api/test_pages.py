@@ -152,3 +152,15 @@ def test_a_view_that_cannot_answer_is_a_503_page(api: Any, monkeypatch: Any) -> 
     assert "Not available just now" in answer.text and "view actions stopped" in answer.text
     assert client.get("/board/agencies", headers=api.headers("board_member")).headers[
         "content-type"] == "application/problem+json"  # the API keeps problem details
+
+
+def test_list_filters_refuse_what_they_do_not_know_with_a_page(api: Any) -> None:
+    client = sign_in(api, "board_member")
+    assert client.get("/view/challenges?status=all").status_code == 200
+    assert client.get("/view/challenges?status=&stage=").status_code == 200  # empty = any
+    for bad in ("/view/challenges?status=closed", "/view/actions?rag=purple",
+                "/view/actions?status=done", "/view/actions?sort=random",
+                "/view/actions?agency=not-an-id", "/?as_of=yesterday"):
+        answer = client.get(bad)
+        assert answer.status_code == 422, bad
+        assert answer.headers["content-type"].startswith("text/html"), bad
