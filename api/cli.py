@@ -190,6 +190,8 @@ def demo(
         for role, user_id in people.items():
             token = ledger.issue_token(operator(), user_id).token
             out.print(f"  {role:<13} {token}")
+        out.print("Sign in at http://127.0.0.1:8000/sign-in with one of them (the Board "
+                  "member's first), or use it as a Bearer token on the API.")
 
 
 @app.command()
