@@ -102,7 +102,7 @@ def test_a_changed_last_event_stops_the_log_before_anything_is_signed(
     service = IntegrityService(settings.model_copy(update={"store": "sqlite"}), ledger)
     try:
         service.catch_up()
-        db = sqlite3.connect(ledger.recorder.datastore.pool.db_name, isolation_level=None)
+        db = sqlite3.connect(str(ledger.store.path), isolation_level=None)  # type: ignore[attr-defined]
         db.execute("UPDATE stored_events SET state = CAST(state || x'20' AS BLOB) "
                    "WHERE rowid = 4")
         db.close()
