@@ -16,6 +16,7 @@ from domain.actors import Actor
 from domain.application import Context
 from domain.checkpoint import IntegrityLog
 from domain.errors import DomainError, InvalidInput, NotFound, WrongStage
+from domain.ledger import Ledger
 from domain.use_cases.integrity import CheckpointMade
 from ledger_verifier import bundle
 from ledger_verifier.verifier import Verifier, format_tlog_proof, leaf_hash
@@ -40,7 +41,7 @@ class Inclusion:
 
 
 class IntegrityService:
-    def __init__(self, settings: Settings, ledger: Any, *, merkle: MerkleLog | None = None
+    def __init__(self, settings: Settings, ledger: Ledger, *, merkle: MerkleLog | None = None
                  ) -> None:
         self.settings = settings
         self.ledger = ledger

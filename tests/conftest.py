@@ -6,11 +6,12 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
+    from domain.ledger import Ledger
     from tests.scenarios import Scenario
 
 PG = {
@@ -120,7 +121,7 @@ def pg_env(pg_schema: str) -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture
-def scenario(ledger: Any) -> Scenario:
+def scenario(ledger: Ledger) -> Scenario:
     """The scenario builder (tests/scenarios.py) on this test's ledger, dated today."""
     from tests.scenarios import Scenario
 

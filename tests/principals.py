@@ -4,11 +4,11 @@ Tests assert on some of these user ids ("u-manager", "u-board", "u-lead")."""
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from domain.actors import Actor, Role
 from domain.application import Context
+from domain.ledger import Ledger
 
 MANAGER = Actor("u-manager", Role.SCB_MANAGER, name="SCB Manager")
 BOARD = Actor("u-board", Role.BOARD_MEMBER, name="Board Member")
@@ -36,7 +36,7 @@ def as_lead_of(agency_id: UUID, user: str = "lead") -> Context:
     return Context(lead_of(agency_id, user))
 
 
-def bearer_token(ledger: Any, role: str, agency_id: UUID | None = None, *,
+def bearer_token(ledger: Ledger, role: str, agency_id: UUID | None = None, *,
                  name: str | None = None) -> str:
     """A bearer token for a new user in `role` (an agency lead needs `agency_id`), registered
     by the operator as the `ledger users add` command does."""

@@ -11,11 +11,12 @@ import pytest
 from domain import clock
 from domain.application import Context
 from domain.errors import Forbidden, InvalidInput, NotFound, StaleVersion, WrongStage
+from domain.ledger import Ledger
 from tests.principals import AS_AUDITOR, AS_BOARD, AS_MANAGER, AS_SCRUTINEER, as_lead_of
 from tests.scenarios import Scenario
 
 
-def assign(ledger: Any, review: Any) -> UUID:
+def assign(ledger: Ledger, review: Any) -> UUID:
     return ledger.assign_action(
         AS_MANAGER, review_id=review.review_id, recommendation_id=review.recommendation_id,
         agency_id=review.agency_id, description="Deliver bruising protocol training",
@@ -24,13 +25,13 @@ def assign(ledger: Any, review: Any) -> UUID:
     ).id
 
 
-def claim(ledger: Any, review: Any, action_id: UUID) -> None:
+def claim(ledger: Ledger, review: Any, action_id: UUID) -> None:
     ledger.claim_completion(as_lead_of(review.agency_id), action_id, narrative="All sessions held",
                             evidence=["Attendance register"])
 
 
 def test_manager_assigns_an_action_to_a_recommendation(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action = ledger.get_action(assign(ledger, commissioned_review))
     assert action.status == "open"
     assert action.recommendation_id == commissioned_review.recommendation_id
@@ -38,7 +39,7 @@ def test_manager_assigns_an_action_to_a_recommendation(
 
 
 def test_assignment_to_an_unknown_recommendation_is_refused(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     with pytest.raises(InvalidInput) as error:
         ledger.assign_action(
             AS_MANAGER, review_id=commissioned_review.review_id, recommendation_id=uuid4(),
@@ -49,7 +50,7 @@ def test_assignment_to_an_unknown_recommendation_is_refused(
 
 
 def test_assignment_to_a_retired_agency_is_refused(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     ledger.retire_agency(AS_MANAGER, commissioned_review.other_agency_id, reason="Dissolved")
     with pytest.raises(WrongStage, match="retired"):
         ledger.assign_action(
@@ -61,7 +62,7 @@ def test_assignment_to_a_retired_agency_is_refused(
 
 
 def test_assignment_before_a_reviewer_is_commissioned_names_the_stage(
-        ledger: Any, commissioned_review: Any, scenario: Scenario) -> None:
+        ledger: Ledger, commissioned_review: Any, scenario: Scenario) -> None:
     early = scenario.incident([commissioned_review.agency_id], reference="SSSCB-2025-04")
     with pytest.raises(WrongStage, match="SSSCB-2025-04 is at stage incident_recorded"):
         ledger.assign_action(
@@ -72,7 +73,7 @@ def test_assignment_before_a_reviewer_is_commissioned_names_the_stage(
 
 
 def test_assignment_after_the_review_is_closed_is_refused(
-        ledger: Any, commissioned_review: Any, scenario: Scenario) -> None:
+        ledger: Ledger, commissioned_review: Any, scenario: Scenario) -> None:
     closed = scenario.review([commissioned_review.agency_id], reference="SSSCB-2025-05",
                              to="closed")
     with pytest.raises(WrongStage, match="at stage closed"):
@@ -85,7 +86,7 @@ def test_assignment_after_the_review_is_closed_is_refused(
 
 
 def test_agency_lead_reports_progress_on_their_own_action(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
     ledger.report_progress(as_lead_of(commissioned_review.agency_id), action_id,
                            narrative="Sessions booked", rag="amber", evidence=["Booking list"])
@@ -94,7 +95,7 @@ def test_agency_lead_reports_progress_on_their_own_action(
 
 
 def test_lead_of_another_agency_cannot_report_and_nothing_is_recorded(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
     head = ledger.head_position()
     other = as_lead_of(commissioned_review.other_agency_id)
@@ -106,7 +107,7 @@ def test_lead_of_another_agency_cannot_report_and_nothing_is_recorded(
 
 
 def test_auditor_and_scrutineer_can_never_change_actions(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
     head = ledger.head_position()
     attempts = [
@@ -135,7 +136,7 @@ def test_auditor_and_scrutineer_can_never_change_actions(
 
 
 def test_agency_lead_cannot_assure_their_own_claim(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
     claim(ledger, commissioned_review, action_id)
     with pytest.raises(Forbidden):
@@ -144,7 +145,7 @@ def test_agency_lead_cannot_assure_their_own_claim(
 
 
 def test_assured_completion_then_impact(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
     claim(ledger, commissioned_review, action_id)
     ledger.assure_completion(AS_MANAGER, action_id, comments="Register checked")
@@ -156,7 +157,7 @@ def test_assured_completion_then_impact(
 
 
 def test_rejected_completion_reopens_for_progress(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
     claim(ledger, commissioned_review, action_id)
     ledger.reject_completion(AS_MANAGER, action_id, reason="No evidence staff attended")
@@ -166,7 +167,7 @@ def test_rejected_completion_reopens_for_progress(
 
 
 def test_due_date_revision_keeps_previous_due_date(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
     first = ledger.get_action(action_id).due_on
     ledger.revise_due_date(AS_MANAGER, action_id, due_on=first + timedelta(days=60),
@@ -177,7 +178,7 @@ def test_due_date_revision_keeps_previous_due_date(
 
 
 def test_escalation_and_holding_to_account(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
     ledger.escalate_action(AS_MANAGER, action_id, reason="No progress for 90 days")
     with pytest.raises(Forbidden):
@@ -190,7 +191,7 @@ def test_escalation_and_holding_to_account(
 
 
 def test_history_shows_actor_and_reason(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
     ledger.withdraw_action(AS_MANAGER, action_id, reason="Superseded by a wider action")
     history = ledger.action_history(action_id)
@@ -202,14 +203,14 @@ def test_history_shows_actor_and_reason(
 
 
 def test_earlier_version_shows_the_earlier_state(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
     ledger.withdraw_action(AS_MANAGER, action_id, reason="r")
     assert ledger.get_action(action_id, version=1).status == "open"
 
 
 def test_stale_expected_version_is_refused(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
     ledger.escalate_action(AS_MANAGER, action_id, reason="r")
     with pytest.raises(StaleVersion):
@@ -217,6 +218,6 @@ def test_stale_expected_version_is_refused(
                                reason="r")
 
 
-def test_unknown_action_is_not_found(ledger: Any) -> None:
+def test_unknown_action_is_not_found(ledger: Ledger) -> None:
     with pytest.raises(NotFound):
         ledger.get_action(uuid4())

@@ -12,10 +12,11 @@ from domain import clock
 from domain.actors import Actor, Role
 from domain.application import Context
 from domain.errors import Forbidden, InvalidInput, NotFound, WrongStage
+from domain.ledger import Ledger
 from tests.principals import AS_AUDITOR, AS_BOARD, AS_MANAGER, AS_SCRUTINEER, as_lead_of
 
 
-def raise_on_review(ledger: Any, review: Any, ctx: Context = AS_SCRUTINEER) -> UUID:
+def raise_on_review(ledger: Ledger, review: Any, ctx: Context = AS_SCRUTINEER) -> UUID:
     return ledger.raise_challenge(
         ctx, subject_type="review_decision", subject_id=review.review_id, subject_version=4,
         grounds="Information sharing was not considered", addressed_to=review.agency_id,
@@ -23,7 +24,7 @@ def raise_on_review(ledger: Any, review: Any, ctx: Context = AS_SCRUTINEER) -> U
 
 
 def test_scrutineer_raises_a_challenge_on_a_review_decision(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     challenge = ledger.get_challenge(raise_on_review(ledger, commissioned_review))
     assert challenge.is_open and challenge.stage == 1
     assert challenge.raised_by == AS_SCRUTINEER.actor
@@ -31,7 +32,7 @@ def test_scrutineer_raises_a_challenge_on_a_review_decision(
 
 
 def test_challenge_on_an_action_update_needs_an_action(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     with pytest.raises(NotFound, match="no action"):
         ledger.raise_challenge(
             AS_SCRUTINEER, subject_type="action_update", subject_id=commissioned_review.review_id,
@@ -39,7 +40,7 @@ def test_challenge_on_an_action_update_needs_an_action(
         )
 
 
-def test_challenge_on_an_action_update(ledger: Any, commissioned_review: Any) -> None:
+def test_challenge_on_an_action_update(ledger: Ledger, commissioned_review: Any) -> None:
     action_id = ledger.assign_action(
         AS_MANAGER, review_id=commissioned_review.review_id,
         recommendation_id=commissioned_review.recommendation_id,
@@ -55,7 +56,7 @@ def test_challenge_on_an_action_update(ledger: Any, commissioned_review: Any) ->
 
 
 def test_subject_version_beyond_the_subject_is_refused(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     with pytest.raises(InvalidInput) as error:
         ledger.raise_challenge(
             AS_SCRUTINEER, subject_type="report", subject_id=commissioned_review.review_id,
@@ -65,21 +66,21 @@ def test_subject_version_beyond_the_subject_is_refused(
 
 
 def test_challenge_addressed_to_an_unknown_agency_is_refused(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     with pytest.raises(NotFound, match="no agency"):
         ledger.raise_challenge(AS_SCRUTINEER, subject_type="report",
                                subject_id=commissioned_review.review_id, grounds="g",
                                addressed_to=uuid4())
 
 
-def test_auditor_cannot_raise_a_challenge(ledger: Any, commissioned_review: Any) -> None:
+def test_auditor_cannot_raise_a_challenge(ledger: Ledger, commissioned_review: Any) -> None:
     head = ledger.head_position()
     with pytest.raises(Forbidden):
         raise_on_review(ledger, commissioned_review, AS_AUDITOR)
     assert ledger.head_position() == head
 
 
-def test_addressed_agency_lead_responds(ledger: Any, commissioned_review: Any) -> None:
+def test_addressed_agency_lead_responds(ledger: Ledger, commissioned_review: Any) -> None:
     challenge_id = raise_on_review(ledger, commissioned_review)
     ledger.respond_to_challenge(as_lead_of(commissioned_review.agency_id), challenge_id,
                                 response="We shared what we held at the time")
@@ -87,7 +88,7 @@ def test_addressed_agency_lead_responds(ledger: Any, commissioned_review: Any) -
 
 
 def test_lead_of_another_agency_cannot_respond_and_nothing_is_recorded(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     challenge_id = raise_on_review(ledger, commissioned_review)
     head = ledger.head_position()
     with pytest.raises(Forbidden):
@@ -97,14 +98,14 @@ def test_lead_of_another_agency_cannot_respond_and_nothing_is_recorded(
 
 
 def test_scb_manager_does_not_respond_for_an_agency(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     challenge_id = raise_on_review(ledger, commissioned_review)
     with pytest.raises(Forbidden):
         ledger.respond_to_challenge(AS_MANAGER, challenge_id, response="r")
 
 
 def test_addressed_lead_escalates_to_the_next_stage(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     challenge_id = raise_on_review(ledger, commissioned_review)
     ledger.escalate_challenge(as_lead_of(commissioned_review.agency_id), challenge_id,
                               to_stage=2, reason="Needs a manager's view")
@@ -113,14 +114,14 @@ def test_addressed_lead_escalates_to_the_next_stage(
 
 
 def test_lead_who_raised_a_challenge_may_escalate_it(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     raiser = as_lead_of(commissioned_review.other_agency_id)
     challenge_id = raise_on_review(ledger, commissioned_review, raiser)
     ledger.escalate_challenge(raiser, challenge_id, to_stage=2, reason="No answer in a week")
     assert ledger.get_challenge(challenge_id).stage == 2
 
 
-def test_unrelated_agency_lead_cannot_escalate(ledger: Any, commissioned_review: Any) -> None:
+def test_unrelated_agency_lead_cannot_escalate(ledger: Ledger, commissioned_review: Any) -> None:
     challenge_id = raise_on_review(ledger, commissioned_review)
     head = ledger.head_position()
     with pytest.raises(Forbidden):
@@ -130,7 +131,7 @@ def test_unrelated_agency_lead_cannot_escalate(ledger: Any, commissioned_review:
 
 
 def test_raiser_may_withdraw_without_resolving_rights(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     challenge_id = raise_on_review(ledger, commissioned_review)
     ledger.resolve_challenge(AS_SCRUTINEER, challenge_id, outcome="withdrawn",
                              reason="Answered informally")
@@ -138,13 +139,13 @@ def test_raiser_may_withdraw_without_resolving_rights(
 
 
 def test_raiser_without_resolving_rights_cannot_uphold(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     challenge_id = raise_on_review(ledger, commissioned_review)
     with pytest.raises(Forbidden):
         ledger.resolve_challenge(AS_SCRUTINEER, challenge_id, outcome="upheld", reason="r")
 
 
-def test_board_resolves_and_nothing_follows(ledger: Any, commissioned_review: Any) -> None:
+def test_board_resolves_and_nothing_follows(ledger: Ledger, commissioned_review: Any) -> None:
     challenge_id = raise_on_review(ledger, commissioned_review)
     ledger.resolve_challenge(AS_BOARD, challenge_id, outcome="upheld",
                              reason="Decision to be revisited at the next Board")
@@ -153,7 +154,7 @@ def test_board_resolves_and_nothing_follows(ledger: Any, commissioned_review: An
                                     response="late")
 
 
-def test_history_shows_actor_and_reason(ledger: Any, commissioned_review: Any) -> None:
+def test_history_shows_actor_and_reason(ledger: Ledger, commissioned_review: Any) -> None:
     challenge_id = raise_on_review(ledger, commissioned_review)
     ledger.escalate_challenge(AS_SCRUTINEER, challenge_id, to_stage=2, reason="No answer")
     history = ledger.challenge_history(challenge_id)
@@ -164,7 +165,7 @@ def test_history_shows_actor_and_reason(ledger: Any, commissioned_review: Any) -
 
 
 def test_only_the_raiser_may_withdraw_without_resolving_rights(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     challenge_id = raise_on_review(ledger, commissioned_review)
     other_scrutineer = Context(Actor(user_id="u-scrutineer-2", role=Role.SCRUTINEER))
     with pytest.raises(Forbidden, match="only withdraw challenges it raised"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -12,13 +11,14 @@ from domain import clock
 from domain.application import Context
 from domain.deadlines import DeadlineStatus
 from domain.errors import AlreadyExists, Forbidden, NotFound, StaleVersion, WrongStage
+from domain.ledger import Ledger
 from tests.principals import AS_BOARD, AS_LEAD, AS_MANAGER
 from tests.scenarios import Scenario
 
 AWARE = date(2024, 1, 8)
 
 
-def incident(ledger: Any, reference: str = "SSSCB-2024-01",
+def incident(ledger: Ledger, reference: str = "SSSCB-2024-01",
              agencies: list[UUID] | None = None) -> UUID:
     """An incident the partners became aware of on AWARE (by default involving a new police
     force)."""
@@ -28,7 +28,7 @@ def incident(ledger: Any, reference: str = "SSSCB-2024-01",
     return Scenario(ledger, on=AWARE).incident(agencies, reference)
 
 
-def to_commissioned(ledger: Any, review_id: UUID) -> None:
+def to_commissioned(ledger: Ledger, review_id: UUID) -> None:
     ledger.notify_panel(AS_MANAGER, review_id, occurred_on=date(2024, 1, 10))
     ledger.complete_rapid_review(AS_MANAGER, review_id, summary="Facts gathered",
                                  occurred_on=date(2024, 1, 26))
@@ -44,7 +44,7 @@ def to_commissioned(ledger: Any, review_id: UUID) -> None:
                                occurred_on=date(2024, 2, 12))
 
 
-def to_signed_off(ledger: Any, review_id: UUID) -> None:
+def to_signed_off(ledger: Ledger, review_id: UUID) -> None:
     to_commissioned(ledger, review_id)
     finding = ledger.record_finding(AS_MANAGER, review_id, text="Neglect was not recognised",
                                     themes=["neglect-recognition"],
@@ -59,7 +59,7 @@ def to_signed_off(ledger: Any, review_id: UUID) -> None:
                     occurred_on=date(2024, 6, 3))
 
 
-def test_a_review_walks_from_incident_to_closed_meeting_every_deadline(ledger: Any) -> None:
+def test_a_review_walks_from_incident_to_closed_meeting_every_deadline(ledger: Ledger) -> None:
     review_id = incident(ledger)
     to_signed_off(ledger, review_id)
     ledger.send_to_panel(AS_MANAGER, review_id, occurred_on=date(2024, 6, 10))
@@ -76,7 +76,7 @@ def test_a_review_walks_from_incident_to_closed_meeting_every_deadline(ledger: A
     }
 
 
-def test_a_decision_not_to_review_closes_the_case(ledger: Any) -> None:
+def test_a_decision_not_to_review_closes_the_case(ledger: Ledger) -> None:
     review_id = incident(ledger)
     ledger.notify_panel(AS_MANAGER, review_id)
     ledger.complete_rapid_review(AS_MANAGER, review_id, summary="Facts gathered")
@@ -86,7 +86,7 @@ def test_a_decision_not_to_review_closes_the_case(ledger: Any) -> None:
     assert ledger.get_review(review_id).stage == "closed"
 
 
-def test_findings_and_recommendations_return_their_new_ids(ledger: Any) -> None:
+def test_findings_and_recommendations_return_their_new_ids(ledger: Ledger) -> None:
     review_id = incident(ledger)
     to_commissioned(ledger, review_id)
     finding = ledger.record_finding(AS_MANAGER, review_id, text="Neglect was not recognised",
@@ -101,7 +101,7 @@ def test_findings_and_recommendations_return_their_new_ids(ledger: Any) -> None:
     assert review.recommendations[0].finding_ids == (finding.item_id,)
 
 
-def test_a_duplicate_reference_is_refused_whatever_its_case(ledger: Any) -> None:
+def test_a_duplicate_reference_is_refused_whatever_its_case(ledger: Ledger) -> None:
     incident(ledger, "SSSCB-2024-01")
     head = ledger.head_position()
     with pytest.raises(AlreadyExists) as error:
@@ -110,13 +110,13 @@ def test_a_duplicate_reference_is_refused_whatever_its_case(ledger: Any) -> None
     assert ledger.head_position() == head
 
 
-def test_a_review_is_found_by_its_reference(ledger: Any) -> None:
+def test_a_review_is_found_by_its_reference(ledger: Ledger) -> None:
     review_id = incident(ledger, "Child A")
     assert ledger.find_review_by_reference(" child a ") == review_id
     assert ledger.find_review_by_reference("Child B") is None
 
 
-def test_an_unknown_agency_is_refused(ledger: Any) -> None:
+def test_an_unknown_agency_is_refused(ledger: Ledger) -> None:
     head = ledger.head_position()
     with pytest.raises(NotFound, match="agency"):
         incident(ledger, agencies=[uuid4()])
@@ -124,7 +124,7 @@ def test_an_unknown_agency_is_refused(ledger: Any) -> None:
     assert ledger.find_review_by_reference("SSSCB-2024-01") is None
 
 
-def test_an_agency_lead_may_not_record_an_incident(ledger: Any) -> None:
+def test_an_agency_lead_may_not_record_an_incident(ledger: Ledger) -> None:
     head = ledger.head_position()
     with pytest.raises(Forbidden):
         ledger.record_incident(
@@ -135,7 +135,7 @@ def test_an_agency_lead_may_not_record_an_incident(ledger: Any) -> None:
     assert ledger.head_position() == head
 
 
-def test_only_a_board_member_signs_off(ledger: Any) -> None:
+def test_only_a_board_member_signs_off(ledger: Ledger) -> None:
     review_id = incident(ledger)
     to_signed_off(ledger, review_id)  # signed off by AS_BOARD
     second = incident(ledger, "SSSCB-2024-02")
@@ -145,7 +145,7 @@ def test_only_a_board_member_signs_off(ledger: Any) -> None:
         ledger.notify_panel(AS_BOARD, second)
 
 
-def test_an_out_of_order_step_records_nothing(ledger: Any) -> None:
+def test_an_out_of_order_step_records_nothing(ledger: Ledger) -> None:
     review_id = incident(ledger)
     head = ledger.head_position()
     with pytest.raises(WrongStage, match="allowed next: notify_panel"):
@@ -154,7 +154,7 @@ def test_an_out_of_order_step_records_nothing(ledger: Any) -> None:
     assert ledger.get_review(review_id).version == 1
 
 
-def test_a_stale_if_match_version_is_refused(ledger: Any) -> None:
+def test_a_stale_if_match_version_is_refused(ledger: Ledger) -> None:
     review_id = incident(ledger)
     ledger.notify_panel(AS_MANAGER, review_id)
     stale = Context(AS_MANAGER.actor, expected_version=1)
@@ -162,7 +162,7 @@ def test_a_stale_if_match_version_is_refused(ledger: Any) -> None:
         ledger.complete_rapid_review(stale, review_id, summary="Facts")
 
 
-def test_history_lists_every_step_with_its_actor_and_rising_positions(ledger: Any) -> None:
+def test_history_lists_every_step_with_its_actor_and_rising_positions(ledger: Ledger) -> None:
     review_id = incident(ledger)
     to_signed_off(ledger, review_id)
     history = ledger.review_history(review_id)
@@ -178,7 +178,7 @@ def test_history_lists_every_step_with_its_actor_and_rising_positions(ledger: An
     assert positions == sorted(positions) and len(set(positions)) == len(positions)
 
 
-def test_a_date_correction_is_in_the_history_and_the_deadlines(ledger: Any) -> None:
+def test_a_date_correction_is_in_the_history_and_the_deadlines(ledger: Ledger) -> None:
     review_id = incident(ledger)
     ledger.notify_panel(AS_MANAGER, review_id, occurred_on=date(2024, 1, 10))
     ledger.correct_date(AS_MANAGER, review_id, field="notified_on", corrected=date(2024, 1, 17),
@@ -191,7 +191,7 @@ def test_a_date_correction_is_in_the_history_and_the_deadlines(ledger: Any) -> N
     assert (correction.corrects_version, correction.previous) == (2, date(2024, 1, 10))
 
 
-def test_a_review_reads_as_it_stood_at_a_version_or_a_moment(ledger: Any) -> None:
+def test_a_review_reads_as_it_stood_at_a_version_or_a_moment(ledger: Ledger) -> None:
     with clock.frozen_at(datetime(2024, 1, 8, 9, tzinfo=UTC)):
         review_id = incident(ledger)
     with clock.frozen_at(datetime(2024, 1, 10, 9, tzinfo=UTC)):

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from api.settings import Settings
+from domain.ledger import Ledger
 from projections.readside import ReadSide
 from tests.servers import running_server
 
@@ -26,7 +26,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def side(ledger: Any, settings: Settings) -> Iterator[ReadSide]:
+def side(ledger: Ledger, settings: Settings) -> Iterator[ReadSide]:
     """The views of the ledger under test, closed afterwards."""
     read_side = ReadSide(settings, ledger)
     yield read_side

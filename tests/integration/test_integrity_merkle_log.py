@@ -102,7 +102,7 @@ def test_a_changed_last_event_stops_the_log_before_anything_is_signed(
     service = IntegrityService(settings.model_copy(update={"store": "sqlite"}), ledger)
     try:
         service.catch_up()
-        db = sqlite3.connect(ledger.recorder.datastore.pool.db_name, isolation_level=None)
+        db = sqlite3.connect(str(ledger.store.path), isolation_level=None)  # type: ignore[attr-defined]
         db.execute("UPDATE stored_events SET state = CAST(state || x'20' AS BLOB) "
                    "WHERE rowid = 4")
         db.close()
@@ -139,8 +139,8 @@ def test_a_log_file_pointed_at_another_event_store_is_rebuilt_not_trusted(
 @pytest.mark.parametrize("store", ["postgres"])
 def test_a_log_built_again_keeps_its_tables_keys_and_indexes(ledger: Ledger,
                                                             settings: Settings) -> None:
-    """Emptying the log's tables for another store drops their indexes and keys (as for a
-    bulk load); the log is built again event by event, so they are made again at once."""
+    """Emptying the log's tables for another store drops their indexes (as for a rebuild);
+    the log is built again event by event, so they are made again at once."""
     from projections.merkle_log import MerkleReadSide
     from tests.integration.test_projection_rebuild import indexes as indexes_of
     from tests.integration.test_projection_rebuild import keyed as keyed_of

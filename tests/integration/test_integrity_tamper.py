@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from api.integrity_service import IntegrityService
 from api.settings import Settings
+from domain.ledger import Ledger
 from ledger_verifier.verifier import (
     Checkpoint,
     Signer,
@@ -101,7 +102,7 @@ class PgDb(Db):
 class World:
     """A ledger with two checkpoints and some later events; the log caught up."""
 
-    def __init__(self, ledger: Any, store: str, tmp_path: Path,
+    def __init__(self, ledger: Ledger, store: str, tmp_path: Path,
                  request: pytest.FixtureRequest) -> None:
         self.ledger = ledger
         self.env = {"LEDGER_DATA_DIR": str(tmp_path), "LEDGER_STORE": store}
@@ -173,7 +174,7 @@ class World:
 
 
 @pytest.fixture
-def world(ledger: Any, store: str, tmp_path: Path,
+def world(ledger: Ledger, store: str, tmp_path: Path,
           request: pytest.FixtureRequest) -> Iterator[World]:
     w = World(ledger, store, tmp_path, request)
     yield w

@@ -212,7 +212,7 @@ def test_process_event_applies_each_event_once(ledger: Ledger, side: ReadSide) -
     from eventsourcing.persistence import Tracking
 
     add_agency(ledger)
-    (row,) = ledger.recorder.select_notifications(1, 1)
+    (row,) = ledger.store.stored(0, 1)
     event = ledger.mapper.to_domain_event(row)
     projection = side.views["directory"].projection
     projection.process_event(event, Tracking("Ledger", row.id))

@@ -261,7 +261,7 @@ def test_audit_trail_gives_recorded_times_in_utc_and_filters_by_them(world: Worl
     board = world.catch_up()
     trail = board.audit()["items"]
     stored = [world.ledger.mapper.to_domain_event(n).timestamp
-              for n in world.ledger.recorder.select_notifications(1, len(trail))]
+              for n in world.ledger.store.stored(0, len(trail))]
     assert all(e["recorded_at"].endswith("+00:00") for e in trail)
     assert [datetime.fromisoformat(e["recorded_at"]) for e in trail] == stored
     middle = stored[len(stored) // 2]
