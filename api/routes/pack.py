@@ -15,7 +15,13 @@ from fastapi.responses import HTMLResponse, Response
 from api.charts import RAG_ORDER, stacked_bars
 from api.deps import BoardDep, IntegrityDep, PageDep
 from api.routes.board import paging, scope
-from api.routes.page_data import all_actions, all_reviews, latest_checkpoint, rag_counts
+from api.routes.page_data import (
+    all_actions,
+    all_reviews,
+    latest_checkpoint,
+    partnership_members,
+    rag_counts,
+)
 from api.web import HERE, SECURITY_HEADERS, Page, PageRoute, templates
 from domain import clock
 from projections.board import Board
@@ -30,10 +36,7 @@ def pack_context(board: Board, integrity: Any, page: Page,
     (recurrent themes stay those of every review: a theme recurs across partnerships)."""
     at = page.when.at
     agencies = board.agencies(at=at, agency_id=scope(page.actor, None))
-    directory = board.agency_directory(at=at)["items"]
-    partnerships = sorted({p for a in directory for p in a["partnerships"]})
-    members = {str(a["agency_id"]) for a in directory
-               if partnership is None or partnership in a["partnerships"]}
+    members, partnerships = partnership_members(board, page, partnership)
     actions = [x for x in all_actions(board, page)[0] if str(x["agency_id"]) in members]
     counts = rag_counts(actions)
     rows = sorted((a for a in agencies["items"] if str(a["agency_id"]) in members),

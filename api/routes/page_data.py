@@ -109,3 +109,15 @@ def version_at(ledger: Ledger, record_id: UUID, when: When) -> int | None:
     return max(versions)
 
 
+
+
+def partnership_members(board: Board, page: Page,
+                        partnership: str | None) -> tuple[set[str], list[str]]:
+    """The ids of the agencies serving in a partnership (every agency without one), and every
+    partnership's name, from the directory view at the page's point in time."""
+    with answering():
+        directory = board.agency_directory(at=page.when.at)["items"]
+    names = sorted({p for a in directory for p in a["partnerships"]})
+    members = {str(a["agency_id"]) for a in directory
+               if partnership is None or partnership in a["partnerships"]}
+    return members, names

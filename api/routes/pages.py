@@ -35,6 +35,7 @@ from api.routes.page_data import (
     all_reviews,
     history_until,
     latest_checkpoint,
+    partnership_members,
     rag_counts,
     version_at,
 )
@@ -61,22 +62,28 @@ def today_of(when: When) -> date:
 # ---- the overview ---------------------------------------------------------------------------
 
 @router.get("/", response_class=HTMLResponse)
-def overview(page: PageDep, board: BoardDep, integrity: IntegrityDep) -> Response:
+def overview(page: PageDep, board: BoardDep, integrity: IntegrityDep,
+             partnership: str | None = None) -> Response:
+    """Per agency (of one partnership, if asked), its actions by status; the reviews and
+    their deadlines; the latest checkpoint."""
     page.section = "overview"
+    members, partnerships = partnership_members(board, page, partnership)
     with answering():
         agencies = board.agencies(at=page.when.at, agency_id=scope(page.actor, None))
     actions, _ = all_actions(board, page)
     counts = rag_counts(actions)
-    rows = sorted(agencies["items"], key=lambda a: (-a["overdue"], -a["stalled"],
-                                                     a["agency_name"] or ""))
+    rows = sorted((a for a in agencies["items"] if str(a["agency_id"]) in members),
+                  key=lambda a: (-a["overdue"], -a["stalled"], a["agency_name"] or ""))
     chart = stacked_bars(
         [(a["agency_name"] or str(a["agency_id"]), {rag: counts.get(str(a["agency_id"]),
                                                                      Counter())[rag]
                                                     for rag in RAG_ORDER},
           {rag: page.url("/view/actions", agency=a["agency_id"], rag=rag)
            for rag in RAG_ORDER}) for a in rows])
-    reviews, _ = all_reviews(board, page)
+    reviews = [r for r in all_reviews(board, page)[0]
+               if partnership is None or r["partnership"] == partnership]
     return render(page, "pages/overview.html", title=_overview_title(page.actor),
+                  partnership=partnership, partnerships=partnerships,
                   agencies=rows, counts=counts, chart=chart, reviews=reviews[:12],
                   reviews_total=len(reviews), stalled_days=agencies["stalled_days"],
                   today=agencies["today"], position=agencies["position"],

@@ -164,3 +164,11 @@ def test_list_filters_refuse_what_they_do_not_know_with_a_page(api: Any) -> None
         answer = client.get(bad)
         assert answer.status_code == 422, bad
         assert answer.headers["content-type"].startswith("text/html"), bad
+
+
+def test_the_overview_for_one_partnership_holds_only_its_agencies(api: Any) -> None:
+    client = sign_in(api, "board_member")
+    one = client.get("/", params={"partnership": "Stoke-on-Trent"})
+    rows = re.findall(r'<tr data-agency="([0-9a-f-]+)"', one.text)
+    assert rows == [str(api.agency_b)]
+    assert len(re.findall(r'<tr data-agency=', client.get("/").text)) == 2
