@@ -273,6 +273,8 @@ def test_list_and_record_pages_show_the_apis_numbers(person: Any, pages_server: 
     challenges = api(pages_server, "/board/challenges", status="open", limit=1000)["items"]
     page.goto(base + "/view/challenges?status=open")
     assert page.locator("#challenges tbody tr").count() == len(challenges)
+    page.get_by_role("link", name="An action update").first.click()
+    assert page.locator("h1").inner_text().startswith("Action: ")
     themes = api(pages_server, "/board/themes")["items"]
     page.goto(base + "/view/themes")
     counts = {t["theme"]: t["review_count"] for t in themes}
