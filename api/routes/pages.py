@@ -129,10 +129,12 @@ def actions_list(page: PageDep, board: BoardDep, agency: UUID | None = None,
             items.sort(key=lambda a: (a[key], str(a["action_id"])), reverse=reverse)
             total, nxt = len(items), None
     names = agency_names(board, page)
+    references = {str(r["review_id"]): r["reference"] for r in all_reviews(board, page)[0]}
     params = {"agency": agency, "review": review, "status": status, "rag": rag,
               "overdue": overdue, "stalled_days": stalled_days}
     return render(page, "pages/actions.html", title="Actions", items=items, position=position,
                   next_cursor=nxt, total=total, params=params, sort=sort, names=names,
+                  references=references,
                   agency_name=names.get(str(agency)) if agency else None,
                   csv_url=page.url("/view/csv/actions.csv", **params))
 
