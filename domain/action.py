@@ -17,7 +17,13 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.actors import Actor
-from domain.base import LedgerAggregate, check_not_future, one_of, require_text
+from domain.base import (
+    LedgerAggregate,
+    check_due_date,
+    check_not_future,
+    one_of,
+    require_text,
+)
 from domain.errors import InvalidInput, WrongStage
 
 MAX_REFERENCES = 50
@@ -148,6 +154,7 @@ class Action(LedgerAggregate):
         milestones: Iterable[str] = (),
     ) -> Action:
         check_not_future(occurred_on)
+        check_due_date(due_on)
         if due_on < occurred_on:
             raise InvalidInput(
                 f"due_on {due_on} is before the assignment date {occurred_on}", field="due_on"
@@ -267,6 +274,7 @@ class Action(LedgerAggregate):
                         approved_by: str) -> None:
         self.check_allowed("revise_due_date")
         self.check_date(occurred_on)
+        check_due_date(due_on)
         if due_on == self.due_on:
             raise InvalidInput(f"the action is already due on {due_on}", field="due_on")
         if due_on < self.assigned_on:

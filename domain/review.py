@@ -32,7 +32,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from eventsourcing.domain import event
 
 from domain.actors import Actor
-from domain.base import LedgerAggregate, check_not_future, one_of, require_text
+from domain.base import LedgerAggregate, check_flag, check_not_future, one_of, require_text
 from domain.deadlines import Deadline, RapidReviewClock, review_deadlines
 from domain.errors import InvalidInput, WrongStage
 
@@ -191,10 +191,18 @@ def many_of(values: Any, allowed: type[StrEnum], field: str) -> list[str]:
     return checked
 
 
-def check_flag(value: Any, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidInput(f"{field} must be true or false", field=field)
-    return value
+def check_criteria(values: Any, allowed: type[StrEnum], conduct: bool, review: str,
+                   whose: str) -> list[str]:
+    """A decision to hold a review rests on at least one criterion; a decision not to may cite
+    none (its rationale, always required, says why)."""
+    checked = many_of(values, allowed, "criteria")
+    if conduct and not checked:
+        names = ", ".join(m.value for m in allowed)
+        raise InvalidInput(
+            f"a decision to hold {review} must rest on at least one of {whose} criteria "
+            f"({names})", field="criteria",
+        )
+    return checked
 
 
 def check_ids(values: Any, field: str) -> list[UUID]:
@@ -431,10 +439,12 @@ class Review(LedgerAggregate):
         rationale: str,
     ) -> None:
         self._check_stage_step("record_local_decision", "decided_on", occurred_on)
+        conduct = check_flag(conduct_review, "conduct_review")
         self._local_decision_made(
-            actor=actor, occurred_on=occurred_on,
-            conduct_review=check_flag(conduct_review, "conduct_review"),
-            criteria=many_of(criteria, LocalCriterion, "criteria"),
+            actor=actor, occurred_on=occurred_on, conduct_review=conduct,
+            criteria=check_criteria(criteria, LocalCriterion, conduct,
+                                    "a local child safeguarding practice review",
+                                    "regulation 11"),
             rationale=require_text(rationale, "rationale"),
         )
 
@@ -453,10 +463,11 @@ class Review(LedgerAggregate):
     ) -> None:
         self.check_allowed("record_panel_decision")
         self.check_step_date(occurred_on, "notified_on")
+        national = check_flag(national_review, "national_review")
         self._national_panel_decision_recorded(
-            actor=actor, occurred_on=occurred_on,
-            national_review=check_flag(national_review, "national_review"),
-            criteria=many_of(criteria, PanelCriterion, "criteria"),
+            actor=actor, occurred_on=occurred_on, national_review=national,
+            criteria=check_criteria(criteria, PanelCriterion, national, "a national review",
+                                    "the Panel's"),
             rationale=require_text(rationale, "rationale"),
         )
 

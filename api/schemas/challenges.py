@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from api.schemas.common import ActorOut, Command
 from domain.challenge import STAGE_NAMES, Challenge, ChallengeOutcome, SubjectType
@@ -15,7 +15,7 @@ from domain.challenge import STAGE_NAMES, Challenge, ChallengeOutcome, SubjectTy
 class ChallengeIn(Command):
     subject_type: SubjectType
     subject_id: UUID = Field(description="the review (decision or report) or action challenged")
-    subject_version: int | None = Field(None, ge=1,
+    subject_version: StrictInt | None = Field(None, ge=1,
                                         description="the version of the subject challenged")
     grounds: str = Field(min_length=1)
     addressed_to: UUID = Field(description="the agency expected to answer")
@@ -26,7 +26,7 @@ class ResponseIn(Command):
 
 
 class EscalationIn(Command):
-    to_stage: int = Field(ge=2, le=4, description="the next stage (one at a time)")
+    to_stage: StrictInt = Field(ge=2, le=4, description="the next stage (one at a time)")
     reason: str = Field(min_length=1)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from api.schemas.common import Command
 from domain.deadlines import Deadline
@@ -49,13 +49,13 @@ class SummaryIn(Command):
 
 
 class LocalDecisionIn(Command):
-    conduct_review: bool = Field(description="conduct a local CSPR or not")
+    conduct_review: StrictBool = Field(description="conduct a local CSPR or not")
     criteria: list[LocalCriterion] = Field(description="regulation 11 criteria it rests on")
     rationale: str = Field(min_length=1)
 
 
 class PanelDecisionIn(Command):
-    national_review: bool
+    national_review: StrictBool = Field(description="the Panel will conduct a national review")
     criteria: list[PanelCriterion]
     rationale: str = Field(min_length=1)
 
@@ -84,7 +84,7 @@ class ScrutinyIn(Command):
 
 class SignOffIn(Command):
     meeting: str = Field(min_length=1, max_length=500, description="the named Board meeting")
-    checkpoint_size: int | None = Field(None, ge=0)
+    checkpoint_size: StrictInt | None = Field(None, ge=0)
     checkpoint_root: str | None = None
 
 

@@ -61,7 +61,7 @@ def endpoints(w):
                               "agencies_involved": [], "occurred_on": DAY}, MANAGER),
         ("POST", f"{r}/panel-notification", None, MANAGER),
         ("POST", f"{r}/rapid-review", {"summary": "s"}, MANAGER),
-        ("POST", f"{r}/local-decision", {"conduct_review": True, "criteria": [],
+        ("POST", f"{r}/local-decision", {"conduct_review": True, "criteria": ["recurrent_themes"],
                                          "rationale": "r"}, MANAGER),
         ("POST", f"{r}/panel-decision", {"national_review": False, "criteria": [],
                                          "rationale": "r"}, MANAGER),
