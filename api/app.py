@@ -22,6 +22,7 @@ from api.routes import (
     users,
 )
 from api.settings import Settings
+from domain.actors import ROLES_PREAMBLE, render_roles_table
 from domain.ledger import Ledger
 
 
@@ -44,7 +45,8 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         title="Safeguarding accountability ledger",
         version="0.1.0",
         description="Every decision, action update and professional challenge of child "
-                    "safeguarding practice reviews, as immutable events.",
+                    "safeguarding practice reviews, as immutable events.\n\n"
+                    "## Who may do what\n\n" + ROLES_PREAMBLE + render_roles_table(),
         lifespan=lifespan,
     )
     errors.install(app)

@@ -15,7 +15,7 @@ from rich.table import Table
 from api.cli_common import begin, fail, operator, out, services, settings
 from api.integrity_cli import register as register_integrity_commands
 from api.settings import ProjectionMode
-from domain.actors import USER_ROLES
+from domain.actors import ROLES_PREAMBLE, USER_ROLES, render_roles_table
 from domain.errors import DomainError
 
 app = typer.Typer(help="The safeguarding accountability ledger.", no_args_is_help=True)
@@ -23,6 +23,8 @@ users_app = typer.Typer(help="Users and their tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 views_app = typer.Typer(help="Projection (read model) operations.", no_args_is_help=True)
 app.add_typer(views_app, name="projections")
+docs_app = typer.Typer(help="Documentation generated from the code.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
 register_integrity_commands(app)  # init, checkpoint, export, verify, verify-proof, rotate-key
 
 
@@ -227,6 +229,12 @@ def projections_skip(
         except (KeyError, ValueError) as error:
             raise fail(str(error).strip("'\""), code=2) from None
     out.print(f"{view}: event {position} skipped and recorded; now at {state.position}")
+
+
+@docs_app.command("roles")
+def docs_roles() -> None:
+    """Who may do what: the table of the code's grants (the README's Roles section)."""
+    sys.stdout.write(ROLES_PREAMBLE + render_roles_table())
 
 
 def main() -> None:

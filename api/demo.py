@@ -425,15 +425,24 @@ def _action_life(demo: Demo, action_id: UUID, owner: str, start: date, due: date
                 narrative="Re-audit six months on shows the change embedded in most teams",
                 occurred_on=later), hour=16)
     elif profile == "escalated":
+        # Up the ladder, three weeks a rung: the sub-group, the delegated then the lead
+        # safeguarding partners; some stop part-way, some reach the Board.
         esc = due + timedelta(days=30)
-        plan.at(esc, lambda: ledger.escalate_action(
-            mgr(), action_id, reason="Overdue with no credible plan to complete",
-            occurred_on=esc), hour=11)
-        board = esc + timedelta(days=21)
-        plan.at(board, lambda: ledger.hold_to_account(
-            demo.ctx("board_member"), action_id,
-            outcome="Agency to present a recovery plan to the next Board",
-            meeting=f"Full Board meeting {board:%d %B %Y}", occurred_on=board), hour=11)
+        levels = 1 + rng.randrange(3)
+        reasons = ["Overdue with no credible plan to complete",
+                   "No recovery plan after the sub-group's request",
+                   "Delegated partners could not agree a recovery plan with the agency"]
+        for rung in range(levels):
+            when = esc + timedelta(days=21 * rung)
+            plan.at(when, lambda when=when, rung=rung: ledger.escalate_action(
+                mgr(), action_id, reason=reasons[rung], occurred_on=when), hour=11)
+        if levels == 3 and rng.random() < 0.5:
+            board = esc + timedelta(days=63)
+            # The SCB manager minutes the Board's outcome.
+            plan.at(board, lambda: ledger.hold_to_account(
+                mgr(), action_id,
+                outcome="Agency to present a recovery plan to the next Board",
+                meeting=f"Full Board meeting {board:%d %B %Y}", occurred_on=board), hour=11)
     elif profile == "due_revised":
         when = due - timedelta(days=14)
         plan.at(when, lambda: ledger.revise_due_date(
@@ -462,8 +471,11 @@ def _challenge_path(demo: Demo, challenge_id: UUID, addressed: str, day: date, *
             occurred_on=when), hour=13)
     if resolve:
         when = day + timedelta(days=7 * target_stage + 10)
+        # Stage 4 is the Board's to resolve; before it the SCB manager records the agreed
+        # outcome (DOMAIN.md: who may do what).
+        resolver = "board_member" if target_stage == 4 else "scb_manager"
         plan.at(when, lambda: ledger.resolve_challenge(
-            demo.ctx("board_member"), challenge_id,
+            demo.ctx(resolver), challenge_id,
             outcome=["upheld", "not_upheld"][target_stage % 2],
             reason="Decision recorded with the partnership's written outcome",
             occurred_on=when), hour=13)
@@ -495,7 +507,7 @@ def _free_challenge(demo: Demo, day: date, stage: int, resolve: bool, ref: str) 
     else:
         owner, subject_type, subject_id = "stoke_cc", "review_decision", review_id
         grounds = "The decision not to conduct a review does not address criterion (b)"
-    raiser = "scrutineer" if stage % 2 else "board_member"
+    raiser = "scrutineer" if stage % 2 else "scb_manager"
     challenge_id = ledger.raise_challenge(
         demo.ctx(raiser), subject_type=subject_type, subject_id=subject_id, grounds=grounds,
         addressed_to=demo.agencies[owner], occurred_on=day).id

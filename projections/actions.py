@@ -27,11 +27,12 @@ ACTIONS = Table(
      ("last_progress_on", "TEXT"), ("last_rag", "TEXT"), ("updated_on", "TEXT NOT NULL"),
      ("progress_reports", "INTEGER NOT NULL"), ("claimed_on", "TEXT"), ("assured_on", "TEXT"),
      ("escalated", "INTEGER NOT NULL"), ("escalated_on", "TEXT"),
-     ("held_to_account", "INTEGER NOT NULL"), ("impact", "TEXT"), ("withdrawn_on", "TEXT")),
+     ("held_to_account", "INTEGER NOT NULL"), ("impact", "TEXT"), ("withdrawn_on", "TEXT"),
+     ("escalation_level", "TEXT")),
     key=("action_id",),
     indexes=("due_on, action_id", "status, due_on, action_id",
              "agency_id, due_on, action_id", "agency_id, status, due_on, action_id",
-             "review_id, due_on, action_id"),
+             "review_id, due_on, action_id", "escalated, agency_id"),
 )
 
 # The agency accountability rollup (projections/accountability.py queries it): per agency,
@@ -98,7 +99,7 @@ def contribution(row: dict[str, Any] | None) -> Contribution:
 
 class ActionStatusProjection(ViewProjection):
     name = "actions"
-    version = 4  # 4: the agency rollup counts the actions waiting on the agency
+    version = 5  # 5: the escalation ladder's level (escalated_on: when it was reached)
     tables = (ACTIONS, AGENCY_ACTIONS, DUE_MONTHS, UPDATED_MONTHS, DUE_DAYS, UPDATED_DAYS)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
@@ -171,6 +172,7 @@ class ActionStatusProjection(ViewProjection):
             "last_progress_on": None, "last_rag": None, "updated_on": on_,
             "progress_reports": 0, "claimed_on": None, "assured_on": None, "escalated": 0,
             "escalated_on": None, "held_to_account": 0, "impact": None, "withdrawn_on": None,
+            "escalation_level": None,
         }
         ch.put(ACTIONS.name, row)
         if not ch.loading:
@@ -206,13 +208,21 @@ class ActionStatusProjection(ViewProjection):
         self._change(ch, e, lambda row: {"due_on": iso(e.due_on),
                                          "due_revisions": row["due_revisions"] + 1})
 
-    @on(ACTION + "EscalatedToBoard")
+    @on(ACTION + "Escalated")
     def escalated(self, ch: Changes, e: Any) -> None:
-        self._change(ch, e, lambda row: {"escalated": 1, "escalated_on": iso(e.occurred_on)})
+        self._change(ch, e, lambda row: {"escalated": 1, "escalated_on": iso(e.occurred_on),
+                                         "escalation_level": e.level})
+
+    @on(ACTION + "EscalatedToBoard")
+    def escalated_to_board(self, ch: Changes, e: Any) -> None:
+        # Recorded before the ladder: the top of it (the Board's turn).
+        self._change(ch, e, lambda row: {"escalated": 1, "escalated_on": iso(e.occurred_on),
+                                         "escalation_level": "lead_partners"})
 
     @on(ACTION + "HeldToAccount")
     def held(self, ch: Changes, e: Any) -> None:
         self._change(ch, e, lambda row: {"escalated": 0, "escalated_on": None,
+                                         "escalation_level": None,
                                          "held_to_account": row["held_to_account"] + 1})
 
     @on(ACTION + "ImpactEvaluated")
@@ -363,6 +373,8 @@ def present(row: dict[str, Any], today: date, t: Thresholds) -> dict[str, Any]:
     """The row as the API gives it (the row itself, fresh from the query, is completed)."""
     out = row
     out["escalated"] = bool(row["escalated"])
+    out["days_at_escalation_level"] = (days_between(row["escalated_on"], today)
+                                       if row["escalated"] and row["escalated_on"] else None)
     out["rag"] = rag_of(row, today, t)
     open_ = row["status"] == OPEN
     out["overdue"] = open_ and row["due_on"] < _bounds(today, t)[0]

@@ -100,6 +100,7 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
     "Action.DueDateRevised": lambda e: (
         f"due date revised from {e.previous_due_on} to {e.due_on}"),
     "Action.EscalatedToBoard": lambda e: "escalated to the Board",
+    "Action.Escalated": lambda e: f"escalated to {e.level.replace('_', ' ')}",
     "Action.HeldToAccount": lambda e: f"agency held to account at {e.meeting}",
     "Action.ImpactEvaluated": lambda e: f"impact evaluated: {e.impact}",
     "Action.Withdrawn": lambda e: "action withdrawn",

@@ -20,6 +20,7 @@ from api.schemas.actions import (
     BoardOutcomeIn,
     ClaimIn,
     DueDateIn,
+    EscalationIn,
     ImpactIn,
     ProgressIn,
 )
@@ -116,10 +117,15 @@ def revise_due_date(action_id: UUID, body: DueDateIn, ledger: LedgerDep,
 
 
 @router.post("/{action_id}/escalation", response_model=ActionOut, responses=WRITE_ERRORS)
-def escalate_action(action_id: UUID, body: DatedReasonIn, ledger: LedgerDep,
+def escalate_action(action_id: UUID, body: EscalationIn, ledger: LedgerDep,
                     ctx: ContextDep) -> Response:
+    """One step up the escalation ladder: the sub-group, then the delegated safeguarding
+    partners, then the lead safeguarding partners; the Board then holds the agency to
+    account (board-outcome)."""
     return run_command(ledger, ctx, lambda: ledger.escalate_action(
-        ctx, action_id, reason=body.reason, occurred_on=body.occurred_on), _render(ledger))
+        ctx, action_id, reason=body.reason,
+        to_level=body.to_level.value if body.to_level else None,
+        occurred_on=body.occurred_on), _render(ledger))
 
 
 @router.post("/{action_id}/board-outcome", response_model=ActionOut, responses=WRITE_ERRORS)

@@ -103,4 +103,4 @@ def resolve_challenge(challenge_id: UUID, body: ResolutionIn, ledger: LedgerDep,
                       ctx: ContextDep) -> Response:
     return run_command(ledger, ctx, lambda: ledger.resolve_challenge(
         ctx, challenge_id, outcome=body.outcome.value, reason=body.reason,
-        occurred_on=body.occurred_on), _render(ledger))
+        meeting=body.meeting, occurred_on=body.occurred_on), _render(ledger))

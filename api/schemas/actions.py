@@ -8,8 +8,15 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import Command
-from domain.action import Action, Impact, Rag
+from api.schemas.common import Command, DatedReasonIn
+from domain import clock
+from domain.action import Action, ActionStatus, EscalationLevel, Impact, Rag
+
+
+class EscalationIn(DatedReasonIn):
+    to_level: EscalationLevel | None = Field(
+        None, description="the next rung of the ladder (sub_group, delegated_partners, "
+                          "lead_partners); default: the next one")
 
 
 class ActionIn(Command):
@@ -82,9 +89,36 @@ class RevisionOut(BaseModel):
     approved_by: str
 
 
+class EscalationStepOut(BaseModel):
+    level: str
+    occurred_on: date
+    reason: str
+    by: str = Field(description="user id of who recorded the step")
+
+
 class EscalationOut(BaseModel):
     escalated: bool = Field(description="awaiting the Board's outcome")
-    escalated_on: date | None
+    escalated_on: date | None = Field(description="when the current level was reached")
+    level: str | None = Field(
+        None, description="sub_group, delegated_partners or lead_partners (the ladder)")
+    days_at_level: int | None = Field(None, description="calendar days waited at the level")
+    next_level: str | None = Field(None, description="the next rung, if any")
+    steps: list[EscalationStepOut] = Field(default_factory=list,
+                                           description="every step, oldest first")
+
+    @classmethod
+    def of(cls, action: Action) -> EscalationOut:
+        waited = ((clock.today() - action.escalated_on).days
+                  if action.escalated and action.escalated_on else None)
+        following = (action.next_escalation_level if action.status in (
+            ActionStatus.OPEN, ActionStatus.COMPLETION_CLAIMED) else None)
+        return cls(
+            escalated=action.escalated, escalated_on=action.escalated_on,
+            level=action.escalation_level, days_at_level=waited,
+            next_level=following.value if following else None,
+            steps=[EscalationStepOut(level=s.level, occurred_on=s.occurred_on,
+                                     reason=s.reason, by=s.by)
+                   for s in action.escalation_steps])
 
 
 class BoardOutcomeOut(BaseModel):
@@ -148,8 +182,7 @@ class ActionOut(BaseModel):
             revisions=[RevisionOut(occurred_on=r.occurred_on, previous_due_on=r.previous_due_on,
                                    due_on=r.due_on, reason=r.reason, approved_by=r.approved_by)
                        for r in action.due_date_revisions],
-            escalation=EscalationOut(escalated=action.escalated,
-                                     escalated_on=action.escalated_on),
+            escalation=EscalationOut.of(action),
             held_to_account=[BoardOutcomeOut(occurred_on=b.occurred_on, outcome=b.outcome,
                                              meeting=b.meeting, by=b.by)
                              for b in action.held_to_account],

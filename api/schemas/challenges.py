@@ -33,6 +33,9 @@ class EscalationIn(Command):
 class ResolutionIn(Command):
     outcome: ChallengeOutcome
     reason: str = Field(min_length=1)
+    meeting: str | None = Field(
+        None, min_length=1, max_length=500,
+        description="at stage 4, the Board meeting whose decision the SCB manager records")
 
 
 class SubjectOut(BaseModel):
@@ -72,6 +75,8 @@ class ChallengeOut(BaseModel):
     outcome: str | None = Field(description="upheld, not_upheld or withdrawn once resolved")
     resolution_reason: str | None
     resolved_on: date | None
+    resolution_meeting: str | None = Field(
+        description="the Board meeting whose decision was recorded (stage 4)")
     is_open: bool
     allowed_next: list[str]
 
@@ -92,6 +97,8 @@ class ChallengeOut(BaseModel):
                                    response=r.response, by=r.by, role=r.role)
                        for r in challenge.responses],
             outcome=challenge.outcome, resolution_reason=challenge.resolution_reason,
-            resolved_on=challenge.resolved_on, is_open=challenge.is_open,
+            resolved_on=challenge.resolved_on,
+            resolution_meeting=getattr(challenge, "resolution_meeting", None),
+            is_open=challenge.is_open,
             allowed_next=challenge.allowed_next(),
         )

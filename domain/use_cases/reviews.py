@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -166,9 +167,35 @@ class ReviewUseCases(LedgerCore):
 
     def correct_date(self, ctx: Context, review_id: UUID, *, field: str, corrected: date,
                      reason: str, occurred_on: date | None = None) -> Outcome:
-        review = self._review_for("correct review dates", ctx, review_id)
+        ctx.actor.require(Permission.CORRECT_ENTRIES, "correct review dates")
+        review = self._load_for_change(Review, review_id, "review", ctx)
         review.correct_date(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
                             field=field, corrected=corrected, reason=reason)
+        return self._save(ctx, review)
+
+    def correct_review_entry(
+        self, ctx: Context, review_id: UUID, *, corrects_version: int, field: str,
+        corrected: Any, reason: str, approved_by: str, occurred_on: date | None = None,
+    ) -> Outcome:
+        """Correct a decision's rationale or criteria, or a finding's or recommendation's
+        text (the event at `corrects_version`)."""
+        ctx.actor.require(Permission.CORRECT_ENTRIES, "correct entries")
+        review = self._load_for_change(Review, review_id, "review", ctx)
+        review.correct_entry(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
+                             corrects_version=corrects_version, field=field,
+                             corrected=corrected, reason=reason, approved_by=approved_by)
+        return self._save(ctx, review)
+
+    def retract_review_entry(
+        self, ctx: Context, review_id: UUID, *, corrects_version: int, reason: str,
+        approved_by: str, occurred_on: date | None = None,
+    ) -> Outcome:
+        """Retract a finding or recommendation recorded in error."""
+        ctx.actor.require(Permission.CORRECT_ENTRIES, "retract entries")
+        review = self._load_for_change(Review, review_id, "review", ctx)
+        review.retract_entry(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
+                             corrects_version=corrects_version, reason=reason,
+                             approved_by=approved_by)
         return self._save(ctx, review)
 
     def close_review(self, ctx: Context, review_id: UUID, *, reason: str,

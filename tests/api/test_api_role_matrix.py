@@ -1,6 +1,7 @@
 """Every role against every endpoint: a role that may not act gets 403 problem+json and
 nothing is written; a role that may act is never refused for its role (it may still meet
-a domain rule: 409/422). Agency leads act for their own agency only."""
+a domain rule: 409/422). Agency leads act for their own agency only. The expectations are
+DOMAIN.md's table, written here from it (not from domain/actors.py's grants)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from domain.application import Context
 ROLES = ["scb_manager", "lead_a", "lead_b", "board_member", "scrutineer", "auditor"]
 EVERYONE = set(ROLES)
 MANAGER = {"scb_manager"}
-RAISERS = {"scb_manager", "lead_a", "lead_b", "board_member", "scrutineer"}
+# Any partner agency's lead, the SCB manager and the scrutineer raise challenges; the Board
+# does not (it resolves them at stage 4).
+RAISERS = {"scb_manager", "lead_a", "lead_b", "scrutineer"}
 DAY = (date.today() - timedelta(days=20)).isoformat()
 
 
@@ -90,16 +93,17 @@ def endpoints(w):
         ("POST", f"{a}/due-date", {"due_on": (date.today() + timedelta(days=99)).isoformat(),
                                    "reason": "r", "approved_by": "sub-committee"}, MANAGER),
         ("POST", f"{a}/escalation", reason, MANAGER),
-        ("POST", f"{a}/board-outcome", {"outcome": "o", "meeting": "m"}, {"board_member"}),
+        ("POST", f"{a}/board-outcome", {"outcome": "o", "meeting": "m"},
+         {"board_member", "scb_manager"}),  # the manager minutes the Board
         ("POST", f"{a}/impact", {"impact": "limited", "narrative": "n"}, MANAGER),
         ("POST", f"{a}/withdrawal", reason, MANAGER),
         ("POST", "/challenges", {"subject_type": "action_update", "subject_id": str(w["action"]),
                                  "grounds": "g", "addressed_to": str(w["agency"])}, RAISERS),
         ("POST", f"{c}/response", {"response": "r"}, {"lead_a"}),
-        ("POST", f"{c}/escalation", {"to_stage": 2, "reason": "r"},
-         {"scb_manager", "lead_a", "board_member", "scrutineer"}),
-        ("POST", f"{c}/resolution", {"outcome": "upheld", "reason": "r"},
-         {"scb_manager", "board_member"}),
+        ("POST", f"{c}/escalation", {"to_stage": 2, "reason": "r"}, {"lead_a", "scrutineer"}),
+        # At stage 2 (after the escalation above, or 1 if it was refused): the raiser (another
+        # scrutineer user here) or the SCB manager; the Board only at stage 4.
+        ("POST", f"{c}/resolution", {"outcome": "upheld", "reason": "r"}, MANAGER),
     ]
 
 
