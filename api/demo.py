@@ -322,7 +322,7 @@ def _findings(demo: Demo, number: int, s: Scenario) -> None:
     review_id = demo.reviews[s.ref]
     picks = rng.sample(range(len(FINDINGS)), 3 if number % 2 else 4)
     demo.recs[s.ref] = []
-    for i in picks:
+    for n, i in enumerate(picks):
         themes = [THEMES[i]] + ([THEMES[(i + 3) % len(THEMES)]] if rng.random() < 0.4 else [])
         finding = ledger.record_finding(demo.ctx("scb_manager"), review_id, text=FINDINGS[i],
                                         themes=themes, occurred_on=day)
@@ -330,6 +330,15 @@ def _findings(demo: Demo, number: int, s: Scenario) -> None:
                                            text=RECOMMENDATIONS[i],
                                            finding_ids=[finding.item_id], occurred_on=day)
         demo.recs[s.ref].append(rec.item_id)
+        if number == 1 and n == 0:  # a finding minuted wrongly, corrected a fortnight on
+            later, version = day + timedelta(days=14), finding.outcome.version
+            demo.plan.at(later, lambda later=later, version=version, text=FINDINGS[i]:
+                         ledger.correct_review_entry(
+                             demo.ctx("scb_manager"), review_id, corrects_version=version,
+                             field="text", corrected=f"{text} (as agreed with the reviewer)",
+                             reason="The finding was minuted before the reviewer's final "
+                             "wording was agreed", approved_by="Significant Incident "
+                             "sub-committee", occurred_on=later), hour=15)
         owners = [a for a in s.agencies if a != "wmas"][: 3 + (i % 2)]
         assign_on = s.steps.get("sign_off", day) + timedelta(days=7)
         for owner in owners:

@@ -102,6 +102,17 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
     "Action.EscalatedToBoard": lambda e: "escalated to the Board",
     "Action.Escalated": lambda e: f"escalated to {e.level.replace('_', ' ')}",
     "Action.HeldToAccount": lambda e: f"agency held to account at {e.meeting}",
+    "Action.EntryCorrected": lambda e: (
+        f"{e.entry} (version {e.corrects_version}) {e.field} corrected, approved by "
+        f"{e.approved_by}"),
+    "Action.EntryRetracted": lambda e: (
+        f"evidence reference of {e.entry} (version {e.corrects_version}) retracted, approved "
+        f"by {e.approved_by}"),
+    "Review.EntryCorrected": lambda e: (
+        f"{e.entry.replace('_', ' ')} (version {e.corrects_version}) {e.field} corrected, "
+        f"approved by {e.approved_by}"),
+    "Review.EntryRetracted": lambda e: (
+        f"{e.entry} (version {e.corrects_version}) retracted, approved by {e.approved_by}"),
     "Action.ImpactEvaluated": lambda e: f"impact evaluated: {e.impact}",
     "Action.Withdrawn": lambda e: "action withdrawn",
     "Challenge.Raised": lambda e: (

@@ -94,6 +94,12 @@ class ReviewRegister(ViewProjection):
         self._set(ch, e, panel_decided_on=iso(e.occurred_on),
                   national_review=int(bool(e.national_review)))
 
+    @on(REVIEW + "EntryCorrected")
+    def entry_corrected(self, ch: Changes, e: Any) -> None:
+        # The view keeps the local decision's criteria; the rest is on the record itself.
+        if e.entry == "local_decision" and e.field == "criteria":
+            self._set(ch, e, local_criteria=json.dumps(list(e.corrected)))
+
     @on(REVIEW + "ReviewerCommissioned")
     def commissioned(self, ch: Changes, e: Any) -> None:
         self._set(ch, e, stage="reviewer_commissioned", commissioned_on=iso(e.occurred_on),

@@ -21,10 +21,11 @@ from api.schemas.actions import (
     ClaimIn,
     DueDateIn,
     EscalationIn,
+    EvidenceRetractionIn,
     ImpactIn,
     ProgressIn,
 )
-from api.schemas.common import DatedReasonIn, History, HistoryEntryOut
+from api.schemas.common import DatedReasonIn, EntryCorrectionIn, History, HistoryEntryOut
 from domain.action import Action
 from domain.actors import Actor
 from domain.application import Outcome
@@ -149,3 +150,25 @@ def withdraw_action(action_id: UUID, body: DatedReasonIn, ledger: LedgerDep,
                     ctx: ContextDep) -> Response:
     return run_command(ledger, ctx, lambda: ledger.withdraw_action(
         ctx, action_id, reason=body.reason, occurred_on=body.occurred_on), _render(ledger))
+
+
+@router.post("/{action_id}/corrections", response_model=ActionOut, responses=WRITE_ERRORS)
+def correct_entry(action_id: UUID, body: EntryCorrectionIn, ledger: LedgerDep,
+                  ctx: ContextDep) -> Response:
+    """Correct a progress report's or completion claim's narrative or evidence, naming the
+    version of the event that recorded it, why and who approved."""
+    return run_command(ledger, ctx, lambda: ledger.correct_action_entry(
+        ctx, action_id, corrects_version=body.corrects_version, field=body.field,
+        corrected=body.corrected, reason=body.reason, approved_by=body.approved_by,
+        occurred_on=body.occurred_on), _render(ledger))
+
+
+@router.post("/{action_id}/evidence-retractions", response_model=ActionOut,
+             responses=WRITE_ERRORS)
+def retract_evidence(action_id: UUID, body: EvidenceRetractionIn, ledger: LedgerDep,
+                     ctx: ContextDep) -> Response:
+    """Retract one evidence reference of a progress report or completion claim."""
+    return run_command(ledger, ctx, lambda: ledger.retract_action_evidence(
+        ctx, action_id, corrects_version=body.corrects_version, reference=body.reference,
+        reason=body.reason, approved_by=body.approved_by, occurred_on=body.occurred_on),
+        _render(ledger))

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
-from api.schemas.common import Command, DatedReasonIn
+from api.schemas.common import Command, DatedReasonIn, EntryCorrectionOut
 from domain import clock
 from domain.action import Action, ActionStatus, EscalationLevel, Impact, Rag
 
@@ -17,6 +17,14 @@ class EscalationIn(DatedReasonIn):
     to_level: EscalationLevel | None = Field(
         None, description="the next rung of the ladder (sub_group, delegated_partners, "
                           "lead_partners); default: the next one")
+
+
+class EvidenceRetractionIn(Command):
+    corrects_version: StrictInt = Field(
+        ge=1, description="the version of the progress report or claim")
+    reference: str = Field(min_length=1, max_length=500, description="the reference retracted")
+    reason: str = Field(min_length=1)
+    approved_by: str = Field(min_length=1, max_length=200)
 
 
 class ActionIn(Command):
@@ -67,6 +75,9 @@ class ProgressOut(BaseModel):
     rag: str
     evidence: list[str]
     by: str = Field(description="user id of the reporter")
+    corrected_fields: list[str] = Field(default_factory=list,
+                                        description="marker: fields corrected since reported")
+    retracted_evidence: list[str] = Field(default_factory=list)
 
 
 class ClaimOut(BaseModel):
@@ -74,6 +85,8 @@ class ClaimOut(BaseModel):
     narrative: str
     evidence: list[str]
     by: str
+    corrected_fields: list[str] = Field(default_factory=list)
+    retracted_evidence: list[str] = Field(default_factory=list)
 
 
 class AssuranceOut(BaseModel):
@@ -158,6 +171,8 @@ class ActionOut(BaseModel):
     held_to_account: list[BoardOutcomeOut]
     impact: ImpactOut | None
     withdrawn_reason: str | None
+    entry_corrections: list[EntryCorrectionOut] = Field(
+        default_factory=list, description="corrections and retractions of entries")
     allowed_next: list[str]
 
     @classmethod
@@ -175,9 +190,15 @@ class ActionOut(BaseModel):
             original_due_on=action.original_due_on, last_rag=action.last_rag,
             last_progress_on=action.last_progress_on,
             progress=[ProgressOut(occurred_on=p.occurred_on, narrative=p.narrative, rag=p.rag,
-                                  evidence=p.evidence, by=p.by) for p in action.progress],
+                                  evidence=p.evidence, by=p.by,
+                                  corrected_fields=list(p.corrected_fields),
+                                  retracted_evidence=list(p.retracted_evidence))
+                      for p in action.progress],
             claims=[ClaimOut(occurred_on=c.occurred_on, narrative=c.narrative,
-                             evidence=c.evidence, by=c.by) for c in action.claims],
+                             evidence=c.evidence, by=c.by,
+                             corrected_fields=list(c.corrected_fields),
+                             retracted_evidence=list(c.retracted_evidence))
+                    for c in action.claims],
             claimed_on=action.claimed_on, assurance=assurance,
             revisions=[RevisionOut(occurred_on=r.occurred_on, previous_due_on=r.previous_due_on,
                                    due_on=r.due_on, reason=r.reason, approved_by=r.approved_by)
@@ -188,5 +209,7 @@ class ActionOut(BaseModel):
                              for b in action.held_to_account],
             impact=(ImpactOut(occurred_on=impact.occurred_on, impact=impact.impact,
                               narrative=impact.narrative) if impact is not None else None),
-            withdrawn_reason=action.withdrawn_reason, allowed_next=action.allowed_next(),
+            withdrawn_reason=action.withdrawn_reason,
+            entry_corrections=[EntryCorrectionOut.of(c) for c in action.entry_corrections],
+            allowed_next=action.allowed_next(),
         )

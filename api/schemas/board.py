@@ -177,8 +177,9 @@ class ThemeReview(BaseModel):
 class ThemeFinding(BaseModel):
     finding_id: UUID
     review_id: UUID
-    text: str
+    text: str = Field(description="as corrected")
     recorded_on: date
+    correction: str | None = Field(None, description="marker: corrected or retracted")
 
 
 class ThemeRow(BaseModel):
