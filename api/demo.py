@@ -41,6 +41,9 @@ AGENCIES = [  # key, name, kind, statutory partner, partnerships
     ("wmas", "West Midlands Ambulance Service", "health", False, BOTH),
 ]
 
+# A merger (key -> successor key, effective date): its open actions and challenges pass on.
+MERGERS = {"nscht": ("mpft", date(2026, 4, 1))}
+
 THEMES = ["information-sharing", "voice-of-the-child", "neglect-recognition",
           "safe-sleep", "professional-curiosity", "domestic-abuse", "mental-health-transition",
           "exploitation-pathway", "think-family", "escalation-culture"]
@@ -126,6 +129,14 @@ class Demo:
     def lead(self, agency: str) -> str:
         return f"lead_{agency}"
 
+    def lead_now(self, agency: str) -> str:
+        """The lead who answers for `agency`'s records today: after a merger, the
+        successor's (the merger passed its open actions and challenges on)."""
+        merged = MERGERS.get(agency)
+        if merged is not None and clock.today() >= merged[1]:
+            return self.lead(merged[0])
+        return self.lead(agency)
+
 
 OPERATOR = Context(Actor("operator:demo", Role.OPERATOR, name="demo loader"))
 
@@ -177,6 +188,12 @@ def _agencies_and_users(demo: Demo) -> None:
             demo.users[demo.lead(key)] = ledger.get_user(user_id).as_actor()
 
     demo.plan.at(date(2019, 4, 1), register_all, hour=9)
+    for key, (successor, effective) in MERGERS.items():
+        demo.plan.at(effective, lambda key=key, successor=successor, effective=effective:
+                     ledger.merge_agency(
+                         OPERATOR, demo.agencies[key], into_agency_id=demo.agencies[successor],
+                         reason="The two NHS trusts merged; the successor answers for the "
+                                "open actions", occurred_on=effective), hour=9)
     demo.plan.at(date(2022, 7, 1), lambda: ledger.rename_agency(
         OPERATOR, demo.agencies["ccg"],
         name="Staffordshire and Stoke-on-Trent Integrated Care Board",
@@ -390,7 +407,7 @@ def _action(demo: Demo, s: Scenario, rec_id: UUID, owner: str, i: int, on: date)
 def _action_life(demo: Demo, action_id: UUID, owner: str, start: date, due: date,
                  profile: str) -> None:
     ledger, rng, plan = demo.ledger, demo.rng, demo.plan
-    lead = lambda: demo.ctx(demo.lead(owner))
+    lead = lambda: demo.ctx(demo.lead_now(owner))
     mgr = lambda: demo.ctx("scb_manager")
     claim = due - timedelta(days=rng.randint(0, 20))
     # Updates stop when the agency claims completion, stalls, or the action is withdrawn.
@@ -469,7 +486,7 @@ def _challenge_path(demo: Demo, challenge_id: UUID, addressed: str, day: date, *
                     target_stage: int, resolve: bool) -> None:
     ledger, plan = demo.ledger, demo.plan
     plan.at(day + timedelta(days=5), lambda: ledger.respond_to_challenge(
-        demo.ctx(demo.lead(addressed)), challenge_id,
+        demo.ctx(demo.lead_now(addressed)), challenge_id,
         response="The agency has reviewed the grounds and sets out its position",
         occurred_on=day + timedelta(days=5)), hour=13)
     for stage in range(2, target_stage + 1):

@@ -14,6 +14,9 @@ ledgers recorded before the ladder, still loads: it stands for the top of the la
 
 A progress report's or completion claim's narrative or evidence may be corrected, and one of
 its evidence references retracted, by an event naming its version (domain/corrections.py).
+
+When its agency merges into another, an open (or claimed) action passes to the successor
+(`OwnerTransferred`, dated the merger's effective date): `owners` says who owned it when.
 """
 
 from __future__ import annotations
@@ -91,6 +94,13 @@ LEVEL_NAMES = {
     EscalationLevel.DELEGATED_PARTNERS: "the delegated safeguarding partners",
     EscalationLevel.LEAD_PARTNERS: "the lead safeguarding partners",
 }
+
+
+@dataclass(frozen=True)
+class Ownership:
+    agency_id: UUID
+    from_on: date
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -199,6 +209,7 @@ class Action(LedgerAggregate):
         self.withdrawn_reason: str | None = None
         self.entry_corrections: list[EntryCorrection] = []
         self._entries: dict[int, tuple[str, int]] = {}  # version -> (progress|claim, index)
+        self.owners = [Ownership(agency_id, occurred_on, "assigned")]
 
     @classmethod
     def assign(
@@ -520,3 +531,27 @@ class Action(LedgerAggregate):
             self.progress = [change(p) if i == index else p for i, p in enumerate(self.progress)]
         else:
             self.claims = [change(c) if i == index else c for i, c in enumerate(self.claims)]
+
+    # ---- a merger of its agency ---------------------------------------------------------
+    @property
+    def is_live(self) -> bool:
+        return self.status in (ActionStatus.OPEN, ActionStatus.COMPLETION_CLAIMED)
+
+    def transfer_to(self, *, actor: Actor, occurred_on: date, to_agency_id: UUID,
+                    reason: str) -> None:
+        """Pass the action to the agency its owner merged into (from the merger's effective
+        date, or the assignment date if that is later)."""
+        if not self.is_live:
+            raise WrongStage(f"action {self.id} is {self.status}; only an open action passes "
+                             "to a successor agency")
+        if to_agency_id == self.agency_id:
+            raise InvalidInput("the action is already that agency's", field="into_agency_id")
+        self._owner_transferred(actor=actor, occurred_on=max(occurred_on, self.assigned_on),
+                                from_agency_id=self.agency_id, to_agency_id=to_agency_id,
+                                reason=require_text(reason, "reason"))
+
+    @event("OwnerTransferred")
+    def _owner_transferred(self, *, actor: Actor, occurred_on: date, from_agency_id: UUID,
+                           to_agency_id: UUID, reason: str) -> None:
+        self.agency_id = to_agency_id
+        self.owners = [*self.owners, Ownership(to_agency_id, occurred_on, reason)]

@@ -78,6 +78,7 @@ class Challenge(LedgerAggregate):
         self.resolution_reason: str | None = None
         self.resolved_on: date | None = None
         self.resolution_meeting: str | None = None
+        self.addressed_history: list[tuple[UUID, date]] = [(addressed_to, occurred_on)]
 
     @classmethod
     def raise_challenge(
@@ -236,3 +237,22 @@ class Challenge(LedgerAggregate):
             aggregate.resolution_reason = self.reason
             aggregate.resolved_on = self.occurred_on
             aggregate.resolution_meeting = self.meeting
+
+    # ---- a merger of the agency addressed ---------------------------------------------
+    def readdress(self, *, actor: Actor, occurred_on: date, to_agency_id: UUID,
+                  reason: str) -> None:
+        """An open challenge passes to the agency its addressee merged into."""
+        if not self.is_open:
+            raise WrongStage(f"challenge {self.id} is resolved; it stays with its agency")
+        if to_agency_id == self.addressed_to:
+            raise InvalidInput("the challenge is already addressed to that agency",
+                               field="into_agency_id")
+        self._readdressed(actor=actor, occurred_on=max(occurred_on, self.raised_on),
+                          from_agency_id=self.addressed_to, to_agency_id=to_agency_id,
+                          reason=require_text(reason, "reason"))
+
+    @event("Readdressed")
+    def _readdressed(self, *, actor: Actor, occurred_on: date, from_agency_id: UUID,
+                     to_agency_id: UUID, reason: str) -> None:
+        self.addressed_to = to_agency_id
+        self.addressed_history = [*self.addressed_history, (to_agency_id, occurred_on)]

@@ -225,6 +225,17 @@ class ActionStatusProjection(ViewProjection):
                                          "escalation_level": None,
                                          "held_to_account": row["held_to_account"] + 1})
 
+    @on(ACTION + "OwnerTransferred")
+    def transferred(self, ch: Changes, e: Any) -> None:
+        """A merger: the action and what it adds to a rollup move to the successor."""
+        row = ch.get(ACTIONS.name, uid(e.originator_id))
+        if row is None:
+            return
+        counted = contribution(row)
+        self._count(ch, row["agency_id"], counted, NOTHING)
+        ch.update(ACTIONS.name, row["action_id"], agency_id=uid(e.to_agency_id))
+        self._count(ch, uid(e.to_agency_id), NOTHING, counted)
+
     @on(ACTION + "ImpactEvaluated")
     def impact(self, ch: Changes, e: Any) -> None:
         ch.update(ACTIONS.name, uid(e.originator_id), impact=e.impact)

@@ -114,6 +114,12 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
     "Review.EntryRetracted": lambda e: (
         f"{e.entry} (version {e.corrects_version}) retracted, approved by {e.approved_by}"),
     "Action.ImpactEvaluated": lambda e: f"impact evaluated: {e.impact}",
+    "Action.OwnerTransferred": lambda e: (
+        f"action passed from agency {uid(e.from_agency_id)} to {uid(e.to_agency_id)} "
+        f"({e.reason})"),
+    "Challenge.Readdressed": lambda e: (
+        f"challenge readdressed from agency {uid(e.from_agency_id)} to "
+        f"{uid(e.to_agency_id)} ({e.reason})"),
     "Action.Withdrawn": lambda e: "action withdrawn",
     "Challenge.Raised": lambda e: (
         f"challenge raised on {e.subject_type} {e.subject_id}, "

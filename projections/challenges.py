@@ -77,6 +77,16 @@ class ChallengeRegister(ViewProjection):
                       stage_entered_on=iso(e.occurred_on), stage_responded_on=None,
                       escalations=row["escalations"] + 1)
 
+    @on(CHALLENGE + "Readdressed")
+    def readdressed(self, ch: Changes, e: Any) -> None:
+        """A merger: the open challenge is counted under the successor from now on."""
+        row = ch.get(CHALLENGES.name, uid(e.originator_id))
+        if row is None:
+            return
+        ch.add(AGENCY_CHALLENGES.name, row["addressed_to"], open=-1, total=-1)
+        ch.update(CHALLENGES.name, row["challenge_id"], addressed_to=uid(e.to_agency_id))
+        ch.add(AGENCY_CHALLENGES.name, uid(e.to_agency_id), open=1, total=1)
+
     @on(CHALLENGE + "Resolved")
     def resolved(self, ch: Changes, e: Any) -> None:
         row = ch.get(CHALLENGES.name, uid(e.originator_id))

@@ -102,6 +102,12 @@ class RevisionOut(BaseModel):
     approved_by: str
 
 
+class OwnerOut(BaseModel):
+    agency_id: UUID
+    from_on: date = Field(description="owned from this date")
+    reason: str
+
+
 class EscalationStepOut(BaseModel):
     level: str
     occurred_on: date
@@ -173,6 +179,8 @@ class ActionOut(BaseModel):
     withdrawn_reason: str | None
     entry_corrections: list[EntryCorrectionOut] = Field(
         default_factory=list, description="corrections and retractions of entries")
+    owners: list[OwnerOut] = Field(default_factory=list,
+                                   description="who owned it when (mergers), oldest first")
     allowed_next: list[str]
 
     @classmethod
@@ -211,5 +219,7 @@ class ActionOut(BaseModel):
                               narrative=impact.narrative) if impact is not None else None),
             withdrawn_reason=action.withdrawn_reason,
             entry_corrections=[EntryCorrectionOut.of(c) for c in action.entry_corrections],
+            owners=[OwnerOut(agency_id=o.agency_id, from_on=o.from_on, reason=o.reason)
+                    for o in action.owners],
             allowed_next=action.allowed_next(),
         )

@@ -38,6 +38,11 @@ class ResolutionIn(Command):
         description="at stage 4, the Board meeting whose decision the SCB manager records")
 
 
+class AddressedOut(BaseModel):
+    agency_id: UUID
+    from_on: date
+
+
 class SubjectOut(BaseModel):
     type: str
     id: UUID
@@ -75,6 +80,8 @@ class ChallengeOut(BaseModel):
     outcome: str | None = Field(description="upheld, not_upheld or withdrawn once resolved")
     resolution_reason: str | None
     resolved_on: date | None
+    addressed_history: list[AddressedOut] = Field(
+        default_factory=list, description="the agencies it was addressed to, and from when")
     resolution_meeting: str | None = Field(
         description="the Board meeting whose decision was recorded (stage 4)")
     is_open: bool
@@ -98,7 +105,9 @@ class ChallengeOut(BaseModel):
                        for r in challenge.responses],
             outcome=challenge.outcome, resolution_reason=challenge.resolution_reason,
             resolved_on=challenge.resolved_on,
-            resolution_meeting=getattr(challenge, "resolution_meeting", None),
+            resolution_meeting=challenge.resolution_meeting,
+            addressed_history=[AddressedOut(agency_id=a, from_on=on)
+                               for a, on in challenge.addressed_history],
             is_open=challenge.is_open,
             allowed_next=challenge.allowed_next(),
         )
