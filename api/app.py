@@ -18,6 +18,7 @@ from api.routes import (
     dashboard,
     health,
     integrity,
+    partnerships,
     reviews,
     users,
 )
@@ -50,7 +51,8 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         lifespan=lifespan,
     )
     errors.install(app)
-    for router in (health.router, agencies.router, users.router, reviews.router,
+    for router in (health.router, partnerships.router, agencies.router, users.router,
+                   reviews.router,
                    actions.router, challenges.router, board.router, audit.router,
                    dashboard.router, integrity.router):
         app.include_router(router)

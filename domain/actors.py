@@ -37,6 +37,7 @@ class Permission(StrEnum):
     RESOLVE_CHALLENGE = "resolve_challenge"  # scoped by stage and raiser (see Scope)
     CORRECT_ENTRIES = "correct_entries"
     MANAGE_AGENCIES = "manage_agencies"
+    MANAGE_PARTNERSHIPS = "manage_partnerships"
     MANAGE_USERS = "manage_users"
     MAKE_CHECKPOINT = "make_checkpoint"
     WITNESS = "witness"  # cosign checkpoints
@@ -55,6 +56,7 @@ class Scope(StrEnum):
     STAGE_4 = "stage 4 only"
     MINUTED = "minuted (named meeting)"
     OWN_AGENCY_RECORDS = "own agency's actions and challenges; reviews"
+    PARTNERSHIP = "own partnerships' (Board views)"
 
 
 _P, _S = Permission, Scope
@@ -67,7 +69,7 @@ GRANTS: dict[Role, dict[Permission, Scope]] = {
         _P.ESCALATE_ACTIONS: _S.ANY, _P.HOLD_TO_ACCOUNT: _S.MINUTED,
         _P.RAISE_CHALLENGE: _S.ANY, _P.RESOLVE_CHALLENGE: _S.AGREED_OR_MINUTED,
         _P.CORRECT_ENTRIES: _S.ANY, _P.MANAGE_AGENCIES: _S.ANY,
-        _P.MANAGE_USERS: _S.ANY, _P.MAKE_CHECKPOINT: _S.ANY,
+        _P.MANAGE_PARTNERSHIPS: _S.ANY, _P.MANAGE_USERS: _S.ANY, _P.MAKE_CHECKPOINT: _S.ANY,
         _P.READ: _S.ANY,
     },
     Role.AGENCY_LEAD: {
@@ -77,7 +79,7 @@ GRANTS: dict[Role, dict[Permission, Scope]] = {
     },
     Role.BOARD_MEMBER: {
         _P.SIGN_OFF: _S.ANY, _P.HOLD_TO_ACCOUNT: _S.ANY, _P.RESOLVE_CHALLENGE: _S.STAGE_4,
-        _P.MAKE_CHECKPOINT: _S.ANY, _P.READ: _S.ANY,
+        _P.MAKE_CHECKPOINT: _S.ANY, _P.READ: _S.PARTNERSHIP,
     },
     Role.SCRUTINEER: {
         _P.RAISE_CHALLENGE: _S.ANY, _P.ESCALATE_CHALLENGE: _S.ANY,
@@ -87,8 +89,8 @@ GRANTS: dict[Role, dict[Permission, Scope]] = {
     Role.AUDITOR: {_P.READ: _S.ANY, _P.EXPORT: _S.ANY},
     # The CLI's operator: bootstrap and maintenance on the server, not one of DOMAIN's roles.
     Role.OPERATOR: {
-        _P.MANAGE_USERS: _S.ANY, _P.MANAGE_AGENCIES: _S.ANY, _P.READ: _S.ANY,
-        _P.EXPORT: _S.ANY,
+        _P.MANAGE_USERS: _S.ANY, _P.MANAGE_AGENCIES: _S.ANY, _P.MANAGE_PARTNERSHIPS: _S.ANY,
+        _P.READ: _S.ANY, _P.EXPORT: _S.ANY,
     },
 }
 
@@ -96,8 +98,10 @@ GRANTS: dict[Role, dict[Permission, Scope]] = {
 # order of the process, with the permission it needs. A command the CLI's integrity service
 # runs outside the Ledger (export, verify) is listed by the permission it checks.
 COMMANDS: tuple[tuple[str, Permission], ...] = (
+    ("register_partnership", _P.MANAGE_PARTNERSHIPS),
     ("register_agency / rename / merge / retire", _P.MANAGE_AGENCIES),
-    ("register_user / issue_token / revoke_token / deactivate_user", _P.MANAGE_USERS),
+    ("register_user / set_user_partnerships / issue_token / revoke_token / deactivate_user",
+     _P.MANAGE_USERS),
     ("record_incident, notify_panel, complete_rapid_review", _P.MANAGE_REVIEWS),
     ("record_local_decision, record_panel_decision", _P.MANAGE_REVIEWS),
     ("commission_reviewer, record_finding, record_recommendation", _P.MANAGE_REVIEWS),
@@ -154,6 +158,9 @@ class Actor:
     role: Role
     agency_id: UUID | None = None
     name: str = ""
+    # The partnerships a user belongs to (a Board member reads only theirs); not recorded on
+    # events (as_dict leaves it out): it scopes reads, not what was done.
+    partnerships: tuple[str, ...] = ()
 
     def may(self, permission: Permission) -> bool:
         return permission in GRANTS[self.role]

@@ -21,6 +21,7 @@ is still open until assured); "overdue" and "stalled" count only actions waiting
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
@@ -28,7 +29,8 @@ from projections.db import Tx
 
 
 def agency_accountability(tx: Tx, *, today: date, stalled_days: int,
-                          agency_id: str | None = None) -> list[dict[str, Any]]:
+                          agency_id: str | None = None,
+                          partnerships: list[str] | None = None) -> list[dict[str, Any]]:
     """One row per agency in the directory (agencies with nothing to answer for show zeros),
     most overdue first."""
     # Every agency in the directory, and by id one with actions or challenges that is not
@@ -65,6 +67,11 @@ def agency_accountability(tx: Tx, *, today: date, stalled_days: int,
             "challenges_open": int(a["challenges_open"] or 0),
             "challenges_total": int(a["challenges_total"] or 0),
         })
+    if partnerships is not None:  # the agencies serving these partnerships
+        serving = {r["agency_id"] for r in tx.query(
+            "SELECT agency_id, partnerships FROM {view_agencies}")
+            if set(json.loads(r["partnerships"])) & set(partnerships)}
+        out = [r for r in out if r["agency_id"] in serving]
     out.sort(key=lambda r: (-r["overdue"], -r["stalled"], r["agency_name"] or "",
                             r["agency_id"]))
     return out

@@ -16,6 +16,7 @@ from typing import Any
 
 from projections.base import Changes, Table, ViewProjection, iso, later, on, uid
 from projections.db import Tx, page_limit
+from projections.reviews import in_partnerships
 
 ACTIONS = Table(
     "view_actions",
@@ -329,7 +330,7 @@ def list_actions(
     tx: Tx, *, today: date, thresholds: Thresholds, agency_id: str | None = None,
     review_id: str | None = None, status: str | None = None, rag: str | None = None,
     overdue: bool | None = None, stalled_days: int | None = None, limit: int = 100,
-    after: tuple[str, str] | None = None,
+    after: tuple[str, str] | None = None, partnerships: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
     """A page of actions, most urgent due date first, and the cursor of the next page.
 
@@ -346,6 +347,8 @@ def list_actions(
     if status is not None:
         where.append("a.status = ?")
         params.append(status)
+    if partnerships is not None:  # the actions of these partnerships' reviews
+        where.append(in_partnerships("a.review_id", partnerships, params) or "")
     if rag is not None:
         where.append(rag_condition(rag, today, thresholds))
     if overdue is not None:

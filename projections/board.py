@@ -43,7 +43,7 @@ NEEDS = {
     "actions": ("actions", "directory", "reviews"),
     "agencies": ("actions", "challenges", "directory"),
     "reviews": ("reviews",),
-    "challenges": ("challenges", "directory"),
+    "challenges": ("challenges", "directory", "reviews", "actions"),
     "themes": ("themes", "reviews"),
     "audit": ("audit", "directory"),
     "directory": ("directory",),
@@ -97,49 +97,56 @@ class Board:
                 review_id: str | None = None, status: str | None = None,
                 rag: str | None = None, overdue: bool | None = None,
                 stalled_days: int | None = None, limit: int = 100,
-                cursor: str | None = None) -> dict[str, Any]:
+                cursor: str | None = None,
+                partnerships: list[str] | None = None) -> dict[str, Any]:
         after = _split_cursor(cursor, 2)
         with self._read("actions", at) as (tx, position):
             day = self._today(at, position, today)
             items, nxt = actions.list_actions(
                 tx, today=day, thresholds=thresholds(self.settings), agency_id=agency_id,
                 review_id=review_id, status=status, rag=rag, overdue=overdue,
-                stalled_days=stalled_days, limit=limit, after=after)  # type: ignore[arg-type]
+                stalled_days=stalled_days, limit=limit, after=after,  # type: ignore[arg-type]
+                partnerships=partnerships)
         return {"position": position, "today": day.isoformat(), "items": items,
                 "next_cursor": _join_cursor(nxt)}
 
     def agencies(self, *, at: At = NOW, today: date | None = None,
                  stalled_days: int | None = None,
-                 agency_id: str | None = None) -> dict[str, Any]:
+                 agency_id: str | None = None,
+                 partnerships: list[str] | None = None) -> dict[str, Any]:
         days = stalled_days if stalled_days is not None else self.settings.stalled_days
         with self._read("agencies", at) as (tx, position):
             day = self._today(at, position, today)
             items = accountability.agency_accountability(tx, today=day, stalled_days=days,
-                                                         agency_id=agency_id)
+                                                         agency_id=agency_id,
+                                                         partnerships=partnerships)
         return {"position": position, "today": day.isoformat(), "stalled_days": days,
                 "items": items}
 
     def reviews(self, *, at: At = NOW, today: date | None = None, stage: str | None = None,
                 agency_id: str | None = None, limit: int = 100,
-                cursor: str | None = None) -> dict[str, Any]:
+                cursor: str | None = None,
+                partnerships: list[str] | None = None) -> dict[str, Any]:
         after = _split_cursor(cursor, 2)
         with self._read("reviews", at) as (tx, position):
             day = self._today(at, position, today)
             items, nxt = reviews.list_reviews(
                 tx, today=day, rapid_review_clock=self.settings.rapid_review_clock,
-                stage=stage, agency_id=agency_id, limit=limit, after=after)  # type: ignore[arg-type]
+                stage=stage, agency_id=agency_id, limit=limit, after=after,  # type: ignore[arg-type]
+                partnerships=partnerships)
         return {"position": position, "today": day.isoformat(), "items": items,
                 "next_cursor": _join_cursor(nxt)}
 
     def challenges(self, *, at: At = NOW, today: date | None = None, status: str | None = None,
                    agency_id: str | None = None, stage: int | None = None, limit: int = 100,
-                   cursor: str | None = None) -> dict[str, Any]:
+                   cursor: str | None = None,
+                   partnerships: list[str] | None = None) -> dict[str, Any]:
         after = _split_cursor(cursor, 3)
         with self._read("challenges", at) as (tx, position):
             day = self._today(at, position, today)
             items, nxt = challenges.list_challenges(
                 tx, today=day, status=status, agency_id=agency_id, stage=stage, limit=limit,
-                after=after)  # type: ignore[arg-type]
+                after=after, partnerships=partnerships)  # type: ignore[arg-type]
         return {"position": position, "today": day.isoformat(), "items": items,
                 "next_cursor": _join_cursor(nxt)}
 

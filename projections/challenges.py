@@ -13,6 +13,7 @@ from typing import Any
 
 from projections.base import Changes, Table, ViewProjection, iso, on, uid
 from projections.db import Tx, page_limit
+from projections.reviews import in_partnerships
 from projections.workdays import working_days_between
 
 CHALLENGES = Table(
@@ -115,6 +116,7 @@ def present(row: dict[str, Any], today: date) -> dict[str, Any]:
 def list_challenges(tx: Tx, *, today: date, status: str | None = None,
                     agency_id: str | None = None, stage: int | None = None,
                     limit: int = 100, after: tuple[str, str, str] | None = None,
+                    partnerships: list[str] | None = None,
                     ) -> tuple[list[dict[str, Any]], tuple[str, str, str] | None]:
     """A page of challenges, open ones first ("open" sorts before "resolved"), oldest first,
     and the cursor of the next page."""
@@ -124,6 +126,11 @@ def list_challenges(tx: Tx, *, today: date, status: str | None = None,
         if value is not None:
             where.append(f"c.{column} = ?")
             params.append(value)
+    if partnerships is not None:  # on these partnerships' reviews or their actions
+        on_review = in_partnerships("c.subject_id", partnerships, params) or ""
+        on_action = in_partnerships("review_id", partnerships, params) or ""
+        where.append(f"({on_review} OR c.subject_id IN (SELECT action_id FROM "
+                     f"{{view_actions}} WHERE {on_action}))")
     if after is not None:
         where.append("(c.status, c.raised_on, c.challenge_id) > (?, ?, ?)")
         params += list(after)

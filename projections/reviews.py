@@ -201,9 +201,22 @@ def present(row: dict[str, Any], today: date, rapid_review_clock: str) -> dict[s
     return out
 
 
+def in_partnerships(column: str, partnerships: list[str] | None,
+                    params: list[Any]) -> str | None:
+    """SQL keeping the rows whose `column` (a review id) is a review of these partnerships."""
+    if partnerships is None:
+        return None
+    if not partnerships:
+        return "1 = 0"
+    params += list(partnerships)
+    marks = ", ".join("?" for _ in partnerships)
+    return (f"{column} IN (SELECT review_id FROM {{view_reviews}} "
+            f"WHERE partnership IN ({marks}))")
+
+
 def list_reviews(tx: Tx, *, today: date, rapid_review_clock: str, stage: str | None = None,
                  agency_id: str | None = None, limit: int = 100,
-                 after: tuple[str, str] | None = None,
+                 after: tuple[str, str] | None = None, partnerships: list[str] | None = None,
                  ) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
     """A page of reviews, newest incident first, and the cursor of the next page.
     `agency_id` keeps the reviews that agency is involved in (what an agency lead sees)."""
@@ -215,6 +228,8 @@ def list_reviews(tx: Tx, *, today: date, rapid_review_clock: str, stage: str | N
     if agency_id is not None:
         where.append("agencies_involved LIKE ?")
         params.append(f'%"{agency_id}"%')
+    if partnerships is not None:
+        where.append(in_partnerships("review_id", partnerships, params) or "")
     if after is not None:
         where.append("(aware_on, review_id) < (?, ?)")
         params += list(after)

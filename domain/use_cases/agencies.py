@@ -9,8 +9,9 @@ from domain import clock
 from domain.action import Action
 from domain.actors import Permission
 from domain.agency import Agency
-from domain.application import Context, HistoryEntry, LedgerCore, Outcome
+from domain.application import Context, HistoryEntry, Outcome
 from domain.challenge import Challenge
+from domain.use_cases.partnerships import PartnershipChecks
 
 # The events that give an action its owner or a challenge its addressee, and that field.
 _OWNER_FIELDS = {
@@ -21,7 +22,7 @@ _OWNER_FIELDS = {
 }
 
 
-class AgencyUseCases(LedgerCore):
+class AgencyUseCases(PartnershipChecks):
     def register_agency(
         self, ctx: Context, *, name: str, kind: str, statutory_partner: bool,
         partnerships: list[str], occurred_on: date | None = None,
@@ -31,6 +32,7 @@ class AgencyUseCases(LedgerCore):
             actor=ctx.actor, occurred_on=occurred_on or clock.today(), name=name, kind=kind,
             statutory_partner=statutory_partner, partnerships=partnerships,
         )
+        self.check_partnerships(agency.partnerships, "partnerships")
         return self._save(ctx, agency)
 
     def rename_agency(self, ctx: Context, agency_id: UUID, *, name: str, reason: str,

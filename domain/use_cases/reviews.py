@@ -12,9 +12,10 @@ from eventsourcing.application import AggregateNotFoundError
 from domain import clock
 from domain.actors import Permission
 from domain.agency import Agency
-from domain.application import Context, HistoryEntry, LedgerCore, Outcome
+from domain.application import Context, HistoryEntry, Outcome
 from domain.errors import AlreadyExists, ConcurrentWrite
 from domain.review import Review, ReviewReference, reference_id
+from domain.use_cases.partnerships import PartnershipChecks
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Recorded:
     item_id: UUID
 
 
-class ReviewUseCases(LedgerCore):
+class ReviewUseCases(PartnershipChecks):
     def record_incident(
         self, ctx: Context, *, reference: str, partnership: str, local_authority_area: str,
         age_band: str, harm: str, category: str, legal_status: str,
@@ -38,6 +39,7 @@ class ReviewUseCases(LedgerCore):
             age_band=age_band, harm=harm, category=category, legal_status=legal_status,
             agencies_involved=agencies_involved,
         )
+        self.check_partnerships([review.partnership], "partnership")
         self._check_reference_free(review.reference)
         for agency_id in review.agencies_involved:
             self._load(Agency, agency_id, "agency")
