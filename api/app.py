@@ -19,6 +19,7 @@ from api.routes import (
     health,
     integrity,
     partnerships,
+    reports,
     reviews,
     users,
 )
@@ -53,7 +54,8 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     errors.install(app)
     for router in (health.router, partnerships.router, agencies.router, users.router,
                    reviews.router,
-                   actions.router, challenges.router, board.router, audit.router,
+                   actions.router, challenges.router, board.router, reports.router,
+                   audit.router,
                    dashboard.router, integrity.router):
         app.include_router(router)
     return app

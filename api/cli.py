@@ -25,6 +25,8 @@ views_app = typer.Typer(help="Projection (read model) operations.", no_args_is_h
 app.add_typer(views_app, name="projections")
 docs_app = typer.Typer(help="Documentation generated from the code.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
+report_app = typer.Typer(help="Reports built from the views.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 register_integrity_commands(app)  # init, checkpoint, export, verify, verify-proof, rotate-key
 
 
@@ -229,6 +231,41 @@ def projections_skip(
         except (KeyError, ValueError) as error:
             raise fail(str(error).strip("'\""), code=2) from None
     out.print(f"{view}: event {position} skipped and recorded; now at {state.position}")
+
+
+@report_app.command("yearly")
+def report_yearly(
+    partnership: Annotated[str | None, typer.Option(help="one partnership (default: all)")]
+    = None,
+    start: Annotated[str | None, typer.Option("--from", help="first day, YYYY-MM-DD "
+                                                              "(default: a year before --to)")]
+    = None,
+    end: Annotated[str | None, typer.Option("--to", help="last day (default today)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json or csv")] = "json",
+) -> None:
+    """The partners' yearly report: per review its decisions, deadlines, recommendations and
+    their actions (little or no evidence of progress flagged), and the recurrent themes."""
+    import json
+    from datetime import date, timedelta
+
+    from api.routes.reports import to_csv
+    from domain import clock
+    from projections.board import At
+
+    if fmt not in ("json", "csv"):
+        raise fail("--format must be json or csv", 2)
+    try:
+        last = date.fromisoformat(end) if end else clock.today()
+        first = date.fromisoformat(start) if start else last - timedelta(days=364)
+    except ValueError as error:
+        raise fail(f"--from/--to must be dates (YYYY-MM-DD): {error}", 2) from error
+    if first > last:
+        raise fail("--from must not be after --to", 2)
+    with services(integrity=False) as opened:
+        board = opened.read_models.board
+        body = board.yearly_report(start=first, end=last, partnership=partnership,
+                                   at=At(min_position=opened.ledger.head_position()))
+    sys.stdout.write(to_csv(body) if fmt == "csv" else json.dumps(body, indent=2) + "\n")
 
 
 @docs_app.command("roles")

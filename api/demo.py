@@ -187,7 +187,17 @@ def _agencies_and_users(demo: Demo) -> None:
                                            role="agency_lead", agency_id=demo.agencies[key]).id
             demo.users[demo.lead(key)] = ledger.get_user(user_id).as_actor()
 
+    def register_partnerships() -> None:
+        # Since the joint board, each area runs its own partnership; they share one ICB (a
+        # CCG until July 2022) and one police force.
+        for name, la in ((STOKE, "stoke_cc"), (STAFFS, "staffs_cc")):
+            ledger.register_partnership(
+                OPERATOR, name=name, areas=[name],
+                safeguarding_partners=[demo.agencies[k] for k in (la, "police", "ccg")],
+                occurred_on=date(2019, 4, 1))
+
     demo.plan.at(date(2019, 4, 1), register_all, hour=9)
+    demo.plan.at(date(2019, 4, 1), register_partnerships, hour=9)
     for key, (successor, effective) in MERGERS.items():
         demo.plan.at(effective, lambda key=key, successor=successor, effective=effective:
                      ledger.merge_agency(

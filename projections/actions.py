@@ -29,7 +29,7 @@ ACTIONS = Table(
      ("progress_reports", "INTEGER NOT NULL"), ("claimed_on", "TEXT"), ("assured_on", "TEXT"),
      ("escalated", "INTEGER NOT NULL"), ("escalated_on", "TEXT"),
      ("held_to_account", "INTEGER NOT NULL"), ("impact", "TEXT"), ("withdrawn_on", "TEXT"),
-     ("escalation_level", "TEXT")),
+     ("escalation_level", "TEXT"), ("evidence_items", "INTEGER NOT NULL")),
     key=("action_id",),
     indexes=("due_on, action_id", "status, due_on, action_id",
              "agency_id, due_on, action_id", "agency_id, status, due_on, action_id",
@@ -100,7 +100,7 @@ def contribution(row: dict[str, Any] | None) -> Contribution:
 
 class ActionStatusProjection(ViewProjection):
     name = "actions"
-    version = 5  # 5: the escalation ladder's level (escalated_on: when it was reached)
+    version = 6  # 5: the escalation ladder's level; 6: evidence items (the yearly report)
     tables = (ACTIONS, AGENCY_ACTIONS, DUE_MONTHS, UPDATED_MONTHS, DUE_DAYS, UPDATED_DAYS)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
@@ -173,7 +173,7 @@ class ActionStatusProjection(ViewProjection):
             "last_progress_on": None, "last_rag": None, "updated_on": on_,
             "progress_reports": 0, "claimed_on": None, "assured_on": None, "escalated": 0,
             "escalated_on": None, "held_to_account": 0, "impact": None, "withdrawn_on": None,
-            "escalation_level": None,
+            "escalation_level": None, "evidence_items": 0,
         }
         ch.put(ACTIONS.name, row)
         if not ch.loading:
@@ -185,7 +185,8 @@ class ActionStatusProjection(ViewProjection):
             last = later(row["last_progress_on"], iso(e.occurred_on))
             return {"last_progress_on": last, "last_rag": e.rag,
                     "updated_on": later(row["updated_on"], last),
-                    "progress_reports": row["progress_reports"] + 1}
+                    "progress_reports": row["progress_reports"] + 1,
+                    "evidence_items": row["evidence_items"] + len(e.evidence)}
         self._change(ch, e, values)
 
     @on(ACTION + "CompletionClaimed")
@@ -193,7 +194,8 @@ class ActionStatusProjection(ViewProjection):
         def values(row: dict[str, Any]) -> dict[str, Any]:
             last = later(row["last_progress_on"], iso(e.occurred_on))
             return {"status": CLAIMED, "claimed_on": iso(e.occurred_on),
-                    "last_progress_on": last, "updated_on": later(row["updated_on"], last)}
+                    "last_progress_on": last, "updated_on": later(row["updated_on"], last),
+                    "evidence_items": row["evidence_items"] + len(e.evidence)}
         self._change(ch, e, values)
 
     @on(ACTION + "CompletionAssured")
@@ -225,6 +227,16 @@ class ActionStatusProjection(ViewProjection):
         self._change(ch, e, lambda row: {"escalated": 0, "escalated_on": None,
                                          "escalation_level": None,
                                          "held_to_account": row["held_to_account"] + 1})
+
+    @on(ACTION + "EntryCorrected")
+    def entry_corrected(self, ch: Changes, e: Any) -> None:
+        if e.field == "evidence":
+            change = len(e.corrected) - len(e.previous)
+            self._change(ch, e, lambda row: {"evidence_items": row["evidence_items"] + change})
+
+    @on(ACTION + "EntryRetracted")
+    def evidence_retracted(self, ch: Changes, e: Any) -> None:
+        self._change(ch, e, lambda row: {"evidence_items": row["evidence_items"] - 1})
 
     @on(ACTION + "OwnerTransferred")
     def transferred(self, ch: Changes, e: Any) -> None:

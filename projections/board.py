@@ -16,7 +16,16 @@ from datetime import date, datetime
 from typing import Any
 
 from domain import clock
-from projections import accountability, actions, audit, challenges, directory, reviews, themes
+from projections import (
+    accountability,
+    actions,
+    audit,
+    challenges,
+    directory,
+    reviews,
+    themes,
+    yearly,
+)
 from projections.db import Db, Tx
 from projections.point_in_time import PointInTime
 from projections.readside import ReadSide, thresholds
@@ -47,6 +56,7 @@ NEEDS = {
     "themes": ("themes", "reviews"),
     "audit": ("audit", "directory"),
     "directory": ("directory",),
+    "yearly": ("reviews", "actions", "themes", "directory"),
 }
 
 
@@ -181,6 +191,17 @@ class Board:
             item["agency_name"] = names.get(item["agency_id"])
         return {"position": up_to if up_to is not None else position, "items": items,
                 "next_cursor": nxt}
+
+    def yearly_report(self, *, start: date, end: date, partnership: str | None = None,
+                      at: At = NOW, today: date | None = None) -> dict[str, Any]:
+        """The partners' yearly report for [start, end] (projections/yearly.py)."""
+        with self._read("yearly", at) as (tx, position):
+            day = self._today(at, position, today)
+            body = yearly.yearly_report(
+                tx, today=day, start=start, end=end, partnership=partnership,
+                rapid_review_clock=self.settings.rapid_review_clock,
+                thresholds=thresholds(self.settings))
+        return {"position": position, **body}
 
     def agency_directory(self, *, at: At = NOW,
                          agency_id: str | None = None) -> dict[str, Any]:

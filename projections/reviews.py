@@ -37,13 +37,21 @@ REVIEWS = Table(
     indexes=("reference", "aware_on, review_id", "stage, aware_on, review_id"),
 )
 
+# Each review's recommendations (as corrected; retracted ones marked), for the yearly report.
+RECOMMENDATIONS = Table(
+    "view_recommendations",
+    (("recommendation_id", "TEXT"), ("review_id", "TEXT NOT NULL"), ("text", "TEXT NOT NULL"),
+     ("recorded_on", "TEXT NOT NULL"), ("correction", "TEXT")),
+    key=("recommendation_id",), indexes=("review_id, recorded_on",),
+)
+
 REVIEW = "domain.review:Review."
 
 
 class ReviewRegister(ViewProjection):
     name = "reviews"
-    version = 2
-    tables = (REVIEWS,)
+    version = 3  # 3: the recommendations' text (view_recommendations)
+    tables = (REVIEWS, RECOMMENDATIONS)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
         changes.prefetch(REVIEWS.name, [uid(e.originator_id) for e in events])
@@ -99,6 +107,9 @@ class ReviewRegister(ViewProjection):
         # The view keeps the local decision's criteria; the rest is on the record itself.
         if e.entry == "local_decision" and e.field == "criteria":
             self._set(ch, e, local_criteria=json.dumps(list(e.corrected)))
+        if e.entry == "recommendation" and e.field == "text":
+            ch.update(RECOMMENDATIONS.name, uid(e.item_id), text=e.corrected,
+                      correction="corrected")
 
     @on(REVIEW + "ReviewerCommissioned")
     def commissioned(self, ch: Changes, e: Any) -> None:
@@ -112,6 +123,14 @@ class ReviewRegister(ViewProjection):
     @on(REVIEW + "RecommendationRecorded")
     def recommendation(self, ch: Changes, e: Any) -> None:
         self._bump(ch, e, "recommendations")
+        ch.put(RECOMMENDATIONS.name, {
+            "recommendation_id": uid(e.recommendation_id), "review_id": uid(e.originator_id),
+            "text": e.text, "recorded_on": iso(e.occurred_on), "correction": None})
+
+    @on(REVIEW + "EntryRetracted")
+    def entry_retracted(self, ch: Changes, e: Any) -> None:
+        if e.entry == "recommendation":
+            ch.update(RECOMMENDATIONS.name, uid(e.item_id), correction="retracted")
 
     @on(REVIEW + "ReportSubmitted")
     def submitted(self, ch: Changes, e: Any) -> None:
