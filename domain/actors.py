@@ -177,6 +177,14 @@ class Actor:
         if self.role is Role.AGENCY_LEAD and self.agency_id != agency_id:
             raise Forbidden(f"an agency lead may only {doing} for their own agency")
 
+    def require_partnership(self, partnership: str, doing: str) -> None:
+        """A user who belongs to partnerships reads only their records (a Board member of
+        Stoke-on-Trent does not read Staffordshire's reviews); others are not scoped."""
+        if self.partnerships and partnership.casefold() not in {
+                p.casefold() for p in self.partnerships}:
+            raise Forbidden(f"you may only {doing} of your partnerships "
+                            f"({', '.join(self.partnerships)})")
+
     def as_dict(self) -> dict[str, str | None]:
         return {
             "user_id": self.user_id,

@@ -43,9 +43,13 @@ def _render(ledger: Ledger) -> Callable[[Outcome], ActionOut]:
     return lambda o: ActionOut.of(ledger.get_action(o.id, version=o.version))
 
 
-def _readable(actor: Actor, action: Action) -> Action:
-    """An agency lead sees only its own agency's actions (403 otherwise); others see all."""
+def _readable(actor: Actor, action: Action, ledger: Ledger) -> Action:
+    """An agency lead sees only its own agency's actions, a user who belongs to partnerships
+    only those of their partnerships' reviews (403 otherwise); others see all."""
     actor.require_agency(action.agency_id, "read actions")
+    if actor.partnerships:
+        actor.require_partnership(ledger.get_review(action.review_id).partnership,
+                                  "read the actions")
     return action
 
 
@@ -65,14 +69,15 @@ def assign_action(body: ActionIn, ledger: LedgerDep, ctx: ContextDep) -> Respons
 @router.get("/{action_id}", response_model=ActionOut, responses=READ_ERRORS)
 def get_action(action_id: UUID, ledger: LedgerDep, actor: ReaderDep, response: Response,
                version: VersionQuery = None, as_of: AsOfQuery = None) -> ActionOut:
-    action = _readable(actor, ledger.get_action(action_id, version=version, as_of=aware(as_of)))
+    action = _readable(actor, ledger.get_action(action_id, version=version, as_of=aware(as_of)),
+                       ledger)
     response.headers["ETag"] = etag(action.version)
     return ActionOut.of(action)
 
 
 @router.get("/{action_id}/history", response_model=History, responses=READ_ERRORS)
 def action_history(action_id: UUID, ledger: LedgerDep, actor: ReaderDep) -> History:
-    _readable(actor, ledger.get_action(action_id))
+    _readable(actor, ledger.get_action(action_id), ledger)
     return History(id=action_id, entries=[HistoryEntryOut.of(e) for e in
                                            ledger.action_history(action_id)])
 

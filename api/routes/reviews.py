@@ -80,18 +80,20 @@ def record_incident(body: IncidentIn, ledger: LedgerDep, settings: SettingsDep,
 
 
 @router.get("/{review_id}", response_model=ReviewOut, responses=READ_ERRORS)
-def get_review(review_id: UUID, ledger: LedgerDep, settings: SettingsDep, _: ReaderDep,
+def get_review(review_id: UUID, ledger: LedgerDep, settings: SettingsDep, actor: ReaderDep,
                response: Response, version: VersionQuery = None,
                as_of: AsOfQuery = None) -> ReviewOut:
     moment = aware(as_of)
     review = ledger.get_review(review_id, version=version, as_of=moment)
+    actor.require_partnership(review.partnership, "read the reviews")
     response.headers["ETag"] = etag(review.version)
     # As of a past moment, the deadlines are assessed as they stood on that day.
     return _out(review, settings, moment.date() if moment else None)
 
 
 @router.get("/{review_id}/history", response_model=History, responses=READ_ERRORS)
-def review_history(review_id: UUID, ledger: LedgerDep, _: ReaderDep) -> History:
+def review_history(review_id: UUID, ledger: LedgerDep, actor: ReaderDep) -> History:
+    actor.require_partnership(ledger.get_review(review_id).partnership, "read the reviews")
     return History(id=review_id, entries=[HistoryEntryOut.of(e) for e in
                                            ledger.review_history(review_id)])
 

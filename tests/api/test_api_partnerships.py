@@ -53,3 +53,20 @@ def test_each_board_member_sees_only_their_partnership(api: Any) -> None:
     assert {a["agency_id"] for a in agencies} == {str(api.agency_b)}  # serving Stoke only
     assert [p["name"] for p in api.get("auditor", "/partnerships").json()["items"]] == [
         "Staffordshire", "Stoke-on-Trent"]
+
+
+def test_a_board_member_reads_single_records_of_their_partnership_only(api: Any) -> None:
+    scenario = Scenario(api.ledger)
+    stoke = scenario.review([api.agency_a], reference="STOKE-02", partnership="Stoke-on-Trent")
+    staffs = scenario.review([api.agency_a], reference="STAFFS-02", partnership="Staffordshire")
+    records = {}
+    for name, review in (("Stoke-on-Trent", stoke), ("Staffordshire", staffs)):
+        action = scenario.assign(review, api.agency_a).id
+        records[name] = (review.review_id, action, scenario.challenge(action, api.agency_a))
+    token = token_for(api, "Stoke Board", ["Stoke-on-Trent"])
+    for partnership, (review, action, challenge) in records.items():
+        status = 200 if partnership == "Stoke-on-Trent" else 403
+        for path in (f"/reviews/{review}", f"/reviews/{review}/history",
+                     f"/actions/{action}", f"/actions/{action}/history",
+                     f"/challenges/{challenge}", f"/challenges/{challenge}/history"):
+            assert get(api, token, path).status_code == status, path

@@ -29,6 +29,8 @@ def world(api, assigned_action):
     challenge = ledger.raise_challenge(Context(Actor("u-scr", Role.SCRUTINEER)),
                                        subject_type="action_update", subject_id=action,
                                        grounds="g", addressed_to=api.agency_a).id
+    ledger.report_progress(Context(Actor("u-lead", Role.AGENCY_LEAD, agency_id=api.agency_a)),
+                           action, narrative="n", rag="green", evidence=["Register"])
     user = ledger.register_user(mgr, name="Someone", role="auditor").id
     token_id = ledger.issue_token(mgr, user).token_id
     return {"review": review, "finding": finding, "rec": rec, "action": action,
@@ -42,6 +44,7 @@ def endpoints(w):
         f"/challenges/{w['challenge']}", f"/agencies/{w['agency']}"
     u = f"/users/{w['user']}"
     reason = {"reason": "because"}
+    approved = {"reason": "because", "approved_by": "sub-committee"}
     return [
         ("GET", g, None, EVERYONE), ("GET", f"{g}/history", None, EVERYONE),
         ("GET", r, None, EVERYONE), ("GET", f"{r}/history", None, EVERYONE),
@@ -104,6 +107,18 @@ def endpoints(w):
         # At stage 2 (after the escalation above, or 1 if it was refused): the raiser (another
         # scrutineer user here) or the SCB manager; the Board only at stage 4.
         ("POST", f"{c}/resolution", {"outcome": "upheld", "reason": "r"}, MANAGER),
+        # Corrections (versions: the local decision is the review's 4th event, the progress
+        # report the action's 2nd) and partnerships, last: they change what came before.
+        ("POST", f"{a}/corrections", {"corrects_version": 2, "field": "narrative",
+                                      "corrected": "n2", **approved}, MANAGER),
+        ("POST", f"{a}/evidence-retractions", {"corrects_version": 2, "reference": "Register",
+                                               **approved}, MANAGER),
+        ("POST", f"{r}/corrections", {"corrects_version": 4, "field": "rationale",
+                                      "corrected": "r2", **approved}, MANAGER),
+        ("POST", f"{u}/partnerships", {"partnerships": ["Staffordshire"]}, MANAGER),
+        ("GET", "/reports/yearly", None, EVERYONE), ("GET", "/partnerships", None, EVERYONE),
+        ("POST", "/partnerships", {"name": "Staffordshire", "areas": ["Staffordshire"],
+                                   "safeguarding_partners": [str(w["agency"])]}, MANAGER),
     ]
 
 
