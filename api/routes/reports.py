@@ -15,7 +15,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import AtDep, BoardDep, ReaderDep
-from api.routes.board import PartnershipQuery, answering, partnerships_for, responses
+from api.errors import READ_ERRORS
+from api.routes.board import PartnershipQuery, answering, partnerships_for
 from api.routes.dashboard import templates
 from domain import clock
 from domain.errors import InvalidInput
@@ -57,7 +58,14 @@ def to_csv(body: dict[str, Any]) -> str:
     return out.getvalue()
 
 
-@router.get("/yearly", responses=responses())
+FORMATS = {200: {"content": {
+    "application/json": {"schema": {"type": "object"}},
+    "text/csv": {"schema": {"type": "string"}, "description": "a row per action"},
+    "text/html": {"schema": {"type": "string"}, "description": "a printable page"},
+}}}
+
+
+@router.get("/yearly", responses={**READ_ERRORS, **FORMATS})
 def yearly(
     request: Request, board: BoardDep, actor: ReaderDep, at: AtDep,
     partnership: PartnershipQuery = None,
