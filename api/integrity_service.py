@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,12 +16,12 @@ from domain.actors import Actor
 from domain.application import Context
 from domain.checkpoint import IntegrityLog
 from domain.errors import DomainError, InvalidInput, NotFound, WrongStage
+from domain.ledger import Ledger
 from domain.use_cases.integrity import CheckpointMade
 from ledger_verifier import bundle
 from ledger_verifier.verifier import Verifier, format_tlog_proof, leaf_hash
 from projections import integrity as glue
-from projections.append_only import install_append_only_guard
-from projections.merkle_log import MerkleLog, MerkleLogError, leaf_of, read_stored
+from projections.merkle_log import MerkleLog, MerkleLogError, leaf_of
 
 logger = logging.getLogger("ledger.integrity")
 
@@ -42,17 +41,23 @@ class Inclusion:
 
 
 class IntegrityService:
-    def __init__(self, settings: Settings, ledger: Any, *, merkle: MerkleLog | None = None
+    def __init__(self, settings: Settings, ledger: Ledger, *, merkle: MerkleLog | None = None
                  ) -> None:
         self.settings = settings
         self.ledger = ledger
         self.origin = settings.integrity_origin
         self.signer, self.key_created = load_or_create_signer(settings.key_file, self.origin)
+        self._owns_merkle = merkle is None  # a Merkle log passed in is closed by its owner
         self.merkle = merkle or MerkleLog(settings, ledger)
-        self.guarded = install_append_only_guard(ledger)
+        try:
+            self.guarded = ledger.store.install_append_only_guard()
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
-        self.merkle.close()
+        if self._owns_merkle:
+            self.merkle.close()
 
     @property
     def vkey(self) -> str:
@@ -194,7 +199,7 @@ class IntegrityService:
             raise WrongStage(f"position {position} (leaf {index}) is not yet covered by a "
                              f"checkpoint (the latest has size {latest.size}); allowed next: "
                              "make a checkpoint")
-        rows = read_stored(self.ledger, position, position)
+        rows = self.ledger.store.stored(position - 1, 1, stop=position)
         stored = self.merkle.leaf(index)
         leaf = leaf_of(rows[0]) if rows else None
         if leaf is None or stored is None or leaf_hash(leaf) != stored[1]:
@@ -218,38 +223,3 @@ class IntegrityService:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-class MerkleFollower:
-    """Keeps the Merkle log level with the event log, so that an event enters the log within
-    a second of being written (not only when someone asks for a checkpoint or a proof).
-    Runs beside the projections: in the API's in-process mode, or in `ledger project`."""
-
-    def __init__(self, service: IntegrityService, interval: float = 0.5) -> None:
-        self.service = service
-        self.interval = interval
-        self.stop_event = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="ledger-merkle", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                self.service.catch_up()
-                self.error = None
-            except ServiceUnavailable as error:  # a mismatch: say so loudly, keep looking
-                if self.error is None:
-                    logger.error("Merkle log stopped: %s", error)
-                self.error = error
-            except Exception as error:  # noqa: BLE001 - e.g. the store out of reach: try again
-                if self.stop_event.is_set():
-                    return  # stopping: the store may already be closed under it
-                if self.error is None:
-                    logger.warning("Merkle log cannot catch up (trying again): %s", error)
-                self.error = error
-            self.stop_event.wait(self.interval)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self.stop_event.set()
-        self.thread.join(timeout)

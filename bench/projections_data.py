@@ -28,6 +28,7 @@ from domain.actors import Actor, Role
 from domain.agency import Agency
 from domain.challenge import Challenge
 from domain.errors import DomainError
+from domain.ledger import Ledger
 from domain.review import Review, ReviewReference
 
 ACTIONS_PER_REVIEW = 20
@@ -43,7 +44,7 @@ SCRUTINEER = Actor("u-scrutineer", Role.SCRUTINEER, name="Scrutineer")
 
 
 class Generator:
-    def __init__(self, ledger: Any, seed: int = 7) -> None:
+    def __init__(self, ledger: Ledger, seed: int = 7) -> None:
         self.ledger = ledger
         self.random = random.Random(seed)
         self.today = clock.today() - timedelta(days=1)

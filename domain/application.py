@@ -10,18 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification
 
 from domain import clock
 from domain.actors import Actor
 from domain.base import LedgerAggregate
 from domain.errors import ConcurrentWrite, IdempotencyKeyReused, NotFound, StaleVersion
 from domain.idempotency import IdempotencyRecord, record_id
+from domain.store import EventStore, store_of
 from domain.transcodings import ActorAsDict, DateAsISO
 
 A = TypeVar("A", bound=LedgerAggregate)
@@ -169,52 +171,32 @@ class LedgerCore(Application[UUID]):
         positions = self.positions_of(aggregate_id)
         return [HistoryEntry(e, positions.get(e.originator_version)) for e in events]
 
+    @cached_property
+    def store(self) -> EventStore:
+        """The event store's adapter (domain/store.py): what the recorders do not offer."""
+        return store_of(self.recorder)
+
     def positions_of(self, aggregate_id: UUID) -> dict[int, int]:
-        """Log position of each version of one aggregate, read straight from the store
-        (the library's select_events does not return notification ids)."""
-        recorder: Any = self.recorder
-        module = type(recorder).__module__
-        if module.endswith(".sqlite"):
-            with recorder.datastore.transaction(commit=False) as cursor:
-                cursor.execute(
-                    f"SELECT originator_version, rowid FROM {recorder.events_table_name} "
-                    "WHERE originator_id = ?",
-                    (aggregate_id.hex,),
-                )
-                return {row[0]: row[1] for row in cursor.fetchall()}
-        if module.endswith(".postgres"):
-            schema = (recorder.datastore.schema or "public").replace('"', '""')
-            table = recorder.events_table_name.replace('"', '""')
-            statement = (
-                f'SELECT originator_version, notification_id FROM "{schema}"."{table}" '
-                "WHERE originator_id = %s"
-            )
-            with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
-                cursor.execute(statement, (aggregate_id,))
-                return {row["originator_version"]: row["notification_id"] for row in cursor}
-        stored = getattr(recorder, "_stored_events", [])
-        return {
-            s.originator_version: i + 1
-            for i, s in enumerate(stored)
-            if s.originator_id == aggregate_id
-        }
+        """Log position of each version of one aggregate (the library's select_events does
+        not return notification ids)."""
+        return self.store.positions_of(aggregate_id)
+
+    def position_at(self, as_of: datetime, head: int | None = None) -> int:
+        """The position of the last event recorded at or before `as_of` (0 if none)."""
+        to_domain_event = self.mapper.to_domain_event
+        return self.store.position_at(as_of, lambda row: to_domain_event(row).timestamp,
+                                      head)
 
     def head_position(self) -> int:
-        return self.recorder.max_notification_id() or 0
+        return self.store.head_position()
 
     def iter_notifications(self, start: int = 1, batch: int = 1000,
-                           stop: int | None = None) -> Iterator[Any]:
+                           stop: int | None = None) -> Iterator[Notification]:
         """Every stored event in log order, read in batches (never the whole log at once)."""
-        position = start
-        while True:
-            rows = self.recorder.select_notifications(position, batch, stop=stop)
-            if not rows:
-                return
-            yield from rows
-            position = rows[-1].id + 1
+        return self.store.iter_stored(start, batch, stop)
 
     def ping(self) -> None:
         """Raise if the store cannot be reached (for /readyz)."""
-        self.recorder.max_notification_id()
+        self.store.head_position()
 
 

@@ -48,28 +48,26 @@ AGENCY_ACTIONS = Table(
      ("completed", "BIGINT NOT NULL"), ("completed_on_time", "BIGINT NOT NULL"),
      ("escalated", "BIGINT NOT NULL"), ("held_to_account", "BIGINT NOT NULL")),
     key=("agency_id",),
-    counters=("open", "waiting", "completed", "completed_on_time", "escalated",
-              "held_to_account"),
 )
 DUE_MONTHS = Table(
     "view_agency_due_months",
     (("agency_id", "TEXT"), ("month", "TEXT"), ("n", "BIGINT NOT NULL")),
-    key=("agency_id", "month"), counters=("n",), indexes=("month",),
+    key=("agency_id", "month"), indexes=("month",),
 )
 UPDATED_MONTHS = Table(
     "view_agency_updated_months",
     (("agency_id", "TEXT"), ("month", "TEXT"), ("n", "BIGINT NOT NULL")),
-    key=("agency_id", "month"), counters=("n",), indexes=("month",),
+    key=("agency_id", "month"), indexes=("month",),
 )
 DUE_DAYS = Table(
     "view_agency_due_days",
     (("agency_id", "TEXT"), ("day", "TEXT"), ("n", "BIGINT NOT NULL")),
-    key=("agency_id", "day"), counters=("n",), indexes=("day",),
+    key=("agency_id", "day"), indexes=("day",),
 )
 UPDATED_DAYS = Table(
     "view_agency_updated_days",
     (("agency_id", "TEXT"), ("day", "TEXT"), ("n", "BIGINT NOT NULL")),
-    key=("agency_id", "day"), counters=("n",), indexes=("day",),
+    key=("agency_id", "day"), indexes=("day",),
 )
 
 ACTION = "domain.action:Action."
@@ -78,89 +76,65 @@ ACTION = "domain.action:Action."
 OPEN, CLAIMED, ASSURED, WITHDRAWN = "open", "completion_claimed", "assured", "withdrawn"
 RAGS = ("assured", "complete_awaiting_assurance", "overdue", "at_risk", "on_track", "withdrawn")
 
-Contribution = tuple[tuple[int, ...], str | None, str | None]
-NOTHING: Contribution = ((0, 0, 0, 0, 0, 0), None, None)
+
+def _rollups() -> list[tuple[Table, str]]:
+    """Each rollup table and the SELECT that derives its rows of some agencies (`{in}`) from
+    their actions' rows. In the order the agency list reads them (a range of days or months,
+    every agency): in the order a hash aggregate gave, each row was on a page of its own."""
+    counts = (f"SELECT agency_id, SUM(CASE WHEN status = '{ASSURED}' THEN 0 ELSE 1 END), "
+              f"SUM(CASE WHEN status = '{OPEN}' THEN 1 ELSE 0 END), "
+              f"SUM(CASE WHEN status = '{ASSURED}' THEN 1 ELSE 0 END), "
+              f"SUM(CASE WHEN status = '{ASSURED}' AND COALESCE(claimed_on, assured_on) <= "
+              f"due_on THEN 1 ELSE 0 END), SUM(escalated), "
+              f"SUM(CASE WHEN held_to_account > 0 THEN 1 ELSE 0 END) FROM {{{ACTIONS.name}}} "
+              f"WHERE status <> '{WITHDRAWN}' AND {{in}} GROUP BY agency_id")
+    return [(AGENCY_ACTIONS, counts), *(
+        (table, (f"SELECT agency_id, {value}, COUNT(*) FROM {{{ACTIONS.name}}} "
+                f"WHERE status = '{OPEN}' AND {{in}} GROUP BY agency_id, {value} ORDER BY 2, 1"))
+        for table, value in ((DUE_DAYS, "due_on"), (DUE_MONTHS, "SUBSTR(due_on, 1, 7)"),
+                             (UPDATED_DAYS, "updated_on"),
+                             (UPDATED_MONTHS, "SUBSTR(updated_on, 1, 7)")))]
 
 
-def contribution(row: dict[str, Any] | None) -> Contribution:
-    """What one action adds to its agency's rollup: (open, waiting on the agency, completed,
-    completed on time, escalated, held to account), and the days it is due and was last
-    updated while it waits on the agency. A withdrawn action adds nothing."""
-    if row is None or row["status"] == WITHDRAWN:
-        return NOTHING
-    status = row["status"]
-    completed = status == ASSURED
-    on_time = completed and (row["claimed_on"] or row["assured_on"]) <= row["due_on"]
-    counts = (int(not completed), int(status == OPEN), int(completed), int(on_time),
-              row["escalated"], int(row["held_to_account"] > 0))
-    if status == OPEN:
-        return counts, row["due_on"], row["updated_on"]
-    return counts, None, None
+ROLLUPS = _rollups()
+
+
+def _agencies_left(changes: Changes) -> set[str]:
+    """The agencies this unit of work moved actions away from (a merger), kept with it."""
+    left: set[str] = changes.__dict__.setdefault("agencies_left", set())
+    return left
 
 
 class ActionStatusProjection(ViewProjection):
     name = "actions"
-    version = 6  # 5: the escalation ladder's level; 6: evidence items (the yearly report)
+    # 4: the agency rollup counts the actions waiting on the agency; 5: the rollups are
+    # derived in SQL from the actions' rows; 6: the escalation ladder's level and the
+    # evidence items (the yearly report)
+    version = 6
     tables = (ACTIONS, AGENCY_ACTIONS, DUE_MONTHS, UPDATED_MONTHS, DUE_DAYS, UPDATED_DAYS)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
         changes.prefetch(ACTIONS.name, [uid(e.originator_id) for e in events])
 
-    def _count(self, ch: Changes, agency: str, before: Contribution,
-               after: Contribution) -> None:
-        """Add to the agency's rollup the difference one action's change makes."""
-        if before == after:
-            return
-        if before[0] != after[0]:
-            ch.add(AGENCY_ACTIONS.name, agency, **{
-                name: b - a for name, a, b in zip(AGENCY_ACTIONS.counters, before[0], after[0],
-                                                  strict=True) if a != b})
-        for months, days, i in ((DUE_MONTHS, DUE_DAYS, 1), (UPDATED_MONTHS, UPDATED_DAYS, 2)):
-            old, new = before[i], after[i]
-            if old != new:
-                if old is not None:
-                    ch.add(days.name, (agency, old), n=-1)
-                    ch.add(months.name, (agency, old[:7]), n=-1)
-                if new is not None:
-                    ch.add(days.name, (agency, new), n=1)
-                    ch.add(months.name, (agency, new[:7]), n=1)
-
     def _change(self, ch: Changes, e: Any, values: Callable[[dict[str, Any]], dict[str, Any]],
                 ) -> None:
-        """Change an action's row and its agency's rollup by the difference it makes."""
         row = ch.get(ACTIONS.name, uid(e.originator_id))
-        if row is None:
-            return
-        if ch.loading:  # a bulk load takes every row it holds, and sums them up (derived)
-            row.update(values(row))
-            return
-        before = contribution(row)
-        ch.update(ACTIONS.name, row["action_id"], **values(row))
-        self._count(ch, row["agency_id"], before, contribution(row))
+        if row is not None:
+            ch.update(ACTIONS.name, row["action_id"], **values(row))
 
-    # The rollups of a bulk load, derived by the store from the final rows in the view's
-    # transaction (what the differences the handlers add event by event sum to; the
-    # property tests check it, and `contribution` says the same in Python): the interpreter
-    # no longer sums them (a tenth of a second of its time at 10k actions) while it still
-    # has the other views to finish.
-    derived = (
-        (f"INSERT INTO {{{AGENCY_ACTIONS.name}}} ({', '.join(AGENCY_ACTIONS.names)}) "
-        f"SELECT agency_id, SUM(CASE WHEN status = '{ASSURED}' THEN 0 ELSE 1 END), "
-        f"SUM(CASE WHEN status = '{OPEN}' THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN status = '{ASSURED}' THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN status = '{ASSURED}' AND COALESCE(claimed_on, assured_on) <= due_on "
-        f"THEN 1 ELSE 0 END), SUM(escalated), SUM(CASE WHEN held_to_account > 0 THEN 1 ELSE 0 "
-        f"END) FROM {{{ACTIONS.name}}} WHERE status <> '{WITHDRAWN}' GROUP BY agency_id"),
-        # In the order the agency list reads them (a range of days or months, every
-        # agency): in the order a hash aggregate gave, each of its rows was on a page of
-        # its own.
-        *(f"INSERT INTO {{{table.name}}} ({', '.join(table.names)}) "
-          f"SELECT agency_id, {value}, COUNT(*) FROM {{{ACTIONS.name}}} "
-          f"WHERE status = '{OPEN}' GROUP BY agency_id, {value} ORDER BY 2, 1"
-          for table, value in ((DUE_DAYS, "due_on"), (DUE_MONTHS, "SUBSTR(due_on, 1, 7)"),
-                               (UPDATED_DAYS, "updated_on"),
-                               (UPDATED_MONTHS, "SUBSTR(updated_on, 1, 7)"))),
-    )
+    def flushed(self, changes: Changes) -> None:
+        """The agency rollups of the agencies whose actions changed, derived again from the
+        actions' rows (and of those a merger moved actions away from)."""
+        agencies = sorted({row["agency_id"] for row in changes.changed(ACTIONS.name)}
+                          | _agencies_left(changes))
+        tx = changes.tx
+        for i in range(0, len(agencies), 500):  # SQLite caps the number of parameters
+            chunk = agencies[i:i + 500]
+            within = f"agency_id IN ({', '.join('?' * len(chunk))})"
+            for table, select in ROLLUPS:
+                tx.execute(f"DELETE FROM {{{table.name}}} WHERE {within}", chunk)
+                tx.execute(f"INSERT INTO {{{table.name}}} ({', '.join(table.names)}) "
+                           + select.replace("{in}", within), chunk)
 
     @on(ACTION + "Assigned")
     def assigned(self, ch: Changes, e: Any) -> None:
@@ -176,8 +150,6 @@ class ActionStatusProjection(ViewProjection):
             "escalation_level": None, "evidence_items": 0,
         }
         ch.put(ACTIONS.name, row)
-        if not ch.loading:
-            self._count(ch, row["agency_id"], NOTHING, contribution(row))
 
     @on(ACTION + "ProgressReported")
     def progress(self, ch: Changes, e: Any) -> None:
@@ -240,14 +212,13 @@ class ActionStatusProjection(ViewProjection):
 
     @on(ACTION + "OwnerTransferred")
     def transferred(self, ch: Changes, e: Any) -> None:
-        """A merger: the action and what it adds to a rollup move to the successor."""
+        """A merger: the action moves to the successor; the rollups of the agency it left
+        are derived again too when the batch is flushed."""
         row = ch.get(ACTIONS.name, uid(e.originator_id))
         if row is None:
             return
-        counted = contribution(row)
-        self._count(ch, row["agency_id"], counted, NOTHING)
+        _agencies_left(ch).add(row["agency_id"])
         ch.update(ACTIONS.name, row["action_id"], agency_id=uid(e.to_agency_id))
-        self._count(ch, uid(e.to_agency_id), NOTHING, counted)
 
     @on(ACTION + "ImpactEvaluated")
     def impact(self, ch: Changes, e: Any) -> None:

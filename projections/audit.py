@@ -30,7 +30,7 @@ AUDIT = Table(
      ("actor_agency_id", "TEXT"), ("entity_type", "TEXT NOT NULL"),
      ("entity_id", "TEXT NOT NULL"), ("entity_version", "INTEGER NOT NULL"),
      ("event_type", "TEXT NOT NULL"), ("agency_id", "TEXT"), ("summary", "TEXT NOT NULL")),
-    key=("position",), append_only=True,
+    key=("position",),
     indexes=("entity_id, position", "actor_user_id, position", "agency_id, position",
              f"actor_agency_id, position WHERE {_BY_STAFF_ELSEWHERE}",
              "event_type, position", "recorded_at"),

@@ -4,8 +4,8 @@ Projection whose `process_event` has one branch per event topic.
 A batch of events is applied to a view in one transaction together with that view's tracking
 record (compare-and-set on its position), so an event is applied exactly once even if two
 writers raced. Rows a batch touches are read once (prefetched by key), changed in memory and
-written back once at the end: a few statements per batch, not per event. A rebuild goes
-further (projections/bulk.py): one unit of work for the whole load, written once.
+written back once at the end: a few statements per batch, not per event. A rebuild is the
+same runner with larger batches, all in one transaction (projections/runner.py, run_in_bulk).
 """
 
 from __future__ import annotations
@@ -19,24 +19,24 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
-from projections.db import Db, OpenTx, Table, Tx
+from projections.db import Db, Table, Tx
 
 Key = Any  # a scalar for one-column keys, a tuple otherwise
 
 
 class Changes:
-    """The unit of work of one view for one batch: cached rows, counter deltas, appends."""
+    """The unit of work of one view for one batch (or, in a rebuild, for all of them): cached
+    rows, counter deltas, appends."""
 
-    def __init__(self, tx: Tx, tables: Sequence[Table], *, loading: bool = False) -> None:
-        """`loading`: one unit of work for a whole bulk load into empty tables (projections/
-        bulk.py): every row stays here until `loaded_rows`, nothing is read back, and a
-        view may derive its rollups from its rows at the end instead of event by event."""
+    def __init__(self, tx: Tx, tables: Sequence[Table], *, empty: bool = False) -> None:
+        """`empty`: the tables held no rows when this unit of work began (a rebuild's): a row
+        not in the cache is absent, nothing is read back, and `flush` inserts."""
         self.tx = tx
         self.tables = {t.name: t for t in tables}
-        self.loading = loading
+        self.empty = empty
         self._rows: dict[str, dict[Key, dict[str, Any] | None]] = {t.name: {} for t in tables}
         self._dirty: dict[str, set[Key]] = {t.name: set() for t in tables}
-        self._deltas: dict[str, dict[Key, list[int]]] = {t.name: {} for t in tables}
+        self._deltas: dict[str, dict[Key, dict[str, int]]] = {t.name: {} for t in tables}
         self._appends: dict[str, list[tuple[Any, ...]]] = {t.name: [] for t in tables}
         # table -> (position in the key of a column, values of it whose rows are all loaded)
         self._complete: dict[str, tuple[int, set[Any]]] = {}
@@ -44,7 +44,7 @@ class Changes:
     # ---- reading ------------------------------------------------------------------------
     def prefetch(self, table: str, keys: Iterable[Key]) -> None:
         """Load many rows with one query (single-column keys); absent keys cache as None."""
-        if self.loading:
+        if self.empty:
             return
         spec = self.tables[table]
         cache = self._rows[table]
@@ -60,7 +60,7 @@ class Changes:
     def prefetch_where(self, table: str, column: str, values: Iterable[Any]) -> None:
         """Load every row whose `column` (part of a composite key) is one of `values`; keys
         with those values that are not found are then known to be absent."""
-        if self.loading:
+        if self.empty:
             return
         spec = self.tables[table]
         index, done = self._complete.get(table, (spec.key.index(column), set()))
@@ -76,7 +76,7 @@ class Changes:
         cache = self._rows[table]
         if key in cache:
             return cache[key]
-        if self.loading:
+        if self.empty:
             return None
         complete = self._complete.get(table)
         if complete is not None and key[complete[0]] in complete[1]:
@@ -109,23 +109,30 @@ class Changes:
 
     def add(self, table: str, key: Key, **deltas: int) -> None:
         """Increment counters of a row (created at zero if absent)."""
-        spec = self.tables[table]
         current = self._deltas[table].get(key)
         if current is None:
-            current = self._deltas[table][key] = [0] * len(spec.counters)
-        for i, name in enumerate(spec.counters):
-            if name in deltas:
-                current[i] += deltas[name]
+            self._deltas[table][key] = deltas
+            return
+        for name, delta in deltas.items():
+            current[name] = current.get(name, 0) + delta
 
     def appender(self, table: str) -> Callable[[tuple[Any, ...]], None]:
         """What adds a new row, never updated later (an audit entry), to `table`: inserted in
-        bulk. Bound once for a batch (valid until `take_appends`)."""
+        bulk. Bound once for a batch."""
         return self._appends[table].append
+
+    def changed(self, table: str) -> Iterator[dict[str, Any]]:
+        """The rows of `table` this unit of work put or changed (and did not delete)."""
+        cache = self._rows[table]
+        return (row for row in (cache[k] for k in self._dirty[table]) if row is not None)
 
     # ---- flushing -----------------------------------------------------------------------
     def flush(self) -> None:
         """Write what the batch changed: a few bulk statements per table."""
         tx = self.tx
+        if self.empty:
+            self._insert_all()
+            return
         for spec in self.tables.values():
             dirty = self._dirty[spec.name]
             if dirty:
@@ -139,53 +146,23 @@ class Changes:
                     tx.upsert(spec, rows)
             deltas = self._deltas[spec.name]
             if deltas:
-                rows = [(*spec.key_values(k), *d) for k, d in deltas.items() if any(d)]
+                rows = spec.counter_rows(deltas)
                 if rows:
                     tx.increment(spec, rows)
             appends = self._appends[spec.name]
             if appends:
                 tx.insert(spec, appends)
 
-    def take_appends(self) -> list[tuple[Table, list[tuple[Any, ...]]]]:
-        """The appended rows so far, handed over once (a bulk load writes them batch by
-        batch while every other row waits for the end)."""
-        out = [(self.tables[name], rows) for name, rows in self._appends.items() if rows]
-        self._appends = {name: [] for name in self._appends}
-        return out
-
-    def rows(self, table: str) -> Iterable[dict[str, Any]]:
-        """Every row this unit of work holds of `table` (a bulk load: all of them)."""
-        return (row for row in self._rows[table].values() if row is not None)
-
-    def held(self) -> int:
-        """How many rows (and counter rows) this unit of work holds."""
-        return sum(map(len, self._rows.values())) + sum(map(len, self._deltas.values()))
-
-    def loaded_rows(self, derive: Callable[[], None] | None = None,
-                    ) -> Iterator[tuple[Table, list[tuple[Any, ...]]]]:
-        """End of a bulk load: every table's rows, the same rows that batch-by-batch flushes
-        would have left (appends not yet taken, rows, counter rows that are not all zero).
-        Tables of rows come first; then `derive` (the view's `derived` statements, which fill
-        the tables its handlers leave empty while loading from those rows); then the other
-        tables. Every table is given, empty or not (its indexes are made after its rows)."""
-        yield from self.take_appends()
-        specs = list(self.tables.values())
-        early = [spec for spec in specs if self._rows[spec.name]]
-        for spec in early:
-            yield spec, list(map(spec.values_of, self.rows(spec.name)))
-        if derive is not None:
-            derive()
-        for spec in specs:
-            counters = [(*spec.key_values(k), *d)
-                        for k, d in self._deltas[spec.name].items() if any(d)]
-            if spec in early:
-                if counters:
-                    raise ValueError(f"{spec.name}: a table holds rows or counters, not both")
-                continue
-            rows = list(map(spec.values_of, self.rows(spec.name)))
-            if rows and counters:
-                raise ValueError(f"{spec.name}: a table holds rows or counters, not both")
-            yield spec, rows or counters
+    def _insert_all(self) -> None:
+        """Into empty tables: every row held, every counter row not all zero, the appends (what
+        batch-by-batch flushes would have left, each table written once)."""
+        for spec in self.tables.values():
+            rows = [spec.values_of(row) for row in self._rows[spec.name].values()
+                    if row is not None]
+            rows += spec.counter_rows(self._deltas[spec.name])
+            rows += self._appends[spec.name]
+            if rows:
+                self.tx.insert(spec, rows)
 
 
 # ---- value conversions (one format on both stores, so text order is time order) ------------
@@ -276,9 +253,9 @@ class ViewProjection(Projection["View"]):
     version: ClassVar[int] = 1  # bump when tables or handlers change: the view is rebuilt
     tables: ClassVar[tuple[Table, ...]] = ()
     all_events: ClassVar[bool] = False
-    # At the end of a bulk load (Changes.loading), SQL that fills the tables the handlers
-    # leave empty while loading (rollups) from the view's loaded rows, in its transaction.
-    derived: ClassVar[tuple[str, ...]] = ()
+    # Takes every event as stored (the recorder's Notification, never decoded) in place of
+    # the domain event: the Merkle log, whose leaves hash the stored bytes.
+    stored: ClassVar[bool] = False
     handlers: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -298,10 +275,15 @@ class ViewProjection(Projection["View"]):
         }
 
     def wants(self, topic: str) -> bool:
-        return self.all_events or topic in self._bound
+        """Whether this projection needs events of `topic` decoded."""
+        return not self.stored and (self.all_events or topic in self._bound)
 
     def prefetch(self, changes: Changes, events: Sequence[Any]) -> None:
         """Load the rows this batch will touch, in a few queries (override per view)."""
+
+    def flushed(self, changes: Changes) -> None:
+        """After the batch's rows are written, in its transaction: what a view derives from
+        them in SQL (override per view)."""
 
     def apply(self, changes: Changes, items: Iterable[tuple[int, str, Any]]) -> None:
         """Apply (position, topic, event) items in order, each to its topic's handler; an
@@ -331,34 +313,6 @@ class ViewProjection(Projection["View"]):
 
 
 @dataclass
-class Prepared:
-    """A view's batch whose handlers have run, waiting to be written and committed."""
-
-    view: View
-    open_tx: OpenTx
-    changes: Changes
-    expected: int
-    last: int
-
-    def commit(self) -> int:
-        from projections.tracking import advance
-
-        try:
-            # The tracking record first: it locks the view's row, so a second writer of the
-            # same batch waits, then finds the position moved and writes nothing.
-            advance(self.open_tx.tx, self.view.name, self.expected, self.last)
-            self.changes.flush()
-        except BaseException:
-            self.open_tx.rollback()
-            raise
-        self.open_tx.commit()
-        return self.last
-
-    def rollback(self) -> None:
-        self.open_tx.rollback()
-
-
-@dataclass
 class View(TrackingRecorder):
     """One projection on one store: creates its tables, applies batches with its tracking
     record, and reports its position (the library's TrackingRecorder interface)."""
@@ -374,16 +328,9 @@ class View(TrackingRecorder):
     def name(self) -> str:
         return self.projection_class.name
 
-    @property
-    def pipelinable(self) -> bool:
-        """Whether the runner may split a batch into prepare and commit (a view that writes
-        its own way overrides apply_batch, and is applied in one call)."""
-        return type(self).apply_batch is View.apply_batch
-
     def create_tables(self, tx: Tx) -> None:
         for table in self.projection_class.tables:
-            # (and its key, if a bulk load dropped it and stopped before making it again)
-            for statement in [*table.ddl(), *self.db.key_ddl(table)]:
+            for statement in table.ddl():
                 tx.execute(statement)
 
     def drop_tables(self, tx: Tx) -> None:
@@ -391,8 +338,8 @@ class View(TrackingRecorder):
             tx.execute(f"DROP TABLE IF EXISTS {{{table.name}}}")
 
     def clear_tables(self, tx: Tx) -> None:
-        """Empty the view's tables for a rebuild, dropping the indexes (and keys) a bulk load
-        makes again at its end (Db.clear)."""
+        """Empty the view's tables and drop their secondary indexes (a rebuild makes them
+        again at its end: Db.after_load)."""
         for statement in self.db.clear(self.projection_class.tables):
             tx.execute(statement)
 
@@ -405,7 +352,7 @@ class View(TrackingRecorder):
         `expected` is the position the caller believes the view is at (default: read it).
         Raises TrackingConflict if the view is not there (another writer got there first):
         nothing of this batch is then recorded. Returns the new position."""
-        from projections.tracking import read_position
+        from projections.tracking import advance, read_position
 
         if expected is None:
             expected = read_position(self.db, self.name)
@@ -413,23 +360,18 @@ class View(TrackingRecorder):
             if not items:
                 return expected
             last = items[-1][0]
-        return self.prepare(items, expected, last).commit()
 
-    def prepare(self, items: Sequence[tuple[int, str, Any]], expected: int,
-                last: int) -> Prepared:
-        """Begin the batch's transaction and run the handlers; `commit` (perhaps in another
-        thread) writes the changes and the tracking record. A handler's error rolls back."""
-        open_tx = self.db.begin()
-        try:
-            changes = Changes(open_tx.tx, self.projection_class.tables)
+        with self.db.transaction() as tx:
+            # The tracking record first: it locks the view's row, so a second writer of the
+            # same batch waits, then finds the position moved and reads and writes nothing.
+            advance(tx, self.name, expected, last)
+            changes = Changes(tx, self.projection_class.tables)
             if items:
-                projection = self.projection
-                projection.prefetch(changes, [e for _, _, e in items])
-                projection.apply(changes, items)
-        except BaseException:
-            open_tx.rollback()
-            raise
-        return Prepared(self, open_tx, changes, expected, last)
+                self.projection.prefetch(changes, [e for _, _, e in items])
+                self.projection.apply(changes, items)
+            changes.flush()
+            self.projection.flushed(changes)
+        return last
 
     # ---- TrackingRecorder ---------------------------------------------------------------
     def insert_tracking(self, tracking: Tracking) -> None:

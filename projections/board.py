@@ -83,7 +83,7 @@ class Board:
         if at.as_of is not None:
             return at.as_of.date()
         if at.position is not None and position:
-            rows = self.read_side.ledger.recorder.select_notifications(position, 1)
+            rows = self.read_side.ledger.store.stored(position - 1, 1)
             if rows:
                 return self.read_side.ledger.mapper.to_domain_event(rows[0]).timestamp.date()
         return clock.today()

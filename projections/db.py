@@ -42,7 +42,6 @@ class Table:
     # Column lists, e.g. "agency_id, status, due_on", each optionally with " WHERE " and the
     # rows it holds (a partial index, on both stores).
     indexes: tuple[str, ...] = ()
-    append_only: bool = False  # rows are only ever appended (Changes.appender), never changed
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -80,6 +79,16 @@ class Table:
 
     def index_names(self) -> list[str]:
         return [f"{self.name}_i{i}" for i in range(len(self.indexes))]
+
+    def counter_rows(self, deltas: dict[Any, dict[str, int]]) -> list[tuple[Any, ...]]:
+        """(key..., counter...) rows of keys whose counters are not all zero."""
+        counters = self.counters
+        rows = []
+        for key, delta in deltas.items():
+            values = tuple(delta.get(c, 0) for c in counters)
+            if any(values):
+                rows.append((*self.key_values(key), *values))
+        return rows
 
     def key_of(self, row: dict[str, Any]) -> Any:
         if len(self.key) == 1:
@@ -192,9 +201,6 @@ class OpenTx:
 class Db(ABC):
     dialect: str
     identity: str  # which store, for lock names: a file path or "schema@database"
-    # Whether a batch's commit may overlap the preparation of the next one (PostgreSQL;
-    # SQLite has one writer at a time, so it would only wait).
-    pipelined: bool = False
 
     def __init__(self) -> None:
         self._sql_cache: dict[str, str] = {}
@@ -213,9 +219,8 @@ class Db(ABC):
         return statement
 
     @abstractmethod
-    def begin(self, *, own_connection: bool = False) -> OpenTx:
-        """A read-write transaction, committed or rolled back by the caller; on a connection
-        of its own rather than the pool's if asked (where the store has a pool)."""
+    def begin(self) -> OpenTx:
+        """A read-write transaction, committed or rolled back by the caller."""
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -241,37 +246,64 @@ class Db(ABC):
         SQLite: its write transactions already run one at a time."""
 
     def clear(self, tables: Iterable[Table]) -> list[str]:
-        """What empties tables for a bulk load and drops their secondary indexes (loading
-        first and indexing after is several times faster; `after_load` makes them again).
-        SQLite: DELETE without WHERE, its fastest way to empty a table."""
+        """What empties tables for a rebuild and drops their secondary indexes (their primary
+        keys stay); `after_load` makes them again. SQLite: DELETE without WHERE, its fastest
+        way to empty a table."""
         tables = list(tables)
         return [*(f"DELETE FROM {{{t.name}}}" for t in tables),
                 *(f"DROP INDEX IF EXISTS {i}" for t in tables for i in t.index_names())]
 
-    def key_ddl(self, table: Table) -> list[str]:
-        """What makes a table's primary key again if `clear` dropped it (SQLite: it does
-        not)."""
-        return []
-
-    def after_load(self, table: Table, *, has_statistics: bool = False) -> list[str]:
-        """What a table needs once loaded in bulk: its indexes, then planner statistics (a
-        freshly loaded table has none, and the Board's queries need them at once to choose
-        among its indexes; a table read only by its key needs none)."""
+    def after_load(self, table: Table) -> list[str]:
+        """What a table filled in bulk needs: its indexes, then planner statistics if it has
+        indexes to choose among (the Board's queries need them at once)."""
         return [*table.index_ddl(), *([f"ANALYZE {{{table.name}}}"] if table.indexes else [])]
-
-    def tables_with_statistics(self) -> set[str]:
-        """Tables whose planner statistics survive emptying them (none here: SQLite's are
-        cheap to take again, with analysis_limit)."""
-        return set()
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.snapshot() as tx:
             return tx.query(sql, params)
 
-    def script(self, statements: Iterable[str]) -> None:
-        with self.transaction() as tx:
-            for statement in statements:
-                tx.execute(statement)
+
+class OneTransaction(Db):
+    """Every unit of work of a bulk run (a rebuild, a point-in-time replay) inside one open
+    transaction `tx` of `db`: each unit is a savepoint (a batch that fails is undone alone,
+    as the runner's failure policy needs) and reads see what the run has written. The run
+    commits or rolls back as a whole, with its caller's transaction."""
+
+    def __init__(self, db: Db, tx: Tx) -> None:
+        super().__init__()
+        self.db = db
+        self.tx = tx
+        self.dialect = db.dialect
+        self.identity = db.identity
+
+    def table(self, name: str) -> str:
+        return self.db.table(name)
+
+    def sql(self, statement: str) -> str:
+        return self.db.sql(statement)
+
+    def begin(self) -> OpenTx:
+        tx = self.tx
+        tx.execute("SAVEPOINT unit")
+
+        def rollback() -> None:
+            tx.execute("ROLLBACK TO SAVEPOINT unit")
+            tx.execute("RELEASE SAVEPOINT unit")
+
+        return OpenTx(tx, lambda: tx.execute("RELEASE SAVEPOINT unit"), rollback)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Tx]:
+        yield self.tx
+
+    def clear(self, tables: Iterable[Table]) -> list[str]:
+        return self.db.clear(tables)
+
+    def after_load(self, table: Table) -> list[str]:
+        return self.db.after_load(table)
+
+    def close(self) -> None:
+        """The transaction is its caller's."""
 
 
 # ---- SQLite ---------------------------------------------------------------------------------
@@ -347,7 +379,7 @@ class SqliteDb(Db):
                 self._all.append(conn)
         return conn
 
-    def begin(self, *, own_connection: bool = False) -> OpenTx:
+    def begin(self) -> OpenTx:
         if self.memory:
             self._lock.acquire()
         try:
@@ -422,13 +454,13 @@ class _PgTx(Tx):
 
     # Many rows go through COPY into a temporary staging table and one set-based statement:
     # a few round trips per table and batch, however many rows (a rebuild writes hundreds of
-    # thousands). A handful of rows go as a pipelined executemany.
+    # thousands). A handful of rows go as an executemany.
     BULK = 40
 
     def _copy(self, table: Table, target: str, columns: Sequence[str],
               rows: Iterable[Row]) -> None:
         # Binary: half the client's work of text (no escaping, no number formatting), which
-        # in a bulk load is interpreter time taken from the handlers. Values must then be of
+        # in a rebuild is interpreter time taken from the handlers. Values must then be of
         # their column's type exactly (str for TEXT, int for INTEGER and BIGINT).
         with self.conn.cursor() as cursor, cursor.copy(
                 f"COPY {target} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
@@ -444,6 +476,8 @@ class _PgTx(Tx):
                 f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
                 f"SELECT {', '.join(columns)} FROM {self.db.table(table.name)} WITH NO DATA")
             made.add(stage)
+        else:  # rows of an earlier batch of the same transaction (a bulk run's) go first
+            self.conn.execute(f"TRUNCATE {stage}")
         return stage
 
     def insert(self, table: Table, rows: Sequence[Row]) -> None:
@@ -508,51 +542,25 @@ class PostgresDb(Db):
                    (advisory_key(f"ledger-setup:{self.identity}"),))
 
     def clear(self, tables: Iterable[Table]) -> list[str]:
-        """One TRUNCATE and one DROP INDEX for all the tables (each statement a round trip
-        and a catalog change), and each table's primary key. An append-only table keeps its
-        indexes and key: its rows stream in during the load, and the server maintains them
-        meanwhile on a core Python leaves idle, instead of indexing them at the end."""
+        """One TRUNCATE and one DROP INDEX for all the tables (each a round trip and a
+        catalog change)."""
         tables = list(tables)
-        indexes = [f'"{self.schema}".{i}' for t in tables if not t.append_only
-                   for i in t.index_names()]
+        indexes = [f'"{self.schema}".{i}' for t in tables for i in t.index_names()]
         return [f"TRUNCATE {', '.join(self.table(t.name) for t in tables)}",
-                *([f"DROP INDEX IF EXISTS {', '.join(indexes)}"] if indexes else []),
-                # The primary key too: kept, it made copying the rows at the end of a load
-                # twice as long (a key inserted at a random place in its index, row by row),
-                # on the critical path of the load; rebuilt after, it is one sort, on one of
-                # the lanes that build the other indexes (key_ddl).
-                *(f"ALTER TABLE {{{t.name}}} DROP CONSTRAINT IF EXISTS {t.name}_pkey"
-                  for t in tables if not t.append_only)]
+                *([f"DROP INDEX IF EXISTS {', '.join(indexes)}"] if indexes else [])]
 
-    def key_ddl(self, table: Table) -> list[str]:
-        # One statement (the lanes run statements in any order): the unique index, then the
-        # constraint made of it, unless the table has its key (a load dropped it, and ended
-        # before making it again, if it has not).
-        if table.append_only:
-            return []
-        name, target = f"{table.name}_pkey", self.table(table.name)
-        statement = (f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_constraint WHERE conrelid = "
-                     f"'{target}'::regclass AND contype = 'p') THEN "
-                     f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {target} "
-                     f"({', '.join(table.key)}); ALTER TABLE {target} ADD CONSTRAINT {name} "
-                     f"PRIMARY KEY USING INDEX {name}; END IF; END$$")
-        return [statement]
-
-    def after_load(self, table: Table, *, has_statistics: bool = False) -> list[str]:
+    def after_load(self, table: Table) -> list[str]:
         # A rebuilt table keeps the statistics it had (TRUNCATE leaves them), taken from the
-        # same events: autovacuum refreshes them soon after the load. A new table gets them
-        # at once, of the columns queries filter and sort by only (half the time of all of
-        # them on the audit trail, whose summaries are long).
-        if not table.indexes or has_statistics:
-            return [*self.key_ddl(table), *table.index_ddl()]
+        # same events: autovacuum refreshes them soon after. A new table gets them at once,
+        # of the columns queries filter and sort by only (half the time of all of them on
+        # the audit trail, whose summaries are long).
+        if not table.indexes:
+            return []
         columns = ", ".join(table.indexed_columns())
-        return [*self.key_ddl(table), *table.index_ddl(),
-                f"ANALYZE {{{table.name}}} ({columns})"]
-
-    def tables_with_statistics(self) -> set[str]:
-        rows = self.query("SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = ?",
-                          (self.schema,))
-        return {r["tablename"] for r in rows}
+        analyse = (f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_stats WHERE schemaname = "
+                     f"'{self.schema}' AND tablename = '{table.name}') THEN ANALYZE "
+                     f"{self.table(table.name)} ({columns}); END IF; END$$")
+        return [*table.index_ddl(), analyse]
 
     def _translate(self, statement: str) -> str:
         return statement.replace("?", "%s")
@@ -564,22 +572,13 @@ class PostgresDb(Db):
 
         return psycopg.connect(self.conninfo, autocommit=True, **self.kwargs)
 
-    pipelined = True
-
     def staged(self, conn: Any) -> set[str]:
         """The staging tables this connection's session has made (they live as long as it)."""
         return self._staged.setdefault(conn, set())
 
-    def begin(self, *, own_connection: bool = False) -> OpenTx:
-        """`own_connection`: on a connection of its own, closed at the end (a bulk load holds
-        one transaction per view for its whole length, more than the pool may have)."""
-        if own_connection:
-            conn = self.connect()
-            _configure(conn)
-            done = conn.close
-        else:
-            conn = self.pool.getconn()
-            done = partial(self.pool.putconn, conn)
+    def begin(self) -> OpenTx:
+        conn = self.pool.getconn()
+        done = partial(self.pool.putconn, conn)
         try:
             # A view and its tracking commit together, so a commit lost in a crash is simply
             # applied again: no need to wait for the WAL flush. (One round trip.)

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import zip_longest
-from typing import Any
 
 from domain.checkpoint import IntegrityLog
+from domain.ledger import Ledger
 from ledger_verifier import bundle
 from ledger_verifier.verifier import Verifier
 from projections.merkle_log import MerkleLog, leaf_of
@@ -26,7 +26,7 @@ def checkpoint_notes(log: IntegrityLog | None) -> list[str]:
             for cp in log.checkpoints]
 
 
-def earlier_logs(ledger: Any, log: IntegrityLog | None) -> list[IntegrityLog]:
+def earlier_logs(ledger: Ledger, log: IntegrityLog | None) -> list[IntegrityLog]:
     """The logs this one continues after key rotations (each new log's first entry names the
     one before), oldest first."""
     chain: list[IntegrityLog] = []
@@ -38,7 +38,7 @@ def earlier_logs(ledger: Any, log: IntegrityLog | None) -> list[IntegrityLog]:
     return chain[::-1]
 
 
-def all_checkpoint_notes(ledger: Any, log: IntegrityLog | None
+def all_checkpoint_notes(ledger: Ledger, log: IntegrityLog | None
                          ) -> tuple[list[IntegrityLog], list[str]]:
     """The earlier logs, and every checkpoint of them and of this log, in recorded order:
     under each key in turn, oldest first (one tree throughout, so sizes only grow)."""
@@ -47,7 +47,7 @@ def all_checkpoint_notes(ledger: Any, log: IntegrityLog | None
     return earlier, notes + checkpoint_notes(log)
 
 
-def snapshot_bounds(ledger: Any, merkle: MerkleLog) -> tuple[int, int]:
+def snapshot_bounds(ledger: Ledger, merkle: MerkleLog) -> tuple[int, int]:
     """(last event position, last claimed position) to read up to. The log's position is read
     first: every leaf it holds then was an event at or below the head read after it, so a
     claimed leaf beyond the head is an event that is gone, not one written meanwhile."""
@@ -56,7 +56,7 @@ def snapshot_bounds(ledger: Any, merkle: MerkleLog) -> tuple[int, int]:
     return head, max(head, log_end)
 
 
-def entries(ledger: Any, merkle: MerkleLog, head: int, log_end: int) -> Iterator[Entry]:
+def entries(ledger: Ledger, merkle: MerkleLog, head: int, log_end: int) -> Iterator[Entry]:
     """(leaf bytes, the log's (position, leaf hash)) by leaf index, for every stored event
     up to position `head`; then (None, claimed) for leaves the log holds beyond the events."""
     leaves = (leaf_of(row) for row in ledger.iter_notifications(stop=head, batch=5000))
@@ -70,7 +70,7 @@ def _until(claimed: Iterator[tuple[int, bytes]], stop: int) -> Iterator[tuple[in
         yield item
 
 
-def export_lines(ledger: Any, merkle: MerkleLog, log: IntegrityLog | None, origin: str,
+def export_lines(ledger: Ledger, merkle: MerkleLog, log: IntegrityLog | None, origin: str,
                  vkey: str) -> Iterator[bytes]:
     """The bundle, line by line. Checkpoints are read before the head, so every checkpoint
     in the bundle is covered by the events in it; after key rotations, those under the earlier
@@ -106,7 +106,7 @@ def chunked(lines: Iterator[bytes], size: int = CHUNK) -> Iterator[bytes]:
         yield b"".join(buffer)
 
 
-def verify_live(ledger: Any, merkle: MerkleLog, log: IntegrityLog | None, origin: str,
+def verify_live(ledger: Ledger, merkle: MerkleLog, log: IntegrityLog | None, origin: str,
                 keys: Sequence[Verifier], *, trusted: Sequence[str] = (),
                 state: bundle.Target | None = None) -> bundle.Verdict:
     """The bundle verifier's checks, run against the database itself (read-only)."""

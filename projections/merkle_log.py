@@ -9,31 +9,37 @@ file; see open_log_db):
                                                            2**level leaves, level >= 1
 Hashes are lower-case hex. Level-0 nodes are the leaf hashes themselves.
 
-The view is fed by the shared projection runner (projections/runner.py) with the same
-tracking record and compare-and-set as every other view, so each event becomes exactly one
-leaf. It asks the runner for no decoded events: the leaf is the event *as stored*
-(ledger_verifier/leaf.py), so each batch re-reads the raw rows of its positions from the
-ledger's recorder. Proofs read O(log n) nodes in two queries (ledger_verifier/proofs.py).
+The view is fed by the shared projection runner (projections/runner.py) like every other
+view, with the same tracking record and compare-and-set, so each event becomes exactly one
+leaf: in the projection worker (or the API's in-process runner) beside the other views, and
+on demand before a checkpoint or a proof (MerkleLog.catch_up). It takes the events as the
+runner read them from the store, never decoded: the leaf is the event *as stored*
+(ledger_verifier/leaf.py). Proofs read O(log n) nodes in two queries
+(ledger_verifier/proofs.py).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from eventsourcing.persistence import Notification
+
+from domain.store import PostgresStore, SqliteStore
 from ledger_verifier import proofs
 from ledger_verifier.leaf import encode_leaf
 from ledger_verifier.verifier import leaf_hash
-from projections.base import View, ViewProjection
+from projections.base import Changes, View, ViewProjection
 from projections.db import Db, SqliteDb, Table, Tx
-from projections.readside import ProjectionSettings, ReadSide, open_db, store_kind
-from projections.runner import REBUILD_BATCH, Runner
-from projections.tracking import DDL, advance, ensure_row, read_position, reset
+from projections.readside import ProjectionSettings, ReadSide, open_db
+from projections.runner import BULK_BATCH, Runner
+from projections.tracking import DDL, ensure_row, read_position, reset
+
+if TYPE_CHECKING:
+    from domain.ledger import Ledger
 
 NAME = "merkle_log"
 log = logging.getLogger("ledger.projections")
@@ -55,77 +61,37 @@ class MerkleLogError(Exception):
 
 
 class MerkleLogProjection(ViewProjection):
-    """Handles no decoded events: MerkleView.apply_batch reads the stored rows itself."""
+    """Appends one leaf per stored event, and the perfect subtrees each completes."""
 
     name: ClassVar[str] = NAME
     version: ClassVar[int] = 1
     tables: ClassVar[tuple[Table, ...]] = (LEAVES, NODES, META)
+    stored = True  # items carry the stored rows (the recorder's Notifications)
+
+    def apply(self, changes: Changes, items: Iterable[tuple[int, str, Any]]) -> None:
+        tx = changes.tx
+        size, last_position = _tail(tx)
+        cache = _frontier(tx, size)
+        add_leaf, add_node = changes.appender(LEAVES.name), changes.appender(NODES.name)
+        for _, _, row in items:
+            if row.id <= last_position:
+                raise MerkleLogError(f"position {row.id} is not after the log's last leaf "
+                                     f"(position {last_position})")
+            h = leaf_hash(leaf_of(row))
+            for level, index, value in proofs.append_nodes(size, h,
+                                                           lambda lv, i: cache[(lv, i)]):
+                cache[(level, index)] = value
+                if level:
+                    add_node((level, index, value.hex()))
+            add_leaf((size, row.id, h.hex()))
+            size, last_position = size + 1, row.id
 
 
-def read_stored(ledger: Any, first: int, last: int) -> list[Any]:
-    """The stored events with positions first..last, raw (never decoded)."""
-    out: list[Any] = []
-    position = first
-    while position <= last:
-        rows = ledger.recorder.select_notifications(position, min(last - position + 1, 5000),
-                                                    stop=last)
-        if not rows:
-            break
-        out += rows
-        position = rows[-1].id + 1
-    return out
-
-
-def leaf_of(row: Any) -> bytes:
-    """The leaf bytes of one stored event (a Notification from the recorder). A state stored
+def leaf_of(row: Notification) -> bytes:
+    """The leaf bytes of one stored event (a Notification from the store). A state stored
     as text (only a hand edit does that) counts as its UTF-8 bytes."""
     state = row.state if isinstance(row.state, bytes) else str(row.state).encode()
     return encode_leaf(row.id, row.originator_id, row.originator_version, row.topic, state)
-
-
-@dataclass
-class MerkleView(View):
-    """The Merkle log's view: a batch appends its leaves and the perfect subtrees they
-    complete, with the tracking record, in one transaction."""
-
-    ledger: Any = None
-
-    def apply_batch(self, items: Sequence[tuple[int, str, Any]],
-                    expected: int | None = None, last: int | None = None) -> int:
-        """Append the stored events at positions (expected, last] (the runner's items carry
-        no events for this view: only the range matters)."""
-        if expected is None:
-            expected = read_position(self.db, self.name)
-        if last is None:
-            if not items:
-                return expected
-            last = items[-1][0]
-        if last <= expected:
-            return expected
-        rows = read_stored(self.ledger, expected + 1, last)
-        with self.db.transaction() as tx:
-            # Compare-and-set first: it locks the tracking row, so a racing writer waits here
-            # and then gets TrackingConflict (never a half-applied or duplicated batch).
-            advance(tx, self.name, expected, last)
-            size, last_position = _tail(tx)
-            cache = _frontier(tx, size)
-            leaves, nodes = [], []
-            for row in rows:
-                if row.id <= last_position:
-                    raise MerkleLogError(f"position {row.id} is not after the log's last "
-                                         f"leaf (position {last_position})")
-                h = leaf_hash(leaf_of(row))
-                for level, index, value in proofs.append_nodes(size, h, lambda lv, i: cache[(lv, i)]):
-                    cache[(level, index)] = value
-                    if level:
-                        nodes.append((level, index, value.hex()))
-                leaves.append((size, row.id, h.hex()))
-                size, last_position = size + 1, row.id
-            if leaves:
-                tx.insert(LEAVES, leaves)
-            if nodes:
-                tx.insert(NODES, nodes)
-        return last
 
 
 def _tail(tx: Tx) -> tuple[int, int]:
@@ -172,19 +138,19 @@ class MerkleReadSide(ReadSide):
     tampering, and `ledger verify` reports it. It is rebuilt only for a different event store
     (by the store's identity, not its content) or a new version of this code."""
 
-    def __init__(self, settings: ProjectionSettings, ledger: Any, *, db: Db | None = None
+    def __init__(self, settings: ProjectionSettings, ledger: Ledger, *, db: Db | None = None
                  ) -> None:
         self.settings = settings
         self.ledger = ledger
         self.db = db or open_log_db(settings, ledger)
         self.view_names = (NAME,)
-        self.views = {NAME: MerkleView(self.db, MerkleLogProjection, ledger)}
+        self.views = {NAME: View(self.db, MerkleLogProjection)}
         self._wakers = []
         self.setup()
 
     def setup(self, *, fresh: bool = False) -> None:
         view = self.views[NAME]
-        identity = store_identity(self.ledger)
+        identity = self.ledger.store.identity()
         with self.db.transaction() as tx:
             self.db.hold_setup_lock(tx)
             tx.execute(DDL)
@@ -200,40 +166,26 @@ class MerkleReadSide(ReadSide):
                             "rebuilding it for %s", self.db.identity,
                             row["value"] if row else "unknown", identity)
                 view.clear_tables(tx)
-                # Built again event by event, not by a bulk load: its indexes and (on
-                # PostgreSQL) keys, which emptying it dropped, are made at once.
+                # Built again event by event: its indexes, which emptying it dropped, are
+                # made at once.
                 view.create_tables(tx)
                 reset(tx, NAME)
             tx.execute("INSERT INTO {view_merkle_meta} (name, value) VALUES ('store', ?)",
                        (identity,))
 
 
-def open_log_db(settings: ProjectionSettings, ledger: Any) -> Db:
+def open_log_db(settings: ProjectionSettings, ledger: Ledger) -> Db:
     """Where the log lives: on PostgreSQL beside the events (tables view_merkle_*, like every
     view); on SQLite in a file beside the events file (`ledger.sqlite3` ->
     `ledger.merkle.sqlite3`), so a views file shared by mistake never mixes two logs; for
     events in memory, in memory."""
-    kind = store_kind(ledger)
-    if kind == "postgres":
+    store = ledger.store
+    if isinstance(store, PostgresStore):
         return open_db(settings, ledger)
-    pool = getattr(getattr(ledger.recorder, "datastore", None), "pool", None)
-    if kind == "sqlite" and pool is not None and not pool.is_sqlite_memory_mode:
-        events = Path(pool.db_name)
+    if isinstance(store, SqliteStore) and store.path is not None:
+        events = Path(store.path)
         return SqliteDb(events.with_name(f"{events.stem}.merkle{events.suffix or '.sqlite3'}"))
     return SqliteDb(":memory:")
-
-
-def store_identity(ledger: Any) -> str:
-    """Names the event store a ledger writes to (a file, or a database and schema)."""
-    datastore = getattr(ledger.recorder, "datastore", None)
-    kind = store_kind(ledger)
-    if kind == "sqlite":
-        return "sqlite:" + os.path.realpath(datastore.pool.db_name)  # type: ignore[union-attr]
-    if kind == "postgres":
-        kwargs = dict(datastore.pool.kwargs or {})  # type: ignore[union-attr]
-        return (f"postgres:{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('dbname')}/"
-                f"{datastore.schema}")  # type: ignore[union-attr]
-    return f"memory:{id(ledger.recorder)}"
 
 
 class MerkleLog:
@@ -242,7 +194,7 @@ class MerkleLog:
     Implements the domain's LogTree protocol (size, root, consistency_proof) that checkpoint
     use cases take."""
 
-    def __init__(self, settings: ProjectionSettings, ledger: Any, *, db: Db | None = None
+    def __init__(self, settings: ProjectionSettings, ledger: Ledger, *, db: Db | None = None
                  ) -> None:
         self.ledger = ledger
         self.side = MerkleReadSide(settings, ledger, db=db)
@@ -258,7 +210,7 @@ class MerkleLog:
         Raises MerkleLogError if the view stopped on an event (see `ledger projections`)."""
         with self._lock:  # one catch-up per process at a time; other processes race safely
             self.check_tail()
-            runner = Runner(self.side, (NAME,), batch_size=REBUILD_BATCH)
+            runner = Runner(self.side, (NAME,), batch_size=BULK_BATCH)
             runner.catch_up(progress=progress)
             state = self.side.states().get(NAME)
             if state is not None and state.failed:
@@ -275,7 +227,7 @@ class MerkleLog:
         if row is None:
             return
         position = int(row["position"])
-        stored = read_stored(self.ledger, position, position)
+        stored = self.ledger.store.stored(position - 1, 1, stop=position)
         if not stored or leaf_hash(leaf_of(stored[0])).hex() != row["leaf_hash"]:
             raise MerkleLogError(f"the stored event at position {position} no longer matches "
                                  "the Merkle log (run `ledger verify --live`)")

@@ -1,14 +1,12 @@
 """The ledger as it stood at a past position or moment, for auditors.
 
-The views are rebuilt by replaying the events up to that point, streamed in batches through
-the same projections (bulk loaded: projections/bulk.py), into a throwaway in-memory SQLite
-database; the same queries then run on it. Cost: O(events up to that point) (see the
-benchmark for a figure); the last few copies are kept, so paging through one as_of answer
-replays once.
+The views are rebuilt by replaying the events up to that point through the same runner in
+bulk (projections/runner.py, run_in_bulk), into a throwaway in-memory SQLite database; the
+same queries then run on it. Cost: O(events up to that point) (see the benchmark for a
+figure); the last few copies are kept, so paging through one as_of answer replays once.
 
-A moment (as_of) is turned into a position by binary search on the recorded times of the
-events (one event read per step): the last event recorded at or before the moment. Recorded
-times follow log order, except for writers racing within the same few milliseconds.
+A moment (as_of) is turned into a position by the ledger (Ledger.position_at: a binary search
+on the recorded times of the stored events, domain/store.py).
 """
 
 from __future__ import annotations
@@ -17,27 +15,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
-from projections.bulk import load
 from projections.db import SqliteDb
 from projections.readside import ReadSide
-
-
-def position_at(ledger: Any, as_of: datetime, head: int | None = None) -> int:
-    """The position of the last event recorded at or before `as_of` (0 if none)."""
-    lo, hi = 0, head if head is not None else ledger.head_position()
-    # Invariant: events at positions <= lo were recorded by as_of; those > hi were not.
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        rows = ledger.recorder.select_notifications(mid, 1)  # the first event at or after mid
-        if not rows or rows[0].id > hi:
-            hi = mid - 1  # only a gap (a rolled-back insert) between mid and hi
-        elif ledger.mapper.to_domain_event(rows[0]).timestamp <= as_of:
-            lo = rows[0].id
-        else:
-            hi = mid - 1
-    return lo
+from projections.runner import run_in_bulk
 
 
 class PointInTime:
@@ -50,7 +31,7 @@ class PointInTime:
         self._lock = threading.Lock()
 
     def position_at(self, as_of: datetime) -> int:
-        return position_at(self.read_side.ledger, as_of)
+        return self.read_side.ledger.position_at(as_of)
 
     def views_at(self, position: int, names: Iterable[str]) -> SqliteDb:
         """An in-memory database holding the named views as they stood at `position`."""
@@ -77,5 +58,5 @@ class PointInTime:
 def replay(read_side: ReadSide, position: int, names: Iterable[str]) -> SqliteDb:
     db = SqliteDb(":memory:")
     copy = ReadSide(read_side.settings, read_side.ledger, db=db, view_names=tuple(names))
-    load(copy, copy.view_names, stop_at=position)
+    run_in_bulk(copy, copy.view_names, stop_at=position)
     return db

@@ -1,5 +1,5 @@
 """The views of one ledger in one process: their store, their positions, read-your-writes
-waiting, and lag (head position minus each view's position, for /readyz and /metrics).
+waiting, and their status (each view's position and lag behind the head, for /readyz).
 
 Where the views live: a PostgreSQL ledger's views live in the same database and schema as its
 events (tables prefixed view_); a ledger on SQLite or in memory has its views in their own
@@ -13,15 +13,20 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
+from copy import copy as copy_of
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from domain.errors import InvalidInput
+from domain.store import PostgresStore, SqliteStore
 from projections import VIEW_NAMES, VIEWS
 from projections.actions import Thresholds
 from projections.base import View
 from projections.db import Db, PostgresDb, SqliteDb
 from projections.tracking import DDL, ViewState, ensure_row, positions, reset, states
+
+if TYPE_CHECKING:
+    from domain.ledger import Ledger
 
 log = logging.getLogger("ledger.projections")
 
@@ -52,38 +57,26 @@ class ViewBehind(Exception):
     """A view did not reach the asked position within the wait."""
 
 
-def store_kind(ledger: Any) -> str:
-    module = type(ledger.recorder).__module__
-    if module.endswith(".postgres"):
-        return "postgres"
-    if module.endswith(".sqlite"):
-        return "sqlite"
-    return "memory"
-
-
-def open_db(settings: ProjectionSettings, ledger: Any) -> Db:
-    kind = store_kind(ledger)
-    if kind == "postgres":
-        datastore = ledger.recorder.datastore
-        pool = datastore.pool
+def open_db(settings: ProjectionSettings, ledger: Ledger) -> Db:
+    store = ledger.store
+    if isinstance(store, PostgresStore):
         size = max(2, min(int(getattr(settings, "postgres_pool_size", 4)), 8))
-        return PostgresDb(pool.conninfo or "", dict(pool.kwargs or {}), datastore.schema,
-                          max_size=size)
-    if kind == "memory":
-        # Events in memory die with the process, and so may their views: a private
-        # in-memory database (no file another process or test could share by mistake).
-        return SqliteDb(":memory:")
-    return SqliteDb(views_file(settings, ledger))
+        return PostgresDb(store.conninfo, store.connect_kwargs, store.schema, max_size=size)
+    if isinstance(store, SqliteStore) and store.path is not None:
+        return SqliteDb(views_file(settings, store.path))
+    # Events in memory die with the process, and so may their views: a private in-memory
+    # database (no file another process or test could share by mistake).
+    return SqliteDb(":memory:")
 
 
-def views_file(settings: ProjectionSettings, ledger: Any) -> Path:
+def views_file(settings: ProjectionSettings, events_file: str) -> Path:
     """settings.views_sqlite_path if set, else views.sqlite3 beside the ledger's own SQLite
     file (the same as <data_dir>/views.sqlite3 with the default paths), so views always sit
     with the events they come from."""
     explicit = getattr(settings, "views_sqlite_path", None)
     if explicit:
         return Path(explicit)
-    events = Path(ledger.recorder.datastore.pool.db_name)
+    events = Path(events_file)
     if events.name == "views.sqlite3":
         raise ValueError(f"the ledger's own file is {events}: set views_sqlite_path")
     return events.with_name("views.sqlite3")
@@ -98,20 +91,10 @@ def thresholds(settings: ProjectionSettings) -> Thresholds:
 META_DDL = "CREATE TABLE IF NOT EXISTS {view_meta} (name TEXT PRIMARY KEY, value TEXT)"
 
 
-def log_fingerprint(ledger: Any) -> str:
-    """Which event log this is: its first event's id, version and topic ("" while empty).
-    Views kept for one log are never continued on another."""
-    rows = ledger.recorder.select_notifications(1, 1)
-    if not rows:
-        return ""
-    first = rows[0]
-    return f"{first.originator_id}:{first.originator_version}:{first.topic}"
-
-
 class ReadSide:
     """Open once per process (the API and the worker each hold one)."""
 
-    def __init__(self, settings: ProjectionSettings, ledger: Any, *, db: Db | None = None,
+    def __init__(self, settings: ProjectionSettings, ledger: Ledger, *, db: Db | None = None,
                  view_names: Iterable[str] = VIEW_NAMES) -> None:
         self.settings = settings
         self.ledger = ledger
@@ -127,7 +110,8 @@ class ReadSide:
         built by another version of its code is dropped and starts again from the first
         event."""
         head = self.ledger.head_position()
-        fingerprint = log_fingerprint(self.ledger)
+        # Which event log this is: views kept for one log are never continued on another.
+        fingerprint = self.ledger.store.fingerprint()
         with self.db.transaction() as tx:
             self.db.hold_setup_lock(tx)
             tx.execute(DDL)
@@ -153,6 +137,15 @@ class ReadSide:
                     reset(tx, view.name)
                 view.create_tables(tx)
 
+    def within(self, db: Db) -> Self:
+        """The same views on `db` (a bulk run's one transaction), not set up again."""
+        copy = copy_of(self)
+        copy.db = db
+        copy.views = {name: View(db, view.projection_class)
+                      for name, view in self.views.items()}
+        copy._wakers = []
+        return copy
+
     def close(self) -> None:
         self.db.close()
 
@@ -163,10 +156,6 @@ class ReadSide:
 
     def states(self) -> dict[str, ViewState]:
         return states(self.db)
-
-    def lag(self) -> dict[str, int]:
-        head = self.ledger.head_position()
-        return {name: max(0, head - pos) for name, pos in self.positions().items()}
 
     def status(self) -> dict[str, Any]:
         """For /readyz and `ledger projections status`: each view's position, lag, state and,

@@ -1,12 +1,18 @@
 """Running the projections against a given Ledger: catch up, then follow new events.
 
-One loop feeds every view: it reads a batch of notifications once
-(`recorder.select_notifications`), decodes each once (only if some view wants its topic), and
-gives each view the part it has not applied yet, in one transaction per view with its tracking
-record. Views advance independently: a view behind the others (after a retry) is fed from its
-own position.
+One loop feeds every view: it reads a batch of stored events once (the ledger's store),
+decodes each once (only if some view wants its topic), and gives each view the part it has
+not applied yet, in one transaction per view with its tracking record. Views advance
+independently: a view behind the others (after a retry) is fed from its own position. The
+Merkle log is one of them (in the worker and with in-process projections): it takes the
+stored rows the loop has read, not decoded events, as its leaves hash the stored bytes.
 
-Waiting for new events: on PostgreSQL, LISTEN on the channel the recorder NOTIFYs on every
+A rebuild (and a point-in-time replay) is the same loop in bulk (`run_in_bulk`): batches of
+BULK_BATCH events, every view's batches inside one transaction (each a savepoint), the views
+emptied first and their secondary indexes made once at the end. It commits whole or not at
+all.
+
+Waiting for new events: on PostgreSQL, LISTEN on the channel the store NOTIFYs on every
 insert (the mechanism of the library's own subscription, used here as a wake-up so that reads
 stay batched); on SQLite and in memory, a poll every settings.sqlite_poll_interval, cut short
 when an in-process reader waits for its own write.
@@ -21,39 +27,47 @@ fault: the loop backs off and tries again.
 
 from __future__ import annotations
 
+import gc
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain import clock
 from domain.actors import Actor
 from domain.operations import ProjectionSkip
+from domain.store import PostgresStore
 from projections import VIEW_NAMES
-from projections.base import View
-from projections.db import PostgresDb
+from projections.base import Changes, View
+from projections.db import OneTransaction, PostgresDb
 from projections.locks import ViewBusy, ViewLocks
 from projections.readside import ProjectionSettings, ReadSide
 from projections.tracking import (
     TrackingConflict,
     ViewState,
+    advance,
     advance_many,
     clear_failure,
     mark_failed,
+    reset,
     set_position,
 )
+
+if TYPE_CHECKING:
+    from domain.ledger import Ledger
+    from projections.merkle_log import MerkleLog
 
 log = logging.getLogger("ledger.projections")
 
 LIVE_BATCH = 500
-REBUILD_BATCH = 20_000  # catching up batch by batch (the Merkle log; a rebuild that fell back)
+# A rebuild's batch. Measured at 100k actions (bench/README.md): 20,000 and 50,000 within a
+# point of each other; the views' units of work hold one batch's rows at a time.
+BULK_BATCH = 20_000
 
-Item = tuple[int, str, Any]  # (position, topic, decoded event | None | decoding error)
+Item = tuple[int, str, Any]  # (position, topic, decoded event | stored row | decoding error)
 
 
 def is_infrastructure_error(error: BaseException) -> bool:
@@ -73,31 +87,16 @@ def is_infrastructure_error(error: BaseException) -> bool:
 
 
 class Feed:
-    """Reads and decodes notifications once for every view. While catching up it reads the
-    next batch ahead in a thread (the database answers while the views work)."""
+    """Reads and decodes stored events once for every view."""
 
-    def __init__(self, ledger: Any, views: Sequence[View]) -> None:
+    def __init__(self, ledger: Ledger, views: Sequence[View]) -> None:
         self.ledger = ledger
         self.views = views
-        self.reader: ThreadPoolExecutor | None = None
-        self._ahead: tuple[int, int, Future[Any]] | None = None
-
-    def _select(self, after: int, limit: int) -> Any:
-        return self.ledger.recorder.select_notifications(after, limit, inclusive_of_start=False)
 
     def read(self, after: int, limit: int) -> tuple[list[Any], list[Item]]:
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[:2] == (after, limit):
-            rows = ahead[2].result()
-        else:
-            rows = self._select(after, limit)
-        if self.reader is not None and len(rows) == limit:
-            self._ahead = (rows[-1].id, limit, self.reader.submit(self._select, rows[-1].id,
-                                                                  limit))
+        """The stored rows after `after` (at most `limit`), and each as an item."""
+        rows = list(self.ledger.store.stored(after, limit))
         return rows, self.decode(rows)
-
-    def close(self) -> None:
-        """Nothing to release (the reader thread, if any, is its owner's)."""
 
     def decode(self, rows: Sequence[Any]) -> list[Item]:
         to_domain_event = self.ledger.mapper.to_domain_event
@@ -118,15 +117,19 @@ class Feed:
         return items
 
 
-def for_view(view: View, items: Sequence[Item], after: int) -> list[Item]:
-    """The items this view has not applied yet and takes (by topic)."""
+def for_view(view: View, rows: Sequence[Any], items: Sequence[Item], after: int) -> list[Item]:
+    """The items this view has not applied yet and takes (by topic); for a view of stored
+    events, the stored rows themselves."""
+    projection = view.projection
+    if projection.stored:
+        return [(r.id, r.topic, r) for r in rows[:len(items)] if r.id > after]
     # Items are in position order: usually all of them are new, and only the topics count.
     fresh = not items or items[0][0] > after
-    if view.projection.all_events:
+    if projection.all_events:
         if fresh:
             return items if isinstance(items, list) else list(items)
         return [i for i in items if i[0] > after]
-    bound = view.projection.handlers
+    bound = projection.handlers
     if fresh:
         return [i for i in items if i[1] in bound]
     return [i for i in items if i[0] > after and i[1] in bound]
@@ -173,11 +176,10 @@ class Waker:
         self.event = threading.Event()
         self.poll_interval = poll_interval
         self._conn: Any = None
-        db = read_side.db
-        if isinstance(db, PostgresDb):
-            channel = read_side.ledger.recorder.channel_name
+        db, store = read_side.db, read_side.ledger.store
+        if isinstance(db, PostgresDb) and isinstance(store, PostgresStore):
             self._conn = db.connect()
-            self._conn.execute(f'LISTEN "{channel}"')
+            self._conn.execute(f'LISTEN "{store.channel}"')
         read_side.add_waker(self.event)
         self._read_side = read_side
 
@@ -206,120 +208,50 @@ class Progress:
 
 
 class Runner:
-    """Feeds a set of views from one ledger until stopped.
-
-    Pipelined (PostgreSQL): while one view's batch is being written and committed by a writer
-    thread, the main thread runs the next view's handlers (the database works while Python
-    does). A view's next batch waits for its previous commit, so what a batch reads is what
-    the last one wrote; at most MAX_IN_FLIGHT commits wait at once."""
-
-    MAX_IN_FLIGHT = 2
+    """Feeds a set of views from one ledger until stopped: the named views of `read_side`,
+    and every view of the read sides in `also` (the Merkle log's, which may live in another
+    store)."""
 
     def __init__(self, read_side: ReadSide, view_names: Iterable[str] | None = None, *,
-                 batch_size: int = LIVE_BATCH, pipelined: bool | None = None) -> None:
+                 batch_size: int = LIVE_BATCH, also: Sequence[ReadSide] = ()) -> None:
         self.read_side = read_side
-        self.names = tuple(view_names or read_side.view_names)
-        self.views = [read_side.views[n] for n in self.names]
-        self.by_name = {v.name: v for v in self.views}
+        self.sides = [(read_side, tuple(view_names or read_side.view_names)),
+                      *((side, side.view_names) for side in also)]
+        self.side_of = {name: side for side, names in self.sides for name in names}
+        self.views = [side.views[n] for side, names in self.sides for n in names]
+        self.names = tuple(v.name for v in self.views)
         self.batch_size = batch_size
         self.feed = Feed(read_side.ledger, self.views)
         self.progress = Progress({}, {})
-        self.pipelined = read_side.db.pipelined if pipelined is None else pipelined
-        self._writer: ThreadPoolExecutor | None = None  # while catching up or running
-        # view name -> (commit in flight, its items, position before, position after)
-        self._pending: dict[str, tuple[Future[int], list[Item], int, int]] = {}
         self.refresh()
-
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """A writer thread for the duration of a catch-up or a run (if pipelined)."""
-        if not self.pipelined or self._writer is not None:
-            yield
-            return
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ledger-views-writer")
-        self.feed.reader = ThreadPoolExecutor(1, thread_name_prefix="ledger-views-reader")
-        try:
-            yield
-            self.drain()
-        finally:
-            try:
-                self.drain()
-            finally:
-                self._writer.shutdown(wait=True)
-                self._writer = None
-                self.feed.reader.shutdown(wait=True)
-                self.feed.reader = None
 
     def refresh(self) -> None:
         """Re-read positions and states from the store (an operator may have retried or
         skipped, or another writer moved a view)."""
-        self.drain()
-        found = self.read_side.states()
-        for name in self.names:
-            state: ViewState | None = found.get(name)
-            self.progress.positions[name] = state.position if state else 0
-            self.progress.stopped[name] = bool(state and state.failed)
+        for side, names in self.sides:
+            found = side.states()
+            for name in names:
+                state: ViewState | None = found.get(name)
+                self.progress.positions[name] = state.position if state else 0
+                self.progress.stopped[name] = bool(state and state.failed)
 
     def active(self) -> list[View]:
         return [v for v in self.views if not self.progress.stopped[v.name]]
-
-    # ---- commits in flight --------------------------------------------------------------
-    def settle(self, name: str) -> None:
-        """Wait for the view's commit in flight; if it failed, apply its batch again with
-        the failure policy (one event at a time, stopping the view at the bad one)."""
-        pending = self._pending.pop(name, None)
-        if pending is None:
-            return
-        future, items, expected, last = pending
-        try:
-            future.result()
-        except TrackingConflict as conflict:
-            log.warning("%s; re-reading positions", conflict)
-            self.progress.positions[name] = self.read_side.positions([name])[name]
-        except Exception as error:
-            self.progress.positions[name] = expected
-            if is_infrastructure_error(error):
-                raise
-            self._apply(self.by_name[name], items, expected, last)
-
-    def drain(self) -> None:
-        errors: list[BaseException] = []
-        for name in list(self._pending):
-            try:
-                self.settle(name)
-            except Exception as error:  # noqa: BLE001 - every view settles; then re-raise
-                errors.append(error)
-        if errors:
-            raise errors[0]
 
     def _apply(self, view: View, items: list[Item], after: int, last: int) -> None:
         try:
             position, stopped = apply_with_policy(view, items, after, last)
         except TrackingConflict as conflict:
             log.warning("%s; re-reading positions", conflict)
-            position, stopped = self.read_side.positions([view.name])[view.name], False
+            side = self.side_of[view.name]
+            position, stopped = side.positions([view.name])[view.name], False
         self.progress.positions[view.name] = position
         self.progress.stopped[view.name] = stopped
-
-    def _submit(self, view: View, items: list[Item], after: int, last: int) -> None:
-        assert self._writer is not None
-        try:
-            prepared = view.prepare(items, after, last)
-        except Exception as error:
-            if is_infrastructure_error(error):
-                raise
-            self._apply(view, items, after, last)  # find the event the handlers refuse
-            return
-        while len(self._pending) >= self.MAX_IN_FLIGHT:
-            self.settle(next(iter(self._pending)))  # the oldest
-        self._pending[view.name] = (self._writer.submit(prepared.commit), items, after, last)
-        self.progress.positions[view.name] = last
 
     # ---- rounds -------------------------------------------------------------------------
     def step(self, *, limit: int | None = None, stop_at: int | None = None) -> int:
         """One round: read one batch after the furthest-behind active view and apply it to
-        every view that needs it (all written when it returns, unless pipelined inside a
-        catch-up or a run). Returns the number of notifications read."""
+        every view that needs it. Returns the number of stored events read."""
         active = self.active()
         if not active:
             return 0
@@ -334,54 +266,51 @@ class Runner:
         last = items[-1][0]
         idle: list[View] = []  # nothing to write in this batch: only the position moves
         for view in active:
-            if self.progress.stopped[view.name]:
-                continue
-            self.settle(view.name)  # its previous batch is written before this one reads
             after = self.progress.positions[view.name]
-            if after >= last or self.progress.stopped[view.name]:
+            if after >= last:
                 continue
-            mine = for_view(view, items, after)
-            if not mine and view.pipelinable:
-                idle.append(view)
-            elif self._writer is not None and view.pipelinable:
-                self._submit(view, mine, after, last)
-            else:
+            mine = for_view(view, rows, items, after)
+            if mine:
                 self._apply(view, mine, after, last)
+            else:
+                idle.append(view)
         if idle:
             self._advance_idle(idle, last)
         return len(rows)
 
     def _advance_idle(self, views: list[View], last: int) -> None:
-        moves = [(v.name, self.progress.positions[v.name], last) for v in views]
-        try:
-            with self.read_side.db.transaction() as tx:
-                advance_many(tx, moves)
-        except TrackingConflict:
-            for view in views:  # one at a time, to find who moved
-                self._apply(view, [], self.progress.positions[view.name], last)
-            return
-        for view in views:
-            self.progress.positions[view.name] = last
+        for side, names in self.sides:
+            mine = [v for v in views if v.name in names]
+            if not mine:
+                continue
+            moves = [(v.name, self.progress.positions[v.name], last) for v in mine]
+            try:
+                with side.db.transaction() as tx:
+                    advance_many(tx, moves)
+            except TrackingConflict:
+                for view in mine:  # one at a time, to find who moved
+                    self._apply(view, [], self.progress.positions[view.name], last)
+                continue
+            for view in mine:
+                self.progress.positions[view.name] = last
 
     def catch_up(self, *, stop_at: int | None = None,
                  progress: Callable[[int, int], None] | None = None,
                  stop: threading.Event | None = None) -> None:
         """Apply everything up to stop_at (default: the head when called)."""
         head = stop_at if stop_at is not None else self.read_side.ledger.head_position()
-        with self._writing():
-            while not (stop and stop.is_set()):
-                if self.step(stop_at=head) == 0:
-                    break
-                if progress is not None:
-                    active = self.active() or self.views
-                    progress(min(self.progress.positions[v.name] for v in active), head)
+        while not (stop and stop.is_set()):
+            if self.step(stop_at=head) == 0:
+                break
+            if progress is not None:
+                active = self.active() or self.views
+                progress(min(self.progress.positions[v.name] for v in active), head)
 
     def run(self, stop: threading.Event, *, poll_interval: float = 0.05) -> None:
         """Follow the ledger until `stop` is set."""
         waker = Waker(self.read_side, poll_interval)
         try:
-            with self._writing():
-                self._follow(stop, waker)
+            self._follow(stop, waker)
         finally:
             waker.close()
 
@@ -391,8 +320,6 @@ class Runner:
         while not stop.is_set():
             try:
                 read = self.step()
-                if read == 0:
-                    self.drain()
                 backoff = 0.1
             except Exception as error:
                 if not is_infrastructure_error(error):
@@ -413,21 +340,103 @@ class Runner:
                 last_refresh = time.monotonic()
 
 
+class BulkRunner(Runner):
+    """The runner with one unit of work per view for the whole run, into empty tables: each
+    batch is applied to it (nothing is read back), and `catch_up` ends by writing each view
+    once, with its tracking record. An event a view cannot apply raises (the caller applies
+    the events again batch by batch, where the failure policy stops that view)."""
+
+    def __init__(self, read_side: ReadSide, view_names: Iterable[str], *,
+                 batch_size: int) -> None:
+        super().__init__(read_side, view_names, batch_size=batch_size)
+        self.tx = read_side.db.tx  # type: ignore[attr-defined]  # a OneTransaction
+        self.units = {v.name: Changes(self.tx, v.projection_class.tables, empty=True)
+                      for v in self.views}
+
+    def _apply(self, view: View, items: list[Item], after: int, last: int) -> None:
+        view.projection.apply(self.units[view.name], items)
+        self.progress.positions[view.name] = last
+
+    def _advance_idle(self, views: list[View], last: int) -> None:
+        for view in views:
+            self.progress.positions[view.name] = last
+
+    def catch_up(self, *, stop_at: int | None = None,
+                 progress: Callable[[int, int], None] | None = None,
+                 stop: threading.Event | None = None) -> None:
+        super().catch_up(stop_at=stop_at, progress=progress, stop=stop)
+        for view in self.views:
+            advance(self.tx, view.name, 0, self.progress.positions[view.name])
+            unit = self.units.pop(view.name)
+            unit.flush()
+            view.projection.flushed(unit)
+
+
+def run_in_bulk(read_side: ReadSide, names: Sequence[str], *, stop_at: int,
+                batch_size: int = BULK_BATCH,
+                progress: Callable[[int, int], None] | None = None) -> None:
+    """The runner in bulk: the named views emptied (their secondary indexes dropped), fed
+    every event up to `stop_at` in large batches and their indexes made again, all in one
+    transaction with their tracking records. Any failure rolls it all back (the views are
+    left as they were), except an event a view cannot apply: then the same is done batch by
+    batch, where the failure policy stops that view at that event and builds the others."""
+    collecting = gc.isenabled()
+    # The units of work hold every row to the end: the cyclic collector would walk them all
+    # again and again (events are freed by reference counting anyway).
+    gc.disable()
+    try:
+        try:
+            _in_one_transaction(read_side, names, BulkRunner, stop_at, batch_size, progress)
+        except Exception as error:
+            if is_infrastructure_error(error):
+                raise
+            log.warning("rebuild: a view cannot apply an event (%s: %s); applying the events "
+                        "batch by batch", type(error).__name__, error)
+            _in_one_transaction(read_side, names, Runner, stop_at, batch_size, progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _in_one_transaction(read_side: ReadSide, names: Sequence[str], runner: type[Runner],
+                        stop_at: int, batch_size: int,
+                        progress: Callable[[int, int], None] | None) -> None:
+    db = read_side.db
+    with db.transaction() as tx:
+        bulk = read_side.within(OneTransaction(db, tx))
+        views = [bulk.views[n] for n in names]
+        for view in views:
+            view.clear_tables(tx)
+            reset(tx, view.name)
+        runner(bulk, names, batch_size=batch_size).catch_up(stop_at=stop_at,
+                                                            progress=progress)
+        for view in views:
+            for table in view.projection_class.tables:
+                for statement in db.after_load(table):
+                    tx.execute(statement)
+
+
 # ---- the hooks the CLI and the API call ---------------------------------------------------
 
-def run_projections(settings: ProjectionSettings, ledger: Any, stop_event: threading.Event,
+def run_projections(settings: ProjectionSettings, ledger: Ledger, stop_event: threading.Event,
                     *, read_side: ReadSide | None = None,
-                    view_names: Iterable[str] | None = None) -> None:
+                    view_names: Iterable[str] | None = None,
+                    merkle_log: MerkleLog | None = None) -> None:
     """Run the projections of `ledger` until stop_event is set (`ledger project`, or a thread
-    of the API when settings.projections is in_process). Raises ViewBusy, before doing
-    anything, if another worker already runs one of the views."""
+    of the API when settings.projections is in_process); with `merkle_log`, its view too, fed
+    from the same reads (any number of processes may append to it: its tracking record's
+    compare-and-set keeps each event one leaf). Raises ViewBusy, before doing anything, if
+    another worker already runs one of the views."""
     owned = read_side is None
     side = read_side or ReadSide(settings, ledger)
     names = tuple(view_names or side.view_names)
+    also = (merkle_log.side,) if merkle_log is not None else ()
     try:
         with ViewLocks(side.db, names):
-            log.info("projections: running %s", ", ".join(names))
-            Runner(side, names).run(stop_event, poll_interval=settings.sqlite_poll_interval)
+            log.info("projections: running %s%s", ", ".join(names),
+                     " and the Merkle log" if also else "")
+            Runner(side, names, also=also).run(stop_event,
+                                               poll_interval=settings.sqlite_poll_interval)
     finally:
         if owned:
             side.close()
@@ -436,14 +445,15 @@ def run_projections(settings: ProjectionSettings, ledger: Any, stop_event: threa
 class BackgroundProjections:
     """run_projections in a daemon thread of this process (the API's in-process mode)."""
 
-    def __init__(self, settings: ProjectionSettings, ledger: Any, read_side: ReadSide) -> None:
+    def __init__(self, settings: ProjectionSettings, ledger: Ledger, read_side: ReadSide, *,
+                 merkle_log: MerkleLog | None = None) -> None:
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
-        self._ready = threading.Event()
 
         def target() -> None:
             try:
-                run_projections(settings, ledger, self.stop_event, read_side=read_side)
+                run_projections(settings, ledger, self.stop_event, read_side=read_side,
+                                merkle_log=merkle_log)
             except BaseException as error:  # reported by /readyz via .error
                 self.error = error
                 log.error("in-process projections stopped: %s", error, exc_info=error)
@@ -456,7 +466,7 @@ class BackgroundProjections:
         self.thread.join(timeout)
 
 
-def projection_status(settings: ProjectionSettings, ledger: Any, *,
+def projection_status(settings: ProjectionSettings, ledger: Ledger, *,
                       read_side: ReadSide | None = None) -> dict[str, Any]:
     """Each view's position, lag, state and (if stopped) failed position and error."""
     side = read_side or ReadSide(settings, ledger)
@@ -467,7 +477,7 @@ def projection_status(settings: ProjectionSettings, ledger: Any, *,
             side.close()
 
 
-def retry_view(settings: ProjectionSettings, ledger: Any, view_name: str, *,
+def retry_view(settings: ProjectionSettings, ledger: Ledger, view_name: str, *,
                read_side: ReadSide | None = None) -> ViewState:
     """Clear a stopped view's failure: the worker applies the event again (after a fix)."""
     side = read_side or ReadSide(settings, ledger)
@@ -482,7 +492,7 @@ def retry_view(settings: ProjectionSettings, ledger: Any, view_name: str, *,
             side.close()
 
 
-def skip_event(settings: ProjectionSettings, ledger: Any, view_name: str, position: int,
+def skip_event(settings: ProjectionSettings, ledger: Ledger, view_name: str, position: int,
                actor: Actor, reason: str, *, read_side: ReadSide | None = None) -> ViewState:
     """Deliberately skip the event a stopped view cannot apply. The decision (who, why, which
     view and position, the error) is recorded in the ledger first, then the view moves past

@@ -4,11 +4,15 @@ the Board's queries and, in the in-process mode, the runner thread that keeps th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from projections.board import Board
 from projections.readside import ProjectionSettings, ReadSide
 from projections.runner import BackgroundProjections
+
+if TYPE_CHECKING:
+    from domain.ledger import Ledger
+    from projections.merkle_log import MerkleLog
 
 
 @dataclass
@@ -38,10 +42,12 @@ class ReadModels:
         self.read_side.close()
 
 
-def open_read_models(settings: ProjectionSettings, ledger: Any, *,
-                     run_in_process: bool) -> ReadModels:
+def open_read_models(settings: ProjectionSettings, ledger: Ledger, *,
+                     run_in_process: bool, merkle_log: MerkleLog | None = None) -> ReadModels:
     """Open the views of `ledger`; with run_in_process, also run the projections in a thread
-    of this process (a single API worker; with several, run `ledger project` instead)."""
+    of this process (a single API worker; with several, run `ledger project` instead), and
+    with them `merkle_log`'s view (the caller keeps and closes the log)."""
     read_side = ReadSide(settings, ledger)
-    background = BackgroundProjections(settings, ledger, read_side) if run_in_process else None
+    background = (BackgroundProjections(settings, ledger, read_side, merkle_log=merkle_log)
+                  if run_in_process else None)
     return ReadModels(read_side, Board(read_side), background)

@@ -6,8 +6,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from domain.ledger import Ledger
+    from tests.scenarios import Scenario
 
 PG = {
     "host": os.environ.get("TEST_POSTGRES_HOST", "127.0.0.1"),
@@ -116,34 +121,26 @@ def pg_env(pg_schema: str) -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture
+def scenario(ledger: Ledger) -> Scenario:
+    """The scenario builder (tests/scenarios.py) on this test's ledger, dated today."""
+    from tests.scenarios import Scenario
+
+    return Scenario(ledger)
+
+
+@pytest.fixture
 def assigned_action():
     """A factory: a review taken to reviewer_commissioned with one finding and recommendation,
-    and an action on it owned by `agency`. Returns (review, recommendation, action) ids."""
+    and an action on it owned by `agency`, every step `days_ago` days ago. Returns (review,
+    recommendation, action, finding) ids."""
     from datetime import date, timedelta
 
-    from domain.actors import Actor, Role
-    from domain.application import Context
+    from tests.scenarios import Scenario
 
     def make(ledger, agency, *, reference: str = "FIXTURE-01", days_ago: int = 40):
-        mgr = Context(Actor("u-mgr", Role.SCB_MANAGER))
-        day = date.today() - timedelta(days=days_ago)
-        review = ledger.record_incident(
-            mgr, reference=reference, partnership="Staffordshire",
-            local_authority_area="Staffordshire", age_band="5_to_9", harm="serious_harm",
-            category="neglect", legal_status="none", agencies_involved=[agency],
-            occurred_on=day).id
-        ledger.notify_panel(mgr, review, occurred_on=day)
-        ledger.complete_rapid_review(mgr, review, summary="s", occurred_on=day)
-        ledger.record_local_decision(mgr, review, conduct_review=True,
-                                     criteria=["improvements_needed"], rationale="r",
-                                     occurred_on=day)
-        ledger.commission_reviewer(mgr, review, reviewer="R", occurred_on=day)
-        finding = ledger.record_finding(mgr, review, text="f", themes=["t"], occurred_on=day)
-        rec = ledger.record_recommendation(mgr, review, text="r", finding_ids=[finding.item_id],
-                                           occurred_on=day).item_id
-        action = ledger.assign_action(mgr, review_id=review, recommendation_id=rec,
-                                      agency_id=agency, description="d", measure_of_success="m",
-                                      due_on=day + timedelta(days=90), occurred_on=day).id
-        return review, rec, action, finding.item_id
+        scenario = Scenario(ledger, on=date.today() - timedelta(days=days_ago))
+        review = scenario.review([agency], reference=reference)
+        action = scenario.assign(review, agency).id
+        return review.review_id, review.recommendation_id, action, review.finding_id
 
     return make

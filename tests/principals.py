@@ -8,6 +8,7 @@ from uuid import UUID
 
 from domain.actors import Actor, Role
 from domain.application import Context
+from domain.ledger import Ledger
 
 MANAGER = Actor("u-manager", Role.SCB_MANAGER, name="SCB Manager")
 BOARD = Actor("u-board", Role.BOARD_MEMBER, name="Board Member")
@@ -33,3 +34,12 @@ AS_LEAD = Context(LEAD)
 
 def as_lead_of(agency_id: UUID, user: str = "lead") -> Context:
     return Context(lead_of(agency_id, user))
+
+
+def bearer_token(ledger: Ledger, role: str, agency_id: UUID | None = None, *,
+                 name: str | None = None) -> str:
+    """A bearer token for a new user in `role` (an agency lead needs `agency_id`), registered
+    by the operator as the `ledger users add` command does."""
+    user = ledger.register_user(AS_OPERATOR, name=name or f"{role} user", role=role,
+                                agency_id=agency_id)
+    return ledger.issue_token(AS_OPERATOR, user.id).token

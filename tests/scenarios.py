@@ -105,15 +105,16 @@ class Scenario:
         self.walk(review_id, to)
         return recommended
 
-    def assign(self, on: Recommended, agency_id: UUID, *, due_on: date | None = None,
-               **fields: Any) -> Outcome:
+    def assign(self, recommended: Recommended, agency_id: UUID, *,
+               due_on: date | None = None, **fields: Any) -> Outcome:
         """An action for `agency_id` on the recommendation, due 90 days after assignment."""
         due_on = due_on or (self.on or clock.today()) + timedelta(days=90)
         details = {"description": "Deliver bruising protocol training",
                    "measure_of_success": "90% of staff trained", **fields}
         return self.ledger.assign_action(
-            AS_MANAGER, review_id=on.review_id, recommendation_id=on.recommendation_id,
-            agency_id=agency_id, due_on=due_on, occurred_on=self.on, **details)
+            AS_MANAGER, review_id=recommended.review_id,
+            recommendation_id=recommended.recommendation_id, agency_id=agency_id,
+            due_on=due_on, occurred_on=self.on, **details)
 
     def challenge(self, subject_id: UUID, addressed_to: UUID, *,
                   subject_type: str = "action_update", by: Context = AS_SCRUTINEER) -> UUID:

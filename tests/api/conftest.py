@@ -13,11 +13,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from domain.actors import Actor, Role
-from domain.application import Context
+from domain.actors import Role
 from domain.ledger import Ledger
-
-OPERATOR = Context(Actor("cli:test", Role.OPERATOR))
+from tests.principals import AS_OPERATOR, bearer_token
 
 
 @dataclass
@@ -39,22 +37,17 @@ class Api:
         return self.client.get(path, params=params, headers=self.headers(who))
 
 
-def make_user(ledger: Ledger, name: str, role: str, agency: UUID | None = None) -> str:
-    user = ledger.register_user(OPERATOR, name=name, role=role, agency_id=agency)
-    return ledger.issue_token(OPERATOR, user.id).token
-
-
 @pytest.fixture
 def api(ledger: Ledger, store: str, tmp_path: Path) -> Iterator[Api]:
-    a = ledger.register_agency(OPERATOR, name="Staffordshire Police", kind="police",
+    a = ledger.register_agency(AS_OPERATOR, name="Staffordshire Police", kind="police",
                                statutory_partner=True, partnerships=["Staffordshire"]).id
-    b = ledger.register_agency(OPERATOR, name="Stoke-on-Trent City Council",
+    b = ledger.register_agency(AS_OPERATOR, name="Stoke-on-Trent City Council",
                                kind="local_authority", statutory_partner=True,
                                partnerships=["Stoke-on-Trent"]).id
-    tokens = {role.value: make_user(ledger, f"{role.value} user", role.value)
+    tokens = {role.value: bearer_token(ledger, role.value)
               for role in (Role.SCB_MANAGER, Role.BOARD_MEMBER, Role.SCRUTINEER, Role.AUDITOR)}
-    tokens["lead_a"] = make_user(ledger, "Lead A", "agency_lead", a)
-    tokens["lead_b"] = make_user(ledger, "Lead B", "agency_lead", b)
+    tokens["lead_a"] = bearer_token(ledger, "agency_lead", a, name="Lead A")
+    tokens["lead_b"] = bearer_token(ledger, "agency_lead", b, name="Lead B")
     tokens["agency_lead"] = tokens["lead_a"]
     app = create_app(Settings(store=store, data_dir=tmp_path), ledger=ledger)
     with TestClient(app) as client:

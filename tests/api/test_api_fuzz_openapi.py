@@ -14,11 +14,8 @@ from schemathesis.specs.openapi.checks import (
 
 from api.app import create_app
 from api.settings import Settings
-from domain.actors import Actor, Role
-from domain.application import Context
 from domain.ledger import Ledger
-
-OP = Context(Actor("cli:fuzz", Role.OPERATOR))
+from tests.principals import bearer_token
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +23,7 @@ def fuzz_target(tmp_path_factory):
     path = tmp_path_factory.mktemp("fuzz") / "ledger.sqlite3"
     ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                          "SQLITE_DBNAME": str(path)})
-    user = ledger.register_user(OP, name="Fuzz manager", role="scb_manager")
-    token = ledger.issue_token(OP, user.id).token
+    token = bearer_token(ledger, "scb_manager", name="Fuzz manager")
     app = create_app(Settings(store="sqlite", sqlite_path=path), ledger=ledger)
     return app, token
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from domain.ledger import Ledger
 from ledger_verifier import bundle
 from ledger_verifier.verifier import (
     COSIGNATURE_V1,
@@ -150,7 +151,7 @@ def test_signing_off_a_report_records_the_tree_and_makes_its_checkpoint(iapi: An
     assert "signed off at Full Board, 12 March" in latest["reason"]
 
 
-def scrutinised_review(ledger: Any, agency: Any) -> Any:
+def scrutinised_review(ledger: Ledger, agency: Any) -> Any:
     return Scenario(ledger).review([agency], reference="SSSCB-2025-09", to="scrutinised").review_id
 
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
 from domain import clock
-from domain.actors import Actor, Role
-from domain.application import Context
+from tests.principals import AS_MANAGER
+from tests.scenarios import Scenario
 
 NOBODY = "00000000-0000-0000-0000-000000000000"
 
@@ -47,25 +47,13 @@ def record_incident(api: Any, aware_on: str, reference: str = "SSSCB-2024-09") -
 
 @pytest.fixture
 def case(api: Any) -> Case:
-    review = record_incident(api, "2025-01-06")
-    for path, body in [("panel-notification", {}), ("rapid-review", {"summary": "s"}),
-                       ("local-decision", {"conduct_review": True, "rationale": "r",
-                                           "criteria": ["improvements_needed"]}),
-                       ("reviewer", {"reviewer": "R"})]:
-        ok(api.post("scb_manager", f"/reviews/{review}/{path}", body))
-    finding = ok(api.post("scb_manager", f"/reviews/{review}/findings",
-                          {"text": "f", "themes": ["neglect"]}), 201)["finding"]["id"]
-    recommendation = ok(api.post("scb_manager", f"/reviews/{review}/recommendations",
-                                 {"text": "r", "finding_ids": [finding]}),
-                        201)["recommendation"]["id"]
-    action = ok(api.post("scb_manager", "/actions", {
-        "review_id": review, "recommendation_id": recommendation,
-        "agency_id": str(api.agency_a), "description": "d", "measure_of_success": "m",
-        "due_on": "2025-12-31", "occurred_on": "2025-03-01"}), 201)["id"]
-    challenge = ok(api.post("scrutineer", "/challenges", {
+    scenario = Scenario(api.ledger, on=date(2025, 1, 6))
+    review = scenario.review([api.agency_a], reference="SSSCB-2024-09")
+    action = str(scenario.assign(review, api.agency_a, due_on=date(2025, 12, 31)).id)
+    challenge = ok(api.post("scrutineer", "/challenges", {  # theirs: they may withdraw it
         "subject_type": "action_update", "subject_id": action, "grounds": "g",
         "addressed_to": str(api.agency_a)}), 201)["id"]
-    return Case(review, action, challenge)
+    return Case(str(review.review_id), action, challenge)
 
 
 def refused(api: Any, status: int, send: Callable[[], Any]) -> dict[str, Any]:
@@ -199,10 +187,9 @@ def test_deadlines_across_christmas(api, step, body, name, due, status, late):
 
 
 def test_deadlines_as_of_a_past_moment_are_assessed_on_that_day(api):
-    manager = Context(Actor("u-manager", Role.SCB_MANAGER))
     with clock.frozen_at(datetime(2024, 12, 20, 10, tzinfo=UTC)):
         review = api.ledger.record_incident(
-            manager, reference="SSSCB-2024-12", partnership="p", local_authority_area="a",
+            AS_MANAGER, reference="SSSCB-2024-12", partnership="p", local_authority_area="a",
             age_band="under_1", harm="death", category="other", legal_status="none",
             agencies_involved=[]).id
     path = f"/reviews/{review}"

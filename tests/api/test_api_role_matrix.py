@@ -9,8 +9,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from domain.actors import Actor, Role
-from domain.application import Context
+from tests.principals import AS_MANAGER, as_lead_of
+from tests.scenarios import Scenario
 
 ROLES = ["scb_manager", "lead_a", "lead_b", "board_member", "scrutineer", "auditor"]
 EVERYONE = set(ROLES)
@@ -21,21 +21,20 @@ RAISERS = {"scb_manager", "lead_a", "lead_b", "scrutineer"}
 DAY = (date.today() - timedelta(days=20)).isoformat()
 
 
-def world(api, assigned_action):
+def world(api):
     """A review with a finding and recommendation, an action of agency A, a challenge to A."""
-    ledger = api.ledger
-    review, rec, action, finding = assigned_action(ledger, api.agency_a, reference="MATRIX-01")
-    mgr = Context(Actor("u-mgr", Role.SCB_MANAGER))
-    challenge = ledger.raise_challenge(Context(Actor("u-scr", Role.SCRUTINEER)),
-                                       subject_type="action_update", subject_id=action,
-                                       grounds="g", addressed_to=api.agency_a).id
-    ledger.report_progress(Context(Actor("u-lead", Role.AGENCY_LEAD, agency_id=api.agency_a)),
-                           action, narrative="n", rag="green", evidence=["Register"])
-    user = ledger.register_user(mgr, name="Someone", role="auditor").id
-    token_id = ledger.issue_token(mgr, user).token_id
-    return {"review": review, "finding": finding, "rec": rec, "action": action,
-            "challenge": challenge, "user": user, "token": token_id,
-            "agency": api.agency_a, "other_agency": api.agency_b}
+    scenario = Scenario(api.ledger, on=date.today() - timedelta(days=40))
+    review = scenario.review([api.agency_a], reference="MATRIX-01")
+    action = scenario.assign(review, api.agency_a).id
+    challenge = scenario.challenge(action, api.agency_a)
+    api.ledger.report_progress(as_lead_of(api.agency_a), action, narrative="n", rag="green",
+                               evidence=["Register"], occurred_on=scenario.on)
+    user = api.ledger.register_user(AS_MANAGER, name="Someone", role="auditor").id
+    token_id = api.ledger.issue_token(AS_MANAGER, user).token_id
+    return {"review": review.review_id, "finding": review.finding_id,
+            "rec": review.recommendation_id, "action": action, "challenge": challenge,
+            "user": user, "token": token_id, "agency": api.agency_a,
+            "other_agency": api.agency_b}
 
 
 def endpoints(w):
@@ -123,8 +122,8 @@ def endpoints(w):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_role_matrix(api, role, assigned_action):
-    w = world(api, assigned_action)
+def test_role_matrix(api, role):
+    w = world(api)
     wrong = []
     for method, path, body, allowed in endpoints(w):
         before = api.ledger.head_position()

@@ -9,37 +9,29 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain import clock
-from domain.actors import Actor, Role
 from domain.application import Context
 from domain.errors import Forbidden, InvalidInput, NotFound, StaleVersion, WrongStage
-
-MANAGER = Context(Actor(user_id="u-manager", role=Role.SCB_MANAGER))
-BOARD = Context(Actor(user_id="u-board", role=Role.BOARD_MEMBER))
-AUDITOR = Context(Actor(user_id="u-auditor", role=Role.AUDITOR))
-SCRUTINEER = Context(Actor(user_id="u-scrutineer", role=Role.SCRUTINEER))
+from domain.ledger import Ledger
+from tests.principals import AS_AUDITOR, AS_BOARD, AS_MANAGER, AS_SCRUTINEER, as_lead_of
+from tests.scenarios import Scenario
 
 
-def lead_of(agency_id: UUID) -> Context:
-    return Context(Actor(user_id=f"u-lead-{agency_id.hex[:6]}", role=Role.AGENCY_LEAD,
-                         agency_id=agency_id))
-
-
-def assign(ledger: Any, review: Any) -> UUID:
+def assign(ledger: Ledger, review: Any) -> UUID:
     return ledger.assign_action(
-        MANAGER, review_id=review.review_id, recommendation_id=review.recommendation_id,
+        AS_MANAGER, review_id=review.review_id, recommendation_id=review.recommendation_id,
         agency_id=review.agency_id, description="Deliver bruising protocol training",
         measure_of_success="90% of staff trained", due_on=clock.today() + timedelta(days=90),
         milestones=["Training designed"],
     ).id
 
 
-def claim(ledger: Any, review: Any, action_id: UUID) -> None:
-    ledger.claim_completion(lead_of(review.agency_id), action_id, narrative="All sessions held",
+def claim(ledger: Ledger, review: Any, action_id: UUID) -> None:
+    ledger.claim_completion(as_lead_of(review.agency_id), action_id, narrative="All sessions held",
                             evidence=["Attendance register"])
 
 
 def test_manager_assigns_an_action_to_a_recommendation(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action = ledger.get_action(assign(ledger, commissioned_review))
     assert action.status == "open"
     assert action.recommendation_id == commissioned_review.recommendation_id
@@ -47,10 +39,10 @@ def test_manager_assigns_an_action_to_a_recommendation(
 
 
 def test_assignment_to_an_unknown_recommendation_is_refused(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     with pytest.raises(InvalidInput) as error:
         ledger.assign_action(
-            MANAGER, review_id=commissioned_review.review_id, recommendation_id=uuid4(),
+            AS_MANAGER, review_id=commissioned_review.review_id, recommendation_id=uuid4(),
             agency_id=commissioned_review.agency_id, description="d", measure_of_success="m",
             due_on=clock.today(),
         )
@@ -58,11 +50,11 @@ def test_assignment_to_an_unknown_recommendation_is_refused(
 
 
 def test_assignment_to_a_retired_agency_is_refused(
-        ledger: Any, commissioned_review: Any) -> None:
-    ledger.retire_agency(MANAGER, commissioned_review.other_agency_id, reason="Dissolved")
+        ledger: Ledger, commissioned_review: Any) -> None:
+    ledger.retire_agency(AS_MANAGER, commissioned_review.other_agency_id, reason="Dissolved")
     with pytest.raises(WrongStage, match="retired"):
         ledger.assign_action(
-            MANAGER, review_id=commissioned_review.review_id,
+            AS_MANAGER, review_id=commissioned_review.review_id,
             recommendation_id=commissioned_review.recommendation_id,
             agency_id=commissioned_review.other_agency_id, description="d",
             measure_of_success="m", due_on=clock.today(),
@@ -70,49 +62,43 @@ def test_assignment_to_a_retired_agency_is_refused(
 
 
 def test_assignment_before_a_reviewer_is_commissioned_names_the_stage(
-        ledger: Any, commissioned_review: Any, review_builder: Any) -> None:
-    early = review_builder.incident([commissioned_review.agency_id], reference="SSSCB-2025-04")
+        ledger: Ledger, commissioned_review: Any, scenario: Scenario) -> None:
+    early = scenario.incident([commissioned_review.agency_id], reference="SSSCB-2025-04")
     with pytest.raises(WrongStage, match="SSSCB-2025-04 is at stage incident_recorded"):
         ledger.assign_action(
-            MANAGER, review_id=early, recommendation_id=commissioned_review.recommendation_id,
+            AS_MANAGER, review_id=early, recommendation_id=commissioned_review.recommendation_id,
             agency_id=commissioned_review.agency_id, description="d", measure_of_success="m",
             due_on=clock.today(),
         )
 
 
 def test_assignment_after_the_review_is_closed_is_refused(
-        ledger: Any, commissioned_review: Any, review_builder: Any) -> None:
-    review_id = review_builder.incident([commissioned_review.agency_id],
-                                        reference="SSSCB-2025-05")
-    recommendation_id = review_builder.commission(review_id)
-    ledger.submit_report(MANAGER, review_id, summary="Overarching report")
-    ledger.record_scrutiny(MANAGER, review_id, outcome="no_challenge")
-    ledger.sign_off(BOARD, review_id, meeting="Board 2025-06-19")
-    ledger.send_to_panel(MANAGER, review_id)
-    ledger.publish(MANAGER, review_id, location="https://example.org/ssscb-2025-05")
-    ledger.close_review(MANAGER, review_id, reason="Published and actions assigned")
+        ledger: Ledger, commissioned_review: Any, scenario: Scenario) -> None:
+    closed = scenario.review([commissioned_review.agency_id], reference="SSSCB-2025-05",
+                             to="closed")
     with pytest.raises(WrongStage, match="at stage closed"):
         ledger.assign_action(
-            MANAGER, review_id=review_id, recommendation_id=recommendation_id,
+            AS_MANAGER, review_id=closed.review_id,
+            recommendation_id=closed.recommendation_id,
             agency_id=commissioned_review.agency_id, description="d", measure_of_success="m",
             due_on=clock.today(),
         )
 
 
 def test_agency_lead_reports_progress_on_their_own_action(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
-    ledger.report_progress(lead_of(commissioned_review.agency_id), action_id,
+    ledger.report_progress(as_lead_of(commissioned_review.agency_id), action_id,
                            narrative="Sessions booked", rag="amber", evidence=["Booking list"])
     action = ledger.get_action(action_id)
     assert (action.last_rag, action.last_progress_on) == ("amber", clock.today())
 
 
 def test_lead_of_another_agency_cannot_report_and_nothing_is_recorded(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
     head = ledger.head_position()
-    other = lead_of(commissioned_review.other_agency_id)
+    other = as_lead_of(commissioned_review.other_agency_id)
     with pytest.raises(Forbidden):
         ledger.report_progress(other, action_id, narrative="n", rag="green")
     with pytest.raises(Forbidden):
@@ -121,7 +107,7 @@ def test_lead_of_another_agency_cannot_report_and_nothing_is_recorded(
 
 
 def test_auditor_and_scrutineer_can_never_change_actions(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
     head = ledger.head_position()
     attempts = [
@@ -135,7 +121,7 @@ def test_auditor_and_scrutineer_can_never_change_actions(
         ("evaluate_impact", {"impact": "none", "narrative": "n"}),
         ("withdraw_action", {"reason": "r"}),
     ]
-    for ctx in (AUDITOR, SCRUTINEER):
+    for ctx in (AS_AUDITOR, AS_SCRUTINEER):
         for command, kwargs in attempts:
             with pytest.raises(Forbidden):
                 getattr(ledger, command)(ctx, action_id, **kwargs)
@@ -150,20 +136,20 @@ def test_auditor_and_scrutineer_can_never_change_actions(
 
 
 def test_agency_lead_cannot_assure_their_own_claim(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
     claim(ledger, commissioned_review, action_id)
     with pytest.raises(Forbidden):
-        ledger.assure_completion(lead_of(commissioned_review.agency_id), action_id,
+        ledger.assure_completion(as_lead_of(commissioned_review.agency_id), action_id,
                                  comments="Done")
 
 
 def test_assured_completion_then_impact(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
     claim(ledger, commissioned_review, action_id)
-    ledger.assure_completion(MANAGER, action_id, comments="Register checked")
-    ledger.evaluate_impact(MANAGER, action_id, impact="demonstrable",
+    ledger.assure_completion(AS_MANAGER, action_id, comments="Register checked")
+    ledger.evaluate_impact(AS_MANAGER, action_id, impact="demonstrable",
                            narrative="Audit shows referrals improved")
     action = ledger.get_action(action_id)
     assert (action.status, action.assured_on) == ("assured", clock.today())
@@ -171,20 +157,20 @@ def test_assured_completion_then_impact(
 
 
 def test_rejected_completion_reopens_for_progress(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
     claim(ledger, commissioned_review, action_id)
-    ledger.reject_completion(MANAGER, action_id, reason="No evidence staff attended")
-    ledger.report_progress(lead_of(commissioned_review.agency_id), action_id,
+    ledger.reject_completion(AS_MANAGER, action_id, reason="No evidence staff attended")
+    ledger.report_progress(as_lead_of(commissioned_review.agency_id), action_id,
                            narrative="Attendance being collected", rag="amber")
     assert ledger.get_action(action_id).status == "open"
 
 
 def test_due_date_revision_keeps_previous_due_date(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
     first = ledger.get_action(action_id).due_on
-    ledger.revise_due_date(MANAGER, action_id, due_on=first + timedelta(days=60),
+    ledger.revise_due_date(AS_MANAGER, action_id, due_on=first + timedelta(days=60),
                            reason="Trainer unavailable", approved_by="Sub-committee")
     action = ledger.get_action(action_id)
     assert action.due_on == first + timedelta(days=60)
@@ -192,12 +178,12 @@ def test_due_date_revision_keeps_previous_due_date(
 
 
 def test_escalation_and_holding_to_account(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
-    ledger.escalate_action(MANAGER, action_id, reason="No progress for 90 days")
+    ledger.escalate_action(AS_MANAGER, action_id, reason="No progress for 90 days")
     with pytest.raises(Forbidden):
-        ledger.hold_to_account(SCRUTINEER, action_id, outcome="o", meeting="m")
-    ledger.hold_to_account(BOARD, action_id, outcome="Agency to report monthly",
+        ledger.hold_to_account(AS_SCRUTINEER, action_id, outcome="o", meeting="m")
+    ledger.hold_to_account(AS_BOARD, action_id, outcome="Agency to report monthly",
                            meeting="Board 2025-06-19")
     action = ledger.get_action(action_id)
     assert not action.escalated
@@ -205,33 +191,33 @@ def test_escalation_and_holding_to_account(
 
 
 def test_history_shows_actor_and_reason(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
-    ledger.withdraw_action(MANAGER, action_id, reason="Superseded by a wider action")
+    ledger.withdraw_action(AS_MANAGER, action_id, reason="Superseded by a wider action")
     history = ledger.action_history(action_id)
     assert [type(h.event).__name__ for h in history] == ["Assigned", "Withdrawn"]
     last = history[-1]
-    assert last.event.actor == MANAGER.actor
+    assert last.event.actor == AS_MANAGER.actor
     assert last.event.reason == "Superseded by a wider action"
     assert last.position == ledger.head_position()
 
 
 def test_earlier_version_shows_the_earlier_state(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
-    ledger.withdraw_action(MANAGER, action_id, reason="r")
+    ledger.withdraw_action(AS_MANAGER, action_id, reason="r")
     assert ledger.get_action(action_id, version=1).status == "open"
 
 
 def test_stale_expected_version_is_refused(
-        ledger: Any, commissioned_review: Any) -> None:
+        ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)
-    ledger.escalate_action(MANAGER, action_id, reason="r")
+    ledger.escalate_action(AS_MANAGER, action_id, reason="r")
     with pytest.raises(StaleVersion):
-        ledger.withdraw_action(Context(MANAGER.actor, expected_version=1), action_id,
+        ledger.withdraw_action(Context(AS_MANAGER.actor, expected_version=1), action_id,
                                reason="r")
 
 
-def test_unknown_action_is_not_found(ledger: Any) -> None:
+def test_unknown_action_is_not_found(ledger: Ledger) -> None:
     with pytest.raises(NotFound):
         ledger.get_action(uuid4())

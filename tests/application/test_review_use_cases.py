@@ -3,77 +3,69 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
 from domain import clock
-from domain.actors import Actor, Role
 from domain.application import Context
 from domain.deadlines import DeadlineStatus
 from domain.errors import AlreadyExists, Forbidden, NotFound, StaleVersion, WrongStage
+from domain.ledger import Ledger
+from tests.principals import AS_BOARD, AS_LEAD, AS_MANAGER
+from tests.scenarios import Scenario
 
-MANAGER = Context(Actor(user_id="u-manager", role=Role.SCB_MANAGER))
-BOARD = Context(Actor(user_id="u-board", role=Role.BOARD_MEMBER))
-LEAD = Context(Actor(user_id="u-lead", role=Role.AGENCY_LEAD, agency_id=uuid4()))
 AWARE = date(2024, 1, 8)
 
 
-def agency(ledger: Any, name: str = "Staffordshire Police") -> UUID:
-    return ledger.register_agency(MANAGER, name=name, kind="police", statutory_partner=True,
-                                  partnerships=["SSSCB"]).id
-
-
-def incident(ledger: Any, reference: str = "SSSCB-2024-01",
+def incident(ledger: Ledger, reference: str = "SSSCB-2024-01",
              agencies: list[UUID] | None = None) -> UUID:
-    return ledger.record_incident(
-        MANAGER, reference=reference, partnership="SSSCB",
-        local_authority_area="Stoke-on-Trent", age_band="1_to_4", harm="serious_harm",
-        category="neglect", legal_status="child_protection_plan",
-        agencies_involved=agencies if agencies is not None else [agency(ledger)],
-        occurred_on=AWARE,
-    ).id
+    """An incident the partners became aware of on AWARE (by default involving a new police
+    force)."""
+    if agencies is None:
+        agencies = [Scenario(ledger).agency("Staffordshire Police", "police",
+                                            statutory_partner=True)]
+    return Scenario(ledger, on=AWARE).incident(agencies, reference)
 
 
-def to_commissioned(ledger: Any, review_id: UUID) -> None:
-    ledger.notify_panel(MANAGER, review_id, occurred_on=date(2024, 1, 10))
-    ledger.complete_rapid_review(MANAGER, review_id, summary="Facts gathered",
+def to_commissioned(ledger: Ledger, review_id: UUID) -> None:
+    ledger.notify_panel(AS_MANAGER, review_id, occurred_on=date(2024, 1, 10))
+    ledger.complete_rapid_review(AS_MANAGER, review_id, summary="Facts gathered",
                                  occurred_on=date(2024, 1, 26))
-    ledger.record_local_decision(MANAGER, review_id, conduct_review=True,
+    ledger.record_local_decision(AS_MANAGER, review_id, conduct_review=True,
                                  criteria=["multi_agency_concerns"],
                                  rationale="Agencies did not share information",
                                  occurred_on=date(2024, 2, 1))
-    ledger.record_panel_decision(MANAGER, review_id, national_review=False,
+    ledger.record_panel_decision(AS_MANAGER, review_id, national_review=False,
                                  criteria=["improvements_needed"],
                                  rationale="A local review is more appropriate",
                                  occurred_on=date(2024, 2, 5))
-    ledger.commission_reviewer(MANAGER, review_id, reviewer="Independent Reviewer",
+    ledger.commission_reviewer(AS_MANAGER, review_id, reviewer="Independent Reviewer",
                                occurred_on=date(2024, 2, 12))
 
 
-def to_signed_off(ledger: Any, review_id: UUID) -> None:
+def to_signed_off(ledger: Ledger, review_id: UUID) -> None:
     to_commissioned(ledger, review_id)
-    finding = ledger.record_finding(MANAGER, review_id, text="Neglect was not recognised",
+    finding = ledger.record_finding(AS_MANAGER, review_id, text="Neglect was not recognised",
                                     themes=["neglect-recognition"],
                                     occurred_on=date(2024, 4, 1))
-    ledger.record_recommendation(MANAGER, review_id, text="Roll out the neglect toolkit",
+    ledger.record_recommendation(AS_MANAGER, review_id, text="Roll out the neglect toolkit",
                                  finding_ids=[finding.item_id], occurred_on=date(2024, 4, 2))
-    ledger.submit_report(MANAGER, review_id, summary="Overarching report",
+    ledger.submit_report(AS_MANAGER, review_id, summary="Overarching report",
                          occurred_on=date(2024, 5, 1))
-    ledger.record_scrutiny(MANAGER, review_id, outcome="no_challenge", notes="Read in full",
+    ledger.record_scrutiny(AS_MANAGER, review_id, outcome="no_challenge", notes="Read in full",
                            occurred_on=date(2024, 5, 15))
-    ledger.sign_off(BOARD, review_id, meeting="Full Board, 1 June 2024",
+    ledger.sign_off(AS_BOARD, review_id, meeting="Full Board, 1 June 2024",
                     occurred_on=date(2024, 6, 3))
 
 
-def test_a_review_walks_from_incident_to_closed_meeting_every_deadline(ledger: Any) -> None:
+def test_a_review_walks_from_incident_to_closed_meeting_every_deadline(ledger: Ledger) -> None:
     review_id = incident(ledger)
     to_signed_off(ledger, review_id)
-    ledger.send_to_panel(MANAGER, review_id, occurred_on=date(2024, 6, 10))
-    ledger.publish(MANAGER, review_id, location="https://ssscb.org.uk/cspr/2024-01",
+    ledger.send_to_panel(AS_MANAGER, review_id, occurred_on=date(2024, 6, 10))
+    ledger.publish(AS_MANAGER, review_id, location="https://ssscb.org.uk/cspr/2024-01",
                    occurred_on=date(2024, 7, 1))
-    ledger.close_review(MANAGER, review_id, reason="Published; actions tracked",
+    ledger.close_review(AS_MANAGER, review_id, reason="Published; actions tracked",
                         occurred_on=date(2024, 7, 2))
     review = ledger.get_review(review_id)
     assert review.stage == "closed"
@@ -84,23 +76,23 @@ def test_a_review_walks_from_incident_to_closed_meeting_every_deadline(ledger: A
     }
 
 
-def test_a_decision_not_to_review_closes_the_case(ledger: Any) -> None:
+def test_a_decision_not_to_review_closes_the_case(ledger: Ledger) -> None:
     review_id = incident(ledger)
-    ledger.notify_panel(MANAGER, review_id)
-    ledger.complete_rapid_review(MANAGER, review_id, summary="Facts gathered")
-    ledger.record_local_decision(MANAGER, review_id, conduct_review=False, criteria=[],
+    ledger.notify_panel(AS_MANAGER, review_id)
+    ledger.complete_rapid_review(AS_MANAGER, review_id, summary="Facts gathered")
+    ledger.record_local_decision(AS_MANAGER, review_id, conduct_review=False, criteria=[],
                                  rationale="Learning is single-agency")
-    ledger.close_review(MANAGER, review_id, reason="No CSPR")
+    ledger.close_review(AS_MANAGER, review_id, reason="No CSPR")
     assert ledger.get_review(review_id).stage == "closed"
 
 
-def test_findings_and_recommendations_return_their_new_ids(ledger: Any) -> None:
+def test_findings_and_recommendations_return_their_new_ids(ledger: Ledger) -> None:
     review_id = incident(ledger)
     to_commissioned(ledger, review_id)
-    finding = ledger.record_finding(MANAGER, review_id, text="Neglect was not recognised",
+    finding = ledger.record_finding(AS_MANAGER, review_id, text="Neglect was not recognised",
                                     themes=["neglect-recognition", "supervision"])
     recommendation = ledger.record_recommendation(
-        MANAGER, review_id, text="Roll out the neglect toolkit", finding_ids=[finding.item_id])
+        AS_MANAGER, review_id, text="Roll out the neglect toolkit", finding_ids=[finding.item_id])
     review = ledger.get_review(review_id)
     assert recommendation.outcome.version == review.version
     assert review.findings[0].id == finding.item_id
@@ -109,7 +101,7 @@ def test_findings_and_recommendations_return_their_new_ids(ledger: Any) -> None:
     assert review.recommendations[0].finding_ids == (finding.item_id,)
 
 
-def test_a_duplicate_reference_is_refused_whatever_its_case(ledger: Any) -> None:
+def test_a_duplicate_reference_is_refused_whatever_its_case(ledger: Ledger) -> None:
     incident(ledger, "SSSCB-2024-01")
     head = ledger.head_position()
     with pytest.raises(AlreadyExists) as error:
@@ -118,13 +110,13 @@ def test_a_duplicate_reference_is_refused_whatever_its_case(ledger: Any) -> None
     assert ledger.head_position() == head
 
 
-def test_a_review_is_found_by_its_reference(ledger: Any) -> None:
+def test_a_review_is_found_by_its_reference(ledger: Ledger) -> None:
     review_id = incident(ledger, "Child A")
     assert ledger.find_review_by_reference(" child a ") == review_id
     assert ledger.find_review_by_reference("Child B") is None
 
 
-def test_an_unknown_agency_is_refused(ledger: Any) -> None:
+def test_an_unknown_agency_is_refused(ledger: Ledger) -> None:
     head = ledger.head_position()
     with pytest.raises(NotFound, match="agency"):
         incident(ledger, agencies=[uuid4()])
@@ -132,45 +124,45 @@ def test_an_unknown_agency_is_refused(ledger: Any) -> None:
     assert ledger.find_review_by_reference("SSSCB-2024-01") is None
 
 
-def test_an_agency_lead_may_not_record_an_incident(ledger: Any) -> None:
+def test_an_agency_lead_may_not_record_an_incident(ledger: Ledger) -> None:
     head = ledger.head_position()
     with pytest.raises(Forbidden):
         ledger.record_incident(
-            LEAD, reference="SSSCB-2024-09", partnership="SSSCB",
+            AS_LEAD, reference="SSSCB-2024-09", partnership="SSSCB",
             local_authority_area="Staffordshire", age_band="under_1", harm="death",
             category="other", legal_status="none", agencies_involved=[],
         )
     assert ledger.head_position() == head
 
 
-def test_only_a_board_member_signs_off(ledger: Any) -> None:
+def test_only_a_board_member_signs_off(ledger: Ledger) -> None:
     review_id = incident(ledger)
-    to_signed_off(ledger, review_id)  # signed off by BOARD
+    to_signed_off(ledger, review_id)  # signed off by AS_BOARD
     second = incident(ledger, "SSSCB-2024-02")
     with pytest.raises(Forbidden, match="sign off"):
-        ledger.sign_off(MANAGER, second, meeting="Full Board")
+        ledger.sign_off(AS_MANAGER, second, meeting="Full Board")
     with pytest.raises(Forbidden):
-        ledger.notify_panel(BOARD, second)
+        ledger.notify_panel(AS_BOARD, second)
 
 
-def test_an_out_of_order_step_records_nothing(ledger: Any) -> None:
+def test_an_out_of_order_step_records_nothing(ledger: Ledger) -> None:
     review_id = incident(ledger)
     head = ledger.head_position()
     with pytest.raises(WrongStage, match="allowed next: notify_panel"):
-        ledger.publish(MANAGER, review_id, location="https://example.org")
+        ledger.publish(AS_MANAGER, review_id, location="https://example.org")
     assert ledger.head_position() == head
     assert ledger.get_review(review_id).version == 1
 
 
-def test_a_stale_if_match_version_is_refused(ledger: Any) -> None:
+def test_a_stale_if_match_version_is_refused(ledger: Ledger) -> None:
     review_id = incident(ledger)
-    ledger.notify_panel(MANAGER, review_id)
-    stale = Context(MANAGER.actor, expected_version=1)
+    ledger.notify_panel(AS_MANAGER, review_id)
+    stale = Context(AS_MANAGER.actor, expected_version=1)
     with pytest.raises(StaleVersion):
         ledger.complete_rapid_review(stale, review_id, summary="Facts")
 
 
-def test_history_lists_every_step_with_its_actor_and_rising_positions(ledger: Any) -> None:
+def test_history_lists_every_step_with_its_actor_and_rising_positions(ledger: Ledger) -> None:
     review_id = incident(ledger)
     to_signed_off(ledger, review_id)
     history = ledger.review_history(review_id)
@@ -186,10 +178,10 @@ def test_history_lists_every_step_with_its_actor_and_rising_positions(ledger: An
     assert positions == sorted(positions) and len(set(positions)) == len(positions)
 
 
-def test_a_date_correction_is_in_the_history_and_the_deadlines(ledger: Any) -> None:
+def test_a_date_correction_is_in_the_history_and_the_deadlines(ledger: Ledger) -> None:
     review_id = incident(ledger)
-    ledger.notify_panel(MANAGER, review_id, occurred_on=date(2024, 1, 10))
-    ledger.correct_date(MANAGER, review_id, field="notified_on", corrected=date(2024, 1, 17),
+    ledger.notify_panel(AS_MANAGER, review_id, occurred_on=date(2024, 1, 10))
+    ledger.correct_date(AS_MANAGER, review_id, field="notified_on", corrected=date(2024, 1, 17),
                         reason="The notification form was sent a week later")
     review = ledger.get_review(review_id)
     notification = review.deadlines(date(2024, 2, 1))[0]
@@ -199,11 +191,11 @@ def test_a_date_correction_is_in_the_history_and_the_deadlines(ledger: Any) -> N
     assert (correction.corrects_version, correction.previous) == (2, date(2024, 1, 10))
 
 
-def test_a_review_reads_as_it_stood_at_a_version_or_a_moment(ledger: Any) -> None:
+def test_a_review_reads_as_it_stood_at_a_version_or_a_moment(ledger: Ledger) -> None:
     with clock.frozen_at(datetime(2024, 1, 8, 9, tzinfo=UTC)):
         review_id = incident(ledger)
     with clock.frozen_at(datetime(2024, 1, 10, 9, tzinfo=UTC)):
-        ledger.notify_panel(MANAGER, review_id)
+        ledger.notify_panel(AS_MANAGER, review_id)
     assert ledger.get_review(review_id, version=1).stage == "incident_recorded"
     as_of = datetime(2024, 1, 9, tzinfo=UTC)
     assert ledger.get_review(review_id, as_of=as_of).stage == "incident_recorded"

@@ -4,11 +4,7 @@ a board_member token for it, and Debian's chromium driven by Playwright."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,14 +15,13 @@ import pytest
 from api.composition import build_ledger
 from api.demo import demo_user_ids, load_demo
 from api.settings import Settings
-from domain.actors import Actor, Role
-from domain.application import Context
+from tests.principals import AS_OPERATOR
+from tests.servers import running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-OPERATOR = Context(Actor("cli:browser-test", Role.OPERATOR))
 
 
 def require_chromium() -> None:
@@ -44,12 +39,6 @@ class DemoServer:
     token: str  # a board_member's
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def load_demo_ledger(data_dir: Path) -> tuple[dict[str, str], str, int]:
     """Write the demo ledger into SQLite files under data_dir; return the server's settings,
     a fresh board_member token and the log's head position."""
@@ -63,30 +52,25 @@ def load_demo_ledger(data_dir: Path) -> tuple[dict[str, str], str, int]:
     ledger = build_ledger(settings)
     try:
         load_demo(ledger)
-        token = ledger.issue_token(OPERATOR, demo_user_ids(ledger)["board_member"]).token
+        token = ledger.issue_token(AS_OPERATOR, demo_user_ids(ledger)["board_member"]).token
         return env, token, ledger.head_position()
     finally:
         ledger.close()
 
 
-def wait_until_views_reflect(base: str, token: str, head: int, process: Any) -> None:
-    """The in-process projections catch up on the demo after start: wait for them, so the
-    page shows the whole ledger (min_position answers 503 until the views reach it)."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            response = httpx.get(f"{base}/board/agencies", params={"min_position": head},
-                                 headers={"Authorization": f"Bearer {token}"}, timeout=5)
-            if response.status_code == 200:
-                return
-            if response.status_code == 404:
-                raise RuntimeError("GET /board/agencies is not served: the Board's router is "
-                                   "not mounted in api/app.py")
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the API's views did not reach position {head}")
-        time.sleep(0.1)
+def views_reflect(token: str, head: int) -> Callable[[str], bool]:
+    """The in-process projections catch up on the demo after start: the server is ready when
+    they have, so the page shows the whole ledger (min_position answers 503 until then)."""
+
+    def ready(base: str) -> bool:
+        response = httpx.get(f"{base}/board/agencies", params={"min_position": head},
+                             headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        if response.status_code == 404:
+            raise RuntimeError("GET /board/agencies is not served: the Board's router is "
+                               "not mounted in api/app.py")
+        return response.status_code == 200
+
+    return ready
 
 
 @pytest.fixture(scope="module")
@@ -94,21 +78,8 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
     require_chromium()
     data_dir = tmp_path_factory.mktemp("dashboard")
     env, token, head = load_demo_ledger(data_dir)
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "api.asgi:app_factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env={**os.environ, **env})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_views_reflect(base, token, head, process)
+    with running_server(env, ready=views_reflect(token, head), seconds=60) as base:
         yield DemoServer(base_url=base, token=token)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="module")

@@ -10,23 +10,20 @@ from uuid import UUID
 import httpx
 import pytest
 
-from domain.actors import Actor, Role
-from domain.application import Context
 from domain.ledger import Ledger
+from tests.principals import AS_OPERATOR, bearer_token
 
 pytestmark = pytest.mark.postgres
 
 THREADS, ROUNDS = 16, 6
-OP = Context(Actor("cli:test", Role.OPERATOR))
 
 
 def seed(ledger: Ledger, assigned_action) -> tuple[str, str]:
     """An action owned by an agency, and a token for that agency's lead."""
-    agency = ledger.register_agency(OP, name="Staffordshire Police", kind="police",
+    agency = ledger.register_agency(AS_OPERATOR, name="Staffordshire Police", kind="police",
                                     statutory_partner=True, partnerships=["Staffordshire"]).id
     _, _, action, _ = assigned_action(ledger, agency, reference="RACE-01", days_ago=60)
-    lead = ledger.register_user(OP, name="Lead", role="agency_lead", agency_id=agency).id
-    return str(action), ledger.issue_token(OP, lead).token
+    return str(action), bearer_token(ledger, "agency_lead", agency, name="Lead")
 
 
 @pytest.fixture

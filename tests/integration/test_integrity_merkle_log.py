@@ -7,7 +7,6 @@ import io
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,11 +15,12 @@ from api.integrity_service import IntegrityService
 from api.settings import Settings
 from domain.actors import Actor, Role
 from domain.application import Context
+from domain.ledger import Ledger
 from ledger_verifier import bundle
 from ledger_verifier.proofs import MemoryTree
 from ledger_verifier.verifier import leaf_hash
 from projections.integrity import export_lines
-from projections.merkle_log import NAME, MerkleLog, MerkleLogError, leaf_of, read_stored
+from projections.merkle_log import NAME, MerkleLog, MerkleLogError, leaf_of
 from projections.runner import Runner
 
 OPERATOR = Context(Actor("operator:test", Role.OPERATOR))
@@ -28,26 +28,26 @@ MANAGER = Context(Actor("u-manager", Role.SCB_MANAGER))
 
 
 @pytest.fixture
-def merkle(ledger: Any, settings: Settings) -> Iterator[MerkleLog]:
+def merkle(ledger: Ledger, settings: Settings) -> Iterator[MerkleLog]:
     log = MerkleLog(settings, ledger)
     yield log
     log.close()
 
 
-def add_agencies(ledger: Any, n: int) -> None:
+def add_agencies(ledger: Ledger, n: int) -> None:
     for i in range(n):
         ledger.register_agency(OPERATOR, name=f"Agency {i}", kind="other",
                                statutory_partner=False, partnerships=["SSSCB"])
 
 
-def memory_tree(ledger: Any) -> MemoryTree:
+def memory_tree(ledger: Ledger) -> MemoryTree:
     tree = MemoryTree()
-    for row in read_stored(ledger, 1, ledger.head_position()):
+    for row in ledger.iter_notifications():
         tree.append(leaf_hash(leaf_of(row)))
     return tree
 
 
-def test_stored_nodes_give_the_roots_and_proofs_of_a_tree_built_in_memory(ledger: Any,
+def test_stored_nodes_give_the_roots_and_proofs_of_a_tree_built_in_memory(ledger: Ledger,
                                                                            merkle: MerkleLog):
     add_agencies(ledger, 21)
     assert merkle.catch_up() == 21
@@ -59,7 +59,7 @@ def test_stored_nodes_give_the_roots_and_proofs_of_a_tree_built_in_memory(ledger
                    for m in range(1, n + 1))
 
 
-def test_the_log_grows_in_batches_as_events_arrive(ledger: Any, merkle: MerkleLog):
+def test_the_log_grows_in_batches_as_events_arrive(ledger: Ledger, merkle: MerkleLog):
     for n in (3, 1, 8):
         add_agencies(ledger, n)
         merkle.catch_up()
@@ -67,14 +67,14 @@ def test_the_log_grows_in_batches_as_events_arrive(ledger: Any, merkle: MerkleLo
     assert merkle.leaf_index_of(5) == 4 and merkle.leaf_index_of(99) is None
 
 
-def test_the_shared_runner_feeds_the_log_with_tracking(ledger: Any, merkle: MerkleLog):
+def test_the_shared_runner_feeds_the_log_with_tracking(ledger: Ledger, merkle: MerkleLog):
     add_agencies(ledger, 7)
     Runner(merkle.side, (NAME,)).catch_up()
     assert (merkle.tree_size(), merkle.position()) == (7, 7)
 
 
 @pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_two_writers_racing_apply_each_event_exactly_once(ledger: Any, settings: Settings,
+def test_two_writers_racing_apply_each_event_exactly_once(ledger: Ledger, settings: Settings,
                                                           merkle: MerkleLog):
     add_agencies(ledger, 30)
     other = MerkleLog(settings, ledger)
@@ -95,14 +95,14 @@ def test_two_writers_racing_apply_each_event_exactly_once(ledger: Any, settings:
 
 @pytest.mark.parametrize("store", ["sqlite"])
 def test_a_changed_last_event_stops_the_log_before_anything_is_signed(
-        ledger: Any, settings: Settings):
+        ledger: Ledger, settings: Settings):
     import sqlite3
 
     add_agencies(ledger, 4)
     service = IntegrityService(settings.model_copy(update={"store": "sqlite"}), ledger)
     try:
         service.catch_up()
-        db = sqlite3.connect(ledger.recorder.datastore.pool.db_name, isolation_level=None)
+        db = sqlite3.connect(str(ledger.store.path), isolation_level=None)  # type: ignore[attr-defined]
         db.execute("UPDATE stored_events SET state = CAST(state || x'20' AS BLOB) "
                    "WHERE rowid = 4")
         db.close()
@@ -116,7 +116,7 @@ def test_a_changed_last_event_stops_the_log_before_anything_is_signed(
 
 @pytest.mark.parametrize("store", ["sqlite"])
 def test_a_log_file_pointed_at_another_event_store_is_rebuilt_not_trusted(
-        ledger: Any, settings: Settings, tmp_path: Path):
+        ledger: Ledger, settings: Settings, tmp_path: Path):
     from domain.ledger import Ledger
     from projections.db import SqliteDb
 
@@ -137,13 +137,13 @@ def test_a_log_file_pointed_at_another_event_store_is_rebuilt_not_trusted(
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("store", ["postgres"])
-def test_a_log_built_again_keeps_its_tables_keys_and_indexes(ledger: Any,
+def test_a_log_built_again_keeps_its_tables_keys_and_indexes(ledger: Ledger,
                                                             settings: Settings) -> None:
-    """Emptying the log's tables for another store drops their indexes and keys (as for a
-    bulk load); the log is built again event by event, so they are made again at once."""
+    """Emptying the log's tables for another store drops their indexes (as for a rebuild);
+    the log is built again event by event, so they are made again at once."""
     from projections.merkle_log import MerkleReadSide
-    from tests.integration.test_projection_bulk import indexes as indexes_of
-    from tests.integration.test_projection_bulk import keyed as keyed_of
+    from tests.integration.test_projection_rebuild import indexes as indexes_of
+    from tests.integration.test_projection_rebuild import keyed as keyed_of
 
     add_agencies(ledger, 3)
     side = MerkleReadSide(settings, ledger)
@@ -166,7 +166,7 @@ def test_a_log_built_again_keeps_its_tables_keys_and_indexes(ledger: Any,
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("store", ["postgres"])
-def test_positions_with_gaps_give_gapless_leaf_indexes(ledger: Any, settings: Settings,
+def test_positions_with_gaps_give_gapless_leaf_indexes(ledger: Ledger, settings: Settings,
                                                        pg_env: dict[str, dict[str, str]]):
     import psycopg
 
@@ -191,7 +191,7 @@ def test_positions_with_gaps_give_gapless_leaf_indexes(ledger: Any, settings: Se
         service.close()
 
 
-def test_export_of_an_empty_log_never_verifies(ledger: Any, merkle: MerkleLog):
+def test_export_of_an_empty_log_never_verifies(ledger: Ledger, merkle: MerkleLog):
     data = b"".join(export_lines(ledger, merkle, None, "x.example/log", _vkey("x.example/log")))
     verdict = bundle.verify_bundle(io.BytesIO(data), bundle.load_keys([_vkey("x.example/log")]))
     assert (verdict.ok, verdict.kind) == (False, bundle.Kind.EMPTY)

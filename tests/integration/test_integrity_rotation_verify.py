@@ -12,18 +12,16 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from domain.actors import Actor, Role
-from domain.application import Context
 from domain.ledger import Ledger
+from tests.principals import AS_OPERATOR
 
-OPERATOR = Context(Actor("operator:test", Role.OPERATOR))
 OLD, NEW = "ledger.example/2025", "ledger.example/2026"
 
 
 def agencies(db: Path, names: list[str]) -> None:
     ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)})
     for name in names:
-        ledger.register_agency(OPERATOR, name=name, kind="other", statutory_partner=False,
+        ledger.register_agency(AS_OPERATOR, name=name, kind="other", statutory_partner=False,
                                partnerships=["SSSCB"])
     ledger.close()
 

@@ -20,8 +20,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from api.integrity_service import IntegrityService
 from api.settings import Settings
-from domain.actors import Actor, Role
-from domain.application import Context
+from domain.ledger import Ledger
 from ledger_verifier.verifier import (
     Checkpoint,
     Signer,
@@ -30,9 +29,8 @@ from ledger_verifier.verifier import (
     parse_tlog_proof,
     sign_note,
 )
+from tests.principals import AS_MANAGER, AS_OPERATOR
 
-OPERATOR = Context(Actor("operator:test", Role.OPERATOR))
-MANAGER = Context(Actor("u-manager", Role.SCB_MANAGER))
 RESULT = re.compile(r"FAILED \((\w+)\)(?: at position (\d+))?")
 
 
@@ -104,7 +102,7 @@ class PgDb(Db):
 class World:
     """A ledger with two checkpoints and some later events; the log caught up."""
 
-    def __init__(self, ledger: Any, store: str, tmp_path: Path,
+    def __init__(self, ledger: Ledger, store: str, tmp_path: Path,
                  request: pytest.FixtureRequest) -> None:
         self.ledger = ledger
         self.env = {"LEDGER_DATA_DIR": str(tmp_path), "LEDGER_STORE": store}
@@ -123,9 +121,9 @@ class World:
         self.tmp = tmp_path
         self.service = IntegrityService(settings, ledger)
         self.agencies(12)
-        self.first = self.service.make_checkpoint(MANAGER, reason="first").checkpoint
+        self.first = self.service.make_checkpoint(AS_MANAGER, reason="first").checkpoint
         self.agencies(10)
-        self.second = self.service.make_checkpoint(MANAGER, reason="Board").checkpoint
+        self.second = self.service.make_checkpoint(AS_MANAGER, reason="Board").checkpoint
         self.agencies(4)
         self.service.catch_up()
         self.head = ledger.head_position()
@@ -133,7 +131,7 @@ class World:
 
     def agencies(self, n: int) -> None:
         for _ in range(n):
-            self.ledger.register_agency(OPERATOR, name=f"Agency {uuid4().hex[:6]}", kind="other",
+            self.ledger.register_agency(AS_OPERATOR, name=f"Agency {uuid4().hex[:6]}", kind="other",
                                         statutory_partner=False, partnerships=["SSSCB"])
 
     def cli(self, *args: str) -> tuple[int, str]:
@@ -176,7 +174,7 @@ class World:
 
 
 @pytest.fixture
-def world(ledger: Any, store: str, tmp_path: Path,
+def world(ledger: Ledger, store: str, tmp_path: Path,
           request: pytest.FixtureRequest) -> Iterator[World]:
     w = World(ledger, store, tmp_path, request)
     yield w

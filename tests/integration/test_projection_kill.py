@@ -20,6 +20,8 @@ import pytest
 from api.settings import Settings
 from domain.actors import Actor, Role
 from domain.agency import Agency
+from domain.ledger import Ledger
+from domain.store import PostgresStore
 from domain.user import User
 from projections.locks import ViewBusy
 from projections.readside import ReadSide
@@ -57,15 +59,17 @@ def store(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def ledger_env(ledger: Any) -> dict[str, str]:
-    kwargs = ledger.recorder.datastore.pool.kwargs
+def ledger_env(ledger: Ledger) -> dict[str, str]:
+    store = ledger.store
+    assert isinstance(store, PostgresStore)
+    kwargs = store.connect_kwargs
     return {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": kwargs["dbname"],
             "POSTGRES_HOST": kwargs["host"], "POSTGRES_PORT": str(kwargs["port"]),
             "POSTGRES_USER": kwargs["user"], "POSTGRES_PASSWORD": kwargs["password"],
-            "POSTGRES_SCHEMA": ledger.recorder.datastore.schema}
+            "POSTGRES_SCHEMA": store.schema}
 
 
-def worker(ledger: Any, tmp_path: Path, *, slow: bool) -> subprocess.Popen[bytes]:
+def worker(ledger: Ledger, tmp_path: Path, *, slow: bool) -> subprocess.Popen[bytes]:
     env = {**os.environ, "LEDGER_ENV": json.dumps(ledger_env(ledger)),
            "VIEWS_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
     if slow:
@@ -74,7 +78,7 @@ def worker(ledger: Any, tmp_path: Path, *, slow: bool) -> subprocess.Popen[bytes
                             stderr=subprocess.PIPE)
 
 
-def fill(ledger: Any, agencies: int) -> int:
+def fill(ledger: Ledger, agencies: int) -> int:
     """Agencies registered and renamed, and users, saved a few hundred per transaction."""
     on = date(2025, 1, 6)
     for start in range(0, agencies, 250):
@@ -99,7 +103,7 @@ def wait_until(condition: Any, timeout: float = 30) -> None:
 
 
 @pytest.fixture
-def side(ledger: Any, tmp_path: Path) -> Iterator[ReadSide]:
+def side(ledger: Ledger, tmp_path: Path) -> Iterator[ReadSide]:
     read_side = ReadSide(Settings(data_dir=tmp_path), ledger)
     yield read_side
     read_side.close()
@@ -111,7 +115,7 @@ def dump(side: ReadSide) -> dict[str, Any]:
 
 
 def test_killed_worker_resumes_and_every_view_equals_a_rebuild(
-        ledger: Any, side: ReadSide, tmp_path: Path) -> None:
+        ledger: Ledger, side: ReadSide, tmp_path: Path) -> None:
     head = fill(ledger, 600)
     first = worker(ledger, tmp_path, slow=True)
     try:
@@ -137,7 +141,7 @@ def test_killed_worker_resumes_and_every_view_equals_a_rebuild(
 
 
 def test_a_second_worker_is_refused_and_the_first_goes_on(
-        ledger: Any, side: ReadSide, tmp_path: Path) -> None:
+        ledger: Ledger, side: ReadSide, tmp_path: Path) -> None:
     fill(ledger, 10)
     first = worker(ledger, tmp_path, slow=False)
     try:

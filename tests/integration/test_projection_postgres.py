@@ -14,6 +14,7 @@ import pytest
 from api.settings import Settings
 from domain.actors import Actor, Role
 from domain.application import Context
+from domain.ledger import Ledger
 from projections.locks import ViewLocks
 from projections.readside import ReadSide
 from projections.runner import BackgroundProjections
@@ -27,7 +28,7 @@ def store(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def test_reading_your_own_write_takes_milliseconds(ledger: Any, tmp_path: Path) -> None:
+def test_reading_your_own_write_takes_milliseconds(ledger: Ledger, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     side = ReadSide(settings, ledger)
     runner = BackgroundProjections(settings, ledger, side)
@@ -49,7 +50,7 @@ def test_reading_your_own_write_takes_milliseconds(ledger: Any, tmp_path: Path) 
 
 
 def test_a_write_that_fails_at_commit_stops_the_view_at_its_event(
-        ledger: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Pipelined: the bad row only fails when the writer thread flushes it."""
     from projections.directory import AGENCIES, Directory
     from projections.runner import Runner
@@ -122,7 +123,7 @@ def action_page_plans(side: ReadSide) -> list[tuple[int, int]]:
             "WHERE statement LIKE '%view_actions%LIMIT 26%'").fetchall()]
 
 
-def test_a_page_of_actions_reuses_its_cached_plan(ledger: Any, tmp_path: Path) -> None:
+def test_a_page_of_actions_reuses_its_cached_plan(ledger: Ledger, tmp_path: Path) -> None:
     """Read after read, PostgreSQL runs a list query on the plan it cached for the prepared
     statement instead of planning every page again (it did while the LIMIT was a parameter:
     about a millisecond a page)."""
@@ -148,7 +149,7 @@ def test_a_page_of_actions_reuses_its_cached_plan(ledger: Any, tmp_path: Path) -
 @pytest.mark.parametrize("filters", [{"rag": "at_risk"}, {"rag": "overdue"},
                                      {"stalled_days": 60}, {"overdue": True}])
 def test_a_page_of_actions_filtered_by_days_is_never_planned_again(
-        ledger: Any, tmp_path: Path, filters: dict[str, Any]) -> None:
+        ledger: Ledger, tmp_path: Path, filters: dict[str, Any]) -> None:
     """The days of a RAG, overdue or stalled filter are written into the statement: it has
     no parameters, and PostgreSQL plans it once (with them as parameters, at 100k actions it
     planned "at risk" again at every request, judging its generic plan worse)."""
@@ -171,7 +172,7 @@ def test_a_page_of_actions_filtered_by_days_is_never_planned_again(
 
 
 def test_view_locks_are_released_before_their_session_ends(
-        ledger: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Closing the session releases its advisory locks only once the server has ended its
     backend, in its own time: a rebuild started just after another was refused meanwhile."""
     import psycopg
@@ -206,26 +207,3 @@ def test_view_locks_are_released_before_their_session_ends(
         monkeypatch.undo()
         side.close()
     assert held_at_close == [0]
-
-
-def test_a_view_table_left_without_its_primary_key_gets_it_back_when_the_views_start(
-        ledger: Any, tmp_path: Path) -> None:
-    """A rebuild drops the keys of the tables it loads and makes them after the rows are
-    written: a process that dies in between leaves a table without one, which the next
-    start makes again (the runner's upserts need it)."""
-    from projections.actions import ACTIONS
-    from tests.integration.test_projection_bulk import ALL_TABLES, keyed
-
-    settings = Settings(data_dir=tmp_path)
-    side = ReadSide(settings, ledger)
-    try:
-        with side.db.transaction() as tx:
-            tx.execute(f"ALTER TABLE {{{ACTIONS.name}}} DROP CONSTRAINT {ACTIONS.name}_pkey")
-        assert ACTIONS.name not in keyed(side)
-    finally:
-        side.close()
-    side = ReadSide(settings, ledger)
-    try:
-        assert ALL_TABLES <= keyed(side)
-    finally:
-        side.close()

@@ -20,7 +20,7 @@ from domain.application import Context
 from domain.errors import DomainError
 from domain.ledger import Ledger
 from projections.db import Db, SqliteDb
-from projections.readside import ReadSide, store_kind
+from projections.readside import ReadSide
 from projections.rebuild import rebuild
 from projections.runner import Runner
 
@@ -39,7 +39,7 @@ class Driver:
     """Turns (kind, i, j, k) tuples into commands on existing records; a command the domain
     refuses records nothing and is simply passed over."""
 
-    def __init__(self, ledger: Any, runner: Runner) -> None:
+    def __init__(self, ledger: Ledger, runner: Runner) -> None:
         self.ledger = ledger
         self.runner = runner
         self.agencies: list[UUID] = []
@@ -248,9 +248,9 @@ BOOTSTRAP = ([("agency", 0, 0, 0), ("agency", 0, 0, 0), ("review", 0, 1, 0)]
              + [("advance", 0, 1, 1)] * 6 + [("action", 0, 0, 5), ("action", 0, 1, 9)])
 
 
-def fresh(ledger: Any, tmp_path: Path, n: int) -> Any:
+def fresh(ledger: Ledger, tmp_path: Path, n: int) -> Any:
     """A new empty store for each example (PostgreSQL: the test's schema, emptied)."""
-    kind = store_kind(ledger)
+    kind = ledger.store.kind
     if kind == "memory":
         return Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     if kind == "sqlite":
@@ -265,7 +265,7 @@ def fresh(ledger: Any, tmp_path: Path, n: int) -> Any:
 
 @pytest.mark.parametrize("store", ["memory", "sqlite", pytest.param(
     "postgres", marks=pytest.mark.postgres)])
-def test_incremental_views_equal_a_rebuild(ledger: Any, store: str, tmp_path: Path) -> None:
+def test_incremental_views_equal_a_rebuild(ledger: Ledger, store: str, tmp_path: Path) -> None:
     examples = count()
     side_holder: dict[str, ReadSide] = {}
 

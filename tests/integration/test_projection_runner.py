@@ -13,6 +13,7 @@ import pytest
 from api.settings import Settings
 from domain.actors import Actor, Role
 from domain.application import Context
+from domain.ledger import Ledger
 from projections.actions import ActionStatusProjection
 from projections.locks import ViewBusy, ViewLocks
 from projections.readside import ReadSide, ViewStopped
@@ -38,17 +39,17 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path, sqlite_poll_interval=0.05)
 
 
-def add_agency(ledger: Any, name: str = "Hospital") -> Any:
+def add_agency(ledger: Ledger, name: str = "Hospital") -> Any:
     return ledger.register_agency(OPERATOR, name=name, kind="health", statutory_partner=False,
                                   partnerships=["SSSCB"], occurred_on=date(2025, 1, 6))
 
 
-def rename(ledger: Any, agency: Any, name: str) -> Any:
+def rename(ledger: Ledger, agency: Any, name: str) -> Any:
     return ledger.rename_agency(OPERATOR, agency, name=name, reason="renamed",
                                 occurred_on=date(2025, 1, 7))
 
 
-def test_background_runner_follows_new_events(ledger: Any, settings: Settings,
+def test_background_runner_follows_new_events(ledger: Ledger, settings: Settings,
                                               side: ReadSide) -> None:
     runner = BackgroundProjections(settings, ledger, side)
     try:
@@ -60,7 +61,7 @@ def test_background_runner_follows_new_events(ledger: Any, settings: Settings,
     assert runner.error is None
 
 
-def test_reading_your_own_write_waits_milliseconds(ledger: Any, settings: Settings,
+def test_reading_your_own_write_waits_milliseconds(ledger: Ledger, settings: Settings,
                                                    side: ReadSide) -> None:
     runner = BackgroundProjections(settings, ledger, side)
     try:
@@ -77,7 +78,7 @@ def test_reading_your_own_write_waits_milliseconds(ledger: Any, settings: Settin
     assert sorted(waits)[2] < 0.03, waits  # median well under the 50 ms poll (and 100 ms)
 
 
-def failing_history(ledger: Any, side: ReadSide,
+def failing_history(ledger: Ledger, side: ReadSide,
                     monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
     """Agency renamed twice; the directory view breaks on renames. Returns (bad, head)."""
     agency = add_agency(ledger).id
@@ -95,7 +96,7 @@ def failing_history(ledger: Any, side: ReadSide,
 
 
 def test_a_failing_view_stops_at_its_event_and_the_others_go_on(
-        ledger: Any, side: ReadSide, monkeypatch: pytest.MonkeyPatch,
+        ledger: Ledger, side: ReadSide, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
     bad, head = failing_history(ledger, side, monkeypatch)
     status = {v["view"]: v for v in side.status()["views"]}
@@ -108,7 +109,7 @@ def test_a_failing_view_stops_at_its_event_and_the_others_go_on(
         side.wait_for(head, ["directory"], timeout=1)
 
 
-def test_retry_after_a_fix_applies_the_event(ledger: Any, settings: Settings, side: ReadSide,
+def test_retry_after_a_fix_applies_the_event(ledger: Ledger, settings: Settings, side: ReadSide,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     failing_history(ledger, side, monkeypatch)
     monkeypatch.undo()  # the fix is deployed
@@ -124,7 +125,7 @@ def _agencies(side: ReadSide) -> list[dict[str, Any]]:
     return side.db.query("SELECT name FROM {view_agencies}")
 
 
-def test_skipping_an_event_is_recorded_in_the_ledger(ledger: Any, settings: Settings,
+def test_skipping_an_event_is_recorded_in_the_ledger(ledger: Ledger, settings: Settings,
                                                     side: ReadSide,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     bad, _ = failing_history(ledger, side, monkeypatch)
@@ -144,7 +145,7 @@ def _audit(side: ReadSide) -> list[dict[str, Any]]:
 
 
 def test_only_the_event_a_view_stopped_at_can_be_skipped(
-        ledger: Any, settings: Settings, side: ReadSide,
+        ledger: Ledger, settings: Settings, side: ReadSide,
         monkeypatch: pytest.MonkeyPatch) -> None:
     bad, _ = failing_history(ledger, side, monkeypatch)
     with pytest.raises(ValueError, match=f"stopped at position {bad}"):
@@ -152,7 +153,7 @@ def test_only_the_event_a_view_stopped_at_can_be_skipped(
                    read_side=side)
 
 
-def test_a_second_worker_for_the_same_view_is_refused(ledger: Any, settings: Settings,
+def test_a_second_worker_for_the_same_view_is_refused(ledger: Ledger, settings: Settings,
                                                       side: ReadSide, store: str) -> None:
     if store == "memory":
         pytest.skip("a ledger in memory is seen by one process only")
@@ -161,7 +162,7 @@ def test_a_second_worker_for_the_same_view_is_refused(ledger: Any, settings: Set
         run_projections(settings, ledger, threading.Event(), read_side=side)
 
 
-def test_rebuild_equals_the_incremental_views(ledger: Any, settings: Settings,
+def test_rebuild_equals_the_incremental_views(ledger: Ledger, settings: Settings,
                                               side: ReadSide) -> None:
     agency = add_agency(ledger).id
     rename(ledger, agency, "Trust")
@@ -173,7 +174,7 @@ def test_rebuild_equals_the_incremental_views(ledger: Any, settings: Settings,
     assert _agencies(side) == before and seen[-1] == (2, 2)
 
 
-def test_a_view_built_by_another_version_starts_again(ledger: Any, settings: Settings,
+def test_a_view_built_by_another_version_starts_again(ledger: Ledger, settings: Settings,
                                                       side: ReadSide,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     add_agency(ledger)
@@ -183,7 +184,7 @@ def test_a_view_built_by_another_version_starts_again(ledger: Any, settings: Set
     assert again.positions()["actions"] == 0 and again.positions()["directory"] == 1
 
 
-def test_views_of_another_log_are_never_continued(ledger: Any, settings: Settings,
+def test_views_of_another_log_are_never_continued(ledger: Ledger, settings: Settings,
                                                   store: str, tmp_path: Path) -> None:
     if store == "memory":
         pytest.skip("views of a ledger in memory live in memory")
@@ -207,11 +208,11 @@ def test_views_of_another_log_are_never_continued(ledger: Any, settings: Setting
         other.close()
 
 
-def test_process_event_applies_each_event_once(ledger: Any, side: ReadSide) -> None:
+def test_process_event_applies_each_event_once(ledger: Ledger, side: ReadSide) -> None:
     from eventsourcing.persistence import Tracking
 
     add_agency(ledger)
-    (row,) = ledger.recorder.select_notifications(1, 1)
+    (row,) = ledger.store.stored(0, 1)
     event = ledger.mapper.to_domain_event(row)
     projection = side.views["directory"].projection
     projection.process_event(event, Tracking("Ledger", row.id))

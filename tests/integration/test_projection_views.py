@@ -13,6 +13,7 @@ import pytest
 from api.settings import Settings
 from domain.actors import Actor, Role
 from domain.application import Context
+from domain.ledger import Ledger
 from projections.board import Board
 from projections.readside import ReadSide
 from projections.runner import Runner
@@ -37,7 +38,7 @@ def day(n: int) -> date:
 class World:
     """Records through the Ledger's use cases, then brings the views up to date."""
 
-    def __init__(self, ledger: Any, tmp_path: Path) -> None:
+    def __init__(self, ledger: Ledger, tmp_path: Path) -> None:
         self.ledger = ledger
         self.settings = Settings(data_dir=tmp_path)
         self.side = ReadSide(self.settings, ledger)
@@ -84,7 +85,7 @@ class World:
 
 
 @pytest.fixture
-def world(ledger: Any, tmp_path: Path) -> Iterator[World]:
+def world(ledger: Ledger, tmp_path: Path) -> Iterator[World]:
     w = World(ledger, tmp_path)
     yield w
     w.board.close()
@@ -260,7 +261,7 @@ def test_audit_trail_gives_recorded_times_in_utc_and_filters_by_them(world: Worl
     board = world.catch_up()
     trail = board.audit()["items"]
     stored = [world.ledger.mapper.to_domain_event(n).timestamp
-              for n in world.ledger.recorder.select_notifications(1, len(trail))]
+              for n in world.ledger.store.stored(0, len(trail))]
     assert all(e["recorded_at"].endswith("+00:00") for e in trail)
     assert [datetime.fromisoformat(e["recorded_at"]) for e in trail] == stored
     middle = stored[len(stored) // 2]

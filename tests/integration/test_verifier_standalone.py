@@ -27,6 +27,7 @@ from api.integrity_service import IntegrityService
 from api.settings import Settings
 from domain.actors import Actor, Role
 from domain.application import Context
+from domain.ledger import Ledger
 from ledger_verifier.leaf import decode_leaf, encode_leaf
 
 pytestmark = pytest.mark.slow
@@ -66,7 +67,7 @@ def store(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def made(ledger: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
+def made(ledger: Ledger, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """An export bundle and event 5's tlog-proof, made by the service, and its public key."""
     settings = Settings(data_dir=tmp_path, store="sqlite",
                         sqlite_path=tmp_path / "ledger.sqlite3")

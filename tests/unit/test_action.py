@@ -9,12 +9,9 @@ import pytest
 
 from domain import clock
 from domain.action import Action, ActionStatus
-from domain.actors import Actor, Role
 from domain.errors import InvalidInput, WrongStage
+from tests.principals import BOARD, LEAD, MANAGER
 
-MANAGER = Actor(user_id="u-manager", role=Role.SCB_MANAGER)
-LEAD = Actor(user_id="u-lead", role=Role.AGENCY_LEAD, agency_id=uuid4())
-BOARD = Actor(user_id="u-board", role=Role.BOARD_MEMBER)
 ASSIGNED = date(2025, 1, 6)
 DAY = date(2025, 2, 3)
 

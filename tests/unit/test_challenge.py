@@ -8,12 +8,10 @@ from uuid import uuid4
 import pytest
 
 from domain import clock
-from domain.actors import Actor, Role
 from domain.challenge import Challenge
 from domain.errors import InvalidInput, WrongStage
+from tests.principals import LEAD, SCRUTINEER
 
-SCRUTINEER = Actor(user_id="u-scrutineer", role=Role.SCRUTINEER)
-LEAD = Actor(user_id="u-lead", role=Role.AGENCY_LEAD, agency_id=uuid4())
 RAISED = date(2025, 3, 3)
 DAY = date(2025, 3, 10)
 

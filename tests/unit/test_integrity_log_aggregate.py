@@ -23,11 +23,10 @@ from ledger_verifier.verifier import (
     generate_signer,
     sign_note,
 )
+from tests.principals import MANAGER, SCRUTINEER
 
 ORIGIN = "ledger.example/log"
 DAY = date(2025, 3, 3)
-MANAGER = Actor("u-manager", Role.SCB_MANAGER)
-SCRUTINEER = Actor("u-scrutineer", Role.SCRUTINEER)
 SIGNER = Signer.from_skey(generate_signer(ORIGIN)[0])
 WITNESS = Signer.from_skey(generate_signer("witness.example", COSIGNATURE_V1)[0])
 TREE = MemoryTree()

@@ -10,12 +10,11 @@ from uuid import uuid4
 import pytest
 
 from domain import clock
-from domain.actors import Actor, Role
 from domain.deadlines import DeadlineStatus
 from domain.errors import InvalidInput, WrongStage
 from domain.review import Review, Stage
+from tests.principals import MANAGER
 
-MANAGER = Actor(user_id="u-manager", role=Role.SCB_MANAGER)
 DAY = date(2024, 1, 8)  # every step happens on this day unless a test says otherwise
 
 

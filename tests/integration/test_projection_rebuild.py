@@ -1,20 +1,22 @@
-"""A rebuild bulk loads the views (projections/bulk.py): one unit of work per view, written at
-the end with the indexes. These tests pin what that must not change: the failure policy, the
-indexes, and that an interrupted load leaves nothing half written."""
+"""A rebuild is the runner in bulk (projections/runner.py, run_in_bulk): the views emptied,
+every event applied in large batches, the indexes made again, all in one transaction. These
+tests pin what that must keep: the same views as batch by batch, every index and key, the
+failure policy, and that a rebuild that fails leaves the views as they were."""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from api.settings import Settings
 from domain.actors import Actor, Role
 from domain.application import Context
-from projections import VIEWS, bulk
+from domain.ledger import Ledger
+from projections import VIEWS
+from projections.base import Changes
 from projections.directory import Directory
 from projections.readside import ReadSide
 from projections.rebuild import rebuild
@@ -23,7 +25,7 @@ from projections.runner import Runner
 OPERATOR = Context(Actor("operator:test", Role.OPERATOR, name="Test Operator"))
 
 
-def history(ledger: Any) -> tuple[int, int]:
+def history(ledger: Ledger) -> tuple[int, int]:
     """Three agencies, one renamed: (position of the rename, head)."""
     agency = ledger.register_agency(OPERATOR, name="Hospital", kind="health",
                                     statutory_partner=False, partnerships=["SSSCB"],
@@ -37,7 +39,7 @@ def history(ledger: Any) -> tuple[int, int]:
     return rename, head
 
 
-def rows(side: ReadSide) -> dict[str, list[dict[str, Any]]]:
+def rows(side: ReadSide) -> dict[str, list[dict[str, object]]]:
     out = {}
     for cls in VIEWS.values():
         for table in cls.tables:
@@ -56,8 +58,7 @@ def indexes(side: ReadSide) -> set[str]:
 
 
 def keyed(side: ReadSide) -> set[str]:
-    """The view tables that have their primary key (on PostgreSQL a load drops it, and
-    makes it again with the other indexes)."""
+    """The view tables that have their primary key."""
     if side.db.dialect == "postgres":
         found = side.db.query(
             "SELECT c.relname AS name FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
@@ -73,7 +74,7 @@ ALL_TABLES = {t.name for cls in VIEWS.values() for t in cls.tables}
 
 
 def test_a_rebuild_leaves_every_view_as_the_events_applied_one_batch_at_a_time(
-        ledger: Any, settings: Settings, side: ReadSide) -> None:
+        ledger: Ledger, settings: Settings, side: ReadSide) -> None:
     history(ledger)
     Runner(side, batch_size=1).catch_up()
     before = rows(side)
@@ -81,7 +82,7 @@ def test_a_rebuild_leaves_every_view_as_the_events_applied_one_batch_at_a_time(
     assert rows(side) == before
 
 
-def test_a_rebuild_leaves_every_index_in_place(ledger: Any, settings: Settings,
+def test_a_rebuild_leaves_every_index_in_place(ledger: Ledger, settings: Settings,
                                                side: ReadSide) -> None:
     history(ledger)
     wanted = {name for cls in VIEWS.values() for t in cls.tables for name in t.index_names()}
@@ -90,7 +91,7 @@ def test_a_rebuild_leaves_every_index_in_place(ledger: Any, settings: Settings,
     assert wanted <= indexes(side)
 
 
-def test_a_rebuild_leaves_every_view_table_its_primary_key(ledger: Any, settings: Settings,
+def test_a_rebuild_leaves_every_view_table_its_primary_key(ledger: Ledger, settings: Settings,
                                                            side: ReadSide) -> None:
     history(ledger)
     assert ALL_TABLES <= keyed(side)
@@ -99,11 +100,11 @@ def test_a_rebuild_leaves_every_view_table_its_primary_key(ledger: Any, settings
 
 
 def test_a_rebuild_stops_a_view_at_the_event_it_cannot_apply_and_builds_the_others(
-        ledger: Any, settings: Settings, side: ReadSide,
+        ledger: Ledger, settings: Settings, side: ReadSide,
         monkeypatch: pytest.MonkeyPatch) -> None:
     rename, head = history(ledger)
 
-    def broken(self: Any, ch: Any, e: Any) -> None:
+    def broken(self: object, ch: object, e: object) -> None:
         raise RuntimeError("cannot apply this rename")
 
     monkeypatch.setattr(Directory, "renamed", broken)
@@ -115,67 +116,78 @@ def test_a_rebuild_stops_a_view_at_the_event_it_cannot_apply_and_builds_the_othe
                for name, v in status.items() if name != "directory")
 
 
-def test_a_bulk_load_cut_short_by_the_store_leaves_the_views_empty_at_the_first_event(
-        ledger: Any, settings: Settings, side: ReadSide,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    history(ledger)
-    Runner(side).catch_up()
-
-    def unavailable(self: Any, ch: Any, e: Any) -> None:
-        raise sqlite3.OperationalError("database is locked")  # trouble with a store, not an event
-
-    monkeypatch.setattr(Directory, "renamed", unavailable)
-    side.views["directory"].projection = Directory(side.views["directory"])
-    with pytest.raises(sqlite3.OperationalError):
-        rebuild(settings, ledger, read_side=side)
-    assert set(side.positions().values()) == {0}
-    assert not any(rows(side).values())
-    wanted = {name for cls in VIEWS.values() for t in cls.tables for name in t.index_names()}
-    assert wanted <= indexes(side)  # for the worker that will fill them batch by batch
-    assert ALL_TABLES <= keyed(side)  # its upserts find their rows by it
-
-
-def test_a_store_failure_while_a_load_writes_its_rows_leaves_each_view_whole_or_empty(
-        ledger: Any, settings: Settings, side: ReadSide,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """On PostgreSQL each view commits on its own as soon as its rows are written, so the
-    views written before the failure may be whole; none is ever half written."""
-    _, head = history(ledger)
-    Runner(side).catch_up()
-    before = rows(side)
-    write = bulk._write
-
-    def failing(tx: Any, table: Any, written: Any, after: Any) -> None:
-        if table.name == "view_agencies":
-            raise sqlite3.OperationalError("database is locked")
-        write(tx, table, written, after)
-
-    monkeypatch.setattr(bulk, "_write", failing)
-    with pytest.raises(sqlite3.OperationalError):
-        rebuild(settings, ledger, read_side=side)
-    positions, after = side.positions(), rows(side)
-    assert positions["directory"] == 0
-    for name, cls in VIEWS.items():
-        tables = [t.name for t in cls.tables]
-        if positions[name] == head:
-            assert all(after[t] == before[t] for t in tables), name
-        else:
-            assert positions[name] == 0 and not any(after[t] for t in tables), name
+def assert_as_they_were(side: ReadSide, head: int, before: dict[str, list[dict[str, object]]],
+                        ) -> None:
+    assert set(side.positions().values()) == {head}
+    assert rows(side) == before
     wanted = {name for cls in VIEWS.values() for t in cls.tables for name in t.index_names()}
     assert wanted <= indexes(side)
     assert ALL_TABLES <= keyed(side)
 
 
-def test_a_rebuild_that_cannot_empty_the_views_raises_and_leaves_them_as_they_were(
-        ledger: Any, settings: Settings, side: ReadSide,
+def test_a_rebuild_cut_short_by_the_store_leaves_the_views_as_they_were(
+        ledger: Ledger, settings: Settings, side: ReadSide,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """The views are emptied while the first events are read: an error there is the
-    rebuild's error, not an event to fall back to applying batch by batch over full views."""
     _, head = history(ledger)
     Runner(side).catch_up()
     before = rows(side)
 
-    def refused(tables: Any) -> list[str]:
+    def unavailable(self: object, ch: object, e: object) -> None:
+        raise sqlite3.OperationalError("database is locked")  # trouble with a store, not an event
+
+    monkeypatch.setattr(Directory, "renamed", unavailable)
+    with pytest.raises(sqlite3.OperationalError):
+        rebuild(settings, ledger, read_side=side)
+    assert_as_they_were(side, head, before)
+
+
+def test_a_store_failure_while_a_rebuild_writes_its_rows_leaves_the_views_as_they_were(
+        ledger: Ledger, settings: Settings, side: ReadSide,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _, head = history(ledger)
+    Runner(side).catch_up()
+    before = rows(side)
+    flush = Changes.flush
+
+    def failing(self: Changes) -> None:
+        if "view_agencies" in self.tables:
+            raise sqlite3.OperationalError("database is locked")
+        flush(self)
+
+    monkeypatch.setattr(Changes, "flush", failing)
+    with pytest.raises(sqlite3.OperationalError):
+        rebuild(settings, ledger, read_side=side)
+    monkeypatch.undo()
+    assert_as_they_were(side, head, before)
+
+
+def test_a_rebuild_reads_each_event_once_and_decodes_it_at_most_once(
+        ledger: Ledger, settings: Settings, side: ReadSide,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _, head = history(ledger)
+    read: list[int] = []
+    stored = type(ledger.store).stored
+
+    def counted(self: object, after: int, limit: int, stop: int | None = None) -> object:
+        found = stored(self, after, limit, stop)  # type: ignore[arg-type]
+        read.extend(row.id for row in found)
+        return found
+
+    monkeypatch.setattr(type(ledger.store), "stored", counted)
+    rebuild(settings, ledger, read_side=side)
+    assert sorted(read) == sorted(set(read)) and read[-1] == head
+
+
+def test_a_rebuild_that_cannot_empty_the_views_raises_and_leaves_them_as_they_were(
+        ledger: Ledger, settings: Settings, side: ReadSide,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error emptying the views is the rebuild's error, not an event to fall back to
+    applying batch by batch over full views."""
+    _, head = history(ledger)
+    Runner(side).catch_up()
+    before = rows(side)
+
+    def refused(tables: object) -> list[str]:
         raise ValueError("no emptying today")
 
     monkeypatch.setattr(side.db, "clear", refused)
@@ -187,10 +199,8 @@ def test_a_rebuild_that_cannot_empty_the_views_raises_and_leaves_them_as_they_we
 
 @pytest.mark.parametrize("store", [pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_rebuild_needs_no_more_pooled_connections_than_the_smallest_pool(
-        ledger: Any, tmp_path: Path) -> None:
-    """Each view's load holds its own transaction for the whole load: on PostgreSQL (the only
-    store that loads views in parallel transactions) each on a connection of its own, not the
-    pool's (two connections, six views)."""
+        ledger: Ledger, tmp_path: Path) -> None:
+    """A rebuild is one transaction: one connection of the pool, whatever its size."""
     _, head = history(ledger)
     small = ReadSide(Settings(data_dir=tmp_path, postgres_pool_size=2), ledger)
     try:
