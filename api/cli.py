@@ -242,11 +242,14 @@ def report_yearly(
     = None,
     end: Annotated[str | None, typer.Option("--to", help="last day (default today)")] = None,
     fmt: Annotated[str, typer.Option("--format", help="json or csv")] = "json",
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="the ledger as it stood at this moment (ISO date-time, UTC if no "
+                        "offset)")] = None,
 ) -> None:
     """The partners' yearly report: per review its decisions, deadlines, recommendations and
     their actions (little or no evidence of progress flagged), and the recurrent themes."""
     import json
-    from datetime import date, timedelta
+    from datetime import UTC, date, datetime, timedelta
 
     from api.routes.reports import to_csv
     from domain import clock
@@ -261,10 +264,17 @@ def report_yearly(
         raise fail(f"--from/--to must be dates (YYYY-MM-DD): {error}", 2) from error
     if first > last:
         raise fail("--from must not be after --to", 2)
+    try:
+        moment = datetime.fromisoformat(as_of) if as_of else None
+    except ValueError as error:
+        raise fail(f"--as-of must be an ISO date-time: {error}", 2) from error
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
     with services(integrity=False) as opened:
         board = opened.read_models.board
-        body = board.yearly_report(start=first, end=last, partnership=partnership,
-                                   at=At(min_position=opened.ledger.head_position()))
+        at = (At(as_of=moment) if moment is not None
+              else At(min_position=opened.ledger.head_position()))
+        body = board.yearly_report(start=first, end=last, partnership=partnership, at=at)
     sys.stdout.write(to_csv(body) if fmt == "csv" else json.dumps(body, indent=2) + "\n")
 
 

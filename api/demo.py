@@ -195,6 +195,9 @@ def _agencies_and_users(demo: Demo) -> None:
                 OPERATOR, name=name, areas=[name],
                 safeguarding_partners=[demo.agencies[k] for k in (la, "police", "ccg")],
                 occurred_on=date(2019, 4, 1))
+            # A Board member of each partnership sees that partnership's records only.
+            ledger.register_user(OPERATOR, name=f"Board member, {name} (demo)",
+                                 role="board_member", partnerships=[name])
 
     demo.plan.at(date(2019, 4, 1), register_all, hour=9)
     demo.plan.at(date(2019, 4, 1), register_partnerships, hour=9)

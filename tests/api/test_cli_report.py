@@ -29,3 +29,6 @@ def test_ledger_report_yearly(tmp_path: Path) -> None:
     assert csv.exit_code == 0 and csv.output.startswith("review,partnership")
     assert run(tmp_path, "report", "yearly", "--from", "2026-13-01").exit_code == 2
     assert run(tmp_path, "report", "yearly", "--format", "pdf").exit_code == 2
+    assert run(tmp_path, "report", "yearly", "--as-of", "yesterday").exit_code == 2
+    past = run(tmp_path, "report", "yearly", "--as-of", "2026-01-01T00:00:00")
+    assert past.exit_code == 0, past.output
