@@ -9,14 +9,16 @@ from typing import Any
 
 import pytest
 
-from api.demo import AGENCIES
+from api.demo import AGENCIES, MERGERS
 
 # One worker runs them all (make test uses --dist loadgroup): one demo server, not one each.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 # The demo renames the CCG in 2022; the dashboard shows agencies by their current names.
 ICB = "Staffordshire and Stoke-on-Trent Integrated Care Board"
-DEMO_AGENCIES = {name for key, name, *_ in AGENCIES if key != "ccg"} | {ICB}
+# The CCG shows under its new name (ICB); an agency merged in the demo shows as merged.
+DEMO_AGENCIES = {f"{name} (merged)" if key in MERGERS else name
+                 for key, name, *_ in AGENCIES if key != "ccg"} | {ICB}
 
 
 def sign_in(page: Any, token: str) -> None:
