@@ -30,6 +30,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 log = logging.getLogger("ledger.store")
 
 GUARD_FUNCTION = "sgl_refuse_change"
+INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE
 
 
 class EventStore(ABC):
@@ -137,7 +138,7 @@ class SqliteStore(EventStore):
 
 class PostgresStore(EventStore):
     kind = "postgres"
-    recorder: Any  # eventsourcing.postgres.PostgresApplicationRecorder (psycopg is optional)
+    recorder: Any  # eventsourcing.postgres.PostgresApplicationRecorder (needs psycopg)
 
     @property
     def schema(self) -> str:
@@ -161,17 +162,12 @@ class PostgresStore(EventStore):
         return (f"postgres:{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('dbname')}/"
                 f"{self.recorder.datastore.schema}")
 
-    def _table(self) -> Any:
-        from psycopg import sql
-
-        return sql.SQL("{}.{}").format(sql.Identifier(self.schema),
-                                       sql.Identifier(self.recorder.events_table_name))
+    def _table(self) -> str:
+        return f"{_quoted(self.schema)}.{_quoted(self.recorder.events_table_name)}"
 
     def positions_of(self, aggregate_id: UUID) -> dict[int, int]:
-        from psycopg import sql
-
-        statement = sql.SQL("SELECT originator_version, notification_id FROM {} "
-                            "WHERE originator_id = %s").format(self._table())
+        statement = (f"SELECT originator_version, notification_id FROM {self._table()} "
+                     "WHERE originator_id = %s")
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
             cursor.execute(statement, (aggregate_id,))
             return {row["originator_version"]: row["notification_id"] for row in cursor}
@@ -180,24 +176,17 @@ class PostgresStore(EventStore):
         """A trigger (and revoked privileges) stop the application, a bug, or a careless
         operator from changing history. They do not stop a superuser or the table's owner
         (docs/integrity.md): the evidence is the signed checkpoints held outside."""
-        import psycopg
-        from psycopg import sql
-
         table = self._table()
-        function = sql.SQL("{}.{}").format(sql.Identifier(self.schema),
-                                           sql.Identifier(GUARD_FUNCTION))
+        function = f"{_quoted(self.schema)}.{_quoted(GUARD_FUNCTION)}"
         statements = [
-            sql.SQL("CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql "
-                    "AS $$BEGIN RAISE EXCEPTION 'the ledger is append-only: % on % refused', "
-                    "TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END$$"
-                    ).format(function=function),
-            sql.SQL("CREATE OR REPLACE TRIGGER sgl_append_only BEFORE UPDATE OR DELETE ON "
-                    "{table} FOR EACH ROW EXECUTE FUNCTION {function}()"
-                    ).format(table=table, function=function),
-            sql.SQL("CREATE OR REPLACE TRIGGER sgl_no_truncate BEFORE TRUNCATE ON {table} "
-                    "FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
-                    ).format(table=table, function=function),
-            sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM PUBLIC").format(table=table),
+            (f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql "
+            "AS $$BEGIN RAISE EXCEPTION 'the ledger is append-only: % on % refused', "
+            "TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END$$"),
+            (f"CREATE OR REPLACE TRIGGER sgl_append_only BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {function}()"),
+            (f"CREATE OR REPLACE TRIGGER sgl_no_truncate BEFORE TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"),
+            f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM PUBLIC",
         ]
         try:
             with self.recorder.datastore.get_connection() as conn, conn.transaction():
@@ -205,12 +194,19 @@ class PostgresStore(EventStore):
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (GUARD_FUNCTION,))
                 for statement in statements:
                     conn.execute(statement)
-        except psycopg.errors.InsufficientPrivilege as error:
+        except Exception as error:
+            if getattr(error, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
+                raise
             # Only the table's owner can add the trigger: say so, and run without the guard.
             log.warning("the append-only guard could not be installed (%s); run `ledger init` "
                         "as the owner of the events table", error)
             return False
         return True
+
+
+def _quoted(name: str) -> str:
+    """A PostgreSQL identifier, quoted."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def store_of(recorder: ApplicationRecorder) -> EventStore:
