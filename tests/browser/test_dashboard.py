@@ -86,3 +86,19 @@ def test_sign_out_forgets_the_token(page: Any, demo_server: Any) -> None:
     assert page.evaluate("Object.keys(sessionStorage).length") == 0
     assert page.locator("#views").is_hidden()
     assert page.get_by_label("Access token").is_visible()
+
+
+def test_choosing_a_partnership_filters_the_views(page: Any, demo_server: Any) -> None:
+    signed_in(page, demo_server.token)
+    everyone = page.locator("#reviews tbody tr").count()
+    page.locator("#partnership option[value='Stoke-on-Trent']").wait_for(state="attached")
+    page.select_option("#partnership", "Stoke-on-Trent")
+    for _ in range(100):  # the page's CSP allows no evaluated script: poll from here
+        if 0 < page.locator("#reviews tbody tr").count() < everyone:
+            break
+        page.wait_for_timeout(50)
+    page.locator("#position").filter(has_text="log position").wait_for()
+    assert 0 < page.locator("#reviews tbody tr").count() < everyone
+    agencies = column(page, "agencies", 0)
+    assert "Stoke-on-Trent City Council" in agencies
+    assert "Staffordshire County Council" not in agencies
