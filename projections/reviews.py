@@ -32,7 +32,8 @@ REVIEWS = Table(
      ("national_review", "INTEGER"), ("reviewer", "TEXT"), ("scrutiny_outcome", "TEXT"),
      ("sign_off_meeting", "TEXT"), ("publication_deferred", "INTEGER NOT NULL"),
      ("findings", "INTEGER NOT NULL"), ("recommendations", "INTEGER NOT NULL"),
-     ("date_corrections", "INTEGER NOT NULL"), ("recorded_at_version", "INTEGER NOT NULL")),
+     ("date_corrections", "INTEGER NOT NULL"), ("recorded_at_version", "INTEGER NOT NULL"),
+     ("panel_criteria", "TEXT")),
     key=("review_id",),
     indexes=("reference", "aware_on, review_id", "stage, aware_on, review_id"),
 )
@@ -50,7 +51,7 @@ REVIEW = "domain.review:Review."
 
 class ReviewRegister(ViewProjection):
     name = "reviews"
-    version = 3  # 3: the recommendations' text (view_recommendations)
+    version = 3  # 3: the recommendations' text (view_recommendations), the Panel's criteria
     tables = (REVIEWS, RECOMMENDATIONS)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
@@ -78,7 +79,7 @@ class ReviewRegister(ViewProjection):
             "conduct_review": None, "local_criteria": None, "panel_decided_on": None,
             "national_review": None, "reviewer": None, "scrutiny_outcome": None,
             "sign_off_meeting": None, "publication_deferred": 0, "findings": 0,
-            "recommendations": 0, "date_corrections": 0,
+            "recommendations": 0, "date_corrections": 0, "panel_criteria": None,
             "recorded_at_version": e.originator_version,
         })
         ch.put(REVIEWS.name, row)
@@ -100,13 +101,16 @@ class ReviewRegister(ViewProjection):
     @on(REVIEW + "NationalPanelDecisionRecorded")
     def panel_decided(self, ch: Changes, e: Any) -> None:
         self._set(ch, e, panel_decided_on=iso(e.occurred_on),
-                  national_review=int(bool(e.national_review)))
+                  national_review=int(bool(e.national_review)),
+                  panel_criteria=json.dumps(list(e.criteria)))
 
     @on(REVIEW + "EntryCorrected")
     def entry_corrected(self, ch: Changes, e: Any) -> None:
         # The view keeps the local decision's criteria; the rest is on the record itself.
         if e.entry == "local_decision" and e.field == "criteria":
             self._set(ch, e, local_criteria=json.dumps(list(e.corrected)))
+        if e.entry == "panel_decision" and e.field == "criteria":
+            self._set(ch, e, panel_criteria=json.dumps(list(e.corrected)))
         if e.entry == "recommendation" and e.field == "text":
             ch.update(RECOMMENDATIONS.name, uid(e.item_id), text=e.corrected,
                       correction="corrected")
@@ -212,6 +216,7 @@ def present(row: dict[str, Any], today: date, rapid_review_clock: str) -> dict[s
     out = dict(row)
     out["agencies_involved"] = json.loads(row["agencies_involved"])
     out["local_criteria"] = json.loads(row["local_criteria"]) if row["local_criteria"] else None
+    out["panel_criteria"] = json.loads(row["panel_criteria"]) if row["panel_criteria"] else None
     for flag in ("conduct_review", "national_review"):
         out[flag] = None if row[flag] is None else bool(row[flag])
     out["publication_deferred"] = bool(row["publication_deferred"])

@@ -83,7 +83,8 @@ def _review(row: dict[str, Any], recommendations: list[dict[str, Any]],
                           "criteria": json.loads(row["local_criteria"] or "[]")})
     if row["panel_decided_on"]:
         decisions.append({"decision": "national_panel", "on": row["panel_decided_on"],
-                          "conduct_review": bool(row["national_review"]), "criteria": None})
+                          "conduct_review": bool(row["national_review"]),
+                          "criteria": json.loads(row["panel_criteria"] or "[]")})
     by_rec: dict[str, list[dict[str, Any]]] = {}
     for action in actions:
         by_rec.setdefault(action["recommendation_id"], []).append(

@@ -107,6 +107,7 @@ class ReviewRow(BaseModel):
     decided_on: date | None
     conduct_review: bool | None
     local_criteria: list[str] | None
+    panel_criteria: list[str] | None = None
     panel_decided_on: date | None
     national_review: bool | None
     reviewer: str | None

@@ -79,6 +79,14 @@ def test_the_report_agrees_with_the_events(demo: tuple[Ledger, Board],
         "deadlines_missed": sum(1 for d in deadlines if d.status == "missed"),
     }
     assert body["summary"]["actions_flagged"] > 0
+    by_id = {r.id.hex: r for r in reviews}
+    for row in body["reviews"]:
+        review = by_id[row["review_id"].replace("-", "")]
+        expected = [(kind, d.decided_on.isoformat(), d.conduct, list(d.criteria))
+                    for kind, d in (("local", review.local_decision),
+                                    ("national_panel", review.panel_decision)) if d]
+        assert [(d["decision"], d["on"], d["conduct_review"], d["criteria"])
+                for d in row["decisions"]] == expected
     corrected = [rec for r in body["reviews"] for rec in r["recommendations"]]
     assert all(rec["text"] for rec in corrected)
 
