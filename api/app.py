@@ -20,12 +20,15 @@ from api.routes import (
     integrity,
     pack,
     pages,
+    partnerships,
+    reports,
     reviews,
     sign_in,
     users,
 )
 from api.settings import Settings
 from api.web import error_page
+from domain.actors import ROLES_PREAMBLE, render_roles_table
 from domain.ledger import Ledger
 
 
@@ -48,12 +51,15 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         title="Safeguarding accountability ledger",
         version="0.1.0",
         description="Every decision, action update and professional challenge of child "
-                    "safeguarding practice reviews, as immutable events.",
+                    "safeguarding practice reviews, as immutable events.\n\n"
+                    "## Who may do what\n\n" + ROLES_PREAMBLE + render_roles_table(),
         lifespan=lifespan,
     )
     errors.install(app, html_page=error_page)
-    for router in (health.router, agencies.router, users.router, reviews.router,
-                   actions.router, challenges.router, board.router, audit.router,
+    for router in (health.router, partnerships.router, agencies.router, users.router,
+                   reviews.router,
+                   actions.router, challenges.router, board.router, reports.router,
+                   audit.router,
                    dashboard.router, integrity.router, sign_in.router, pages.router,
                    pack.router):
         app.include_router(router)

@@ -190,8 +190,21 @@ PageReaderDep = Annotated[Actor, Depends(page_reader)]
 WhenDep = Annotated[When, Depends(parse_when)]
 
 
-def get_page(request: Request, actor: PageReaderDep, when: WhenDep, board: BoardDep) -> Page:
-    page = Page(request, actor, when, csrf=request.state.csrf)
+def get_page(request: Request, actor: PageReaderDep, when: WhenDep, board: BoardDep,
+             ledger: LedgerDep) -> Page:
+    """A page for the signed-in person at its point in time and partnership (`partnership=`;
+    the routes scope the Board's queries to it with api/routes/board.partnerships_for)."""
+    partnership = (request.query_params.get("partnership") or "").strip() or None
+    page = Page(request, actor, when, csrf=request.state.csrf, partnership=partnership)
+    names = [p.name for p in ledger.list_partnerships()]
+    if not names:  # a ledger without registered partnerships: the agencies' labels
+        try:
+            names = sorted({p for a in board.agency_directory()["items"]
+                            for p in a["partnerships"]})
+        except (ViewStopped, ViewBehind):
+            names = []
+    page.partnership_choices = [n for n in names if not actor.partnerships or n.casefold()
+                                in {p.casefold() for p in actor.partnerships}]
     if actor.agency_id is not None:  # the header names an agency lead's agency
         try:
             agencies = board.agency_directory(agency_id=str(actor.agency_id))["items"]

@@ -147,6 +147,10 @@ class Page:
     csrf: str = ""
     section: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # The partnership the person chose (kept by every link, like the point in time), and
+    # those they may choose from.
+    partnership: str | None = None
+    partnership_choices: list[str] = field(default_factory=list)
 
     @property
     def role_name(self) -> str:
@@ -165,6 +169,8 @@ class Page:
                  for k, v in params.items() if v is not None and v != ""}
         if "as_of" not in params and "position" not in params:
             query = {**self.when.params(), **query}
+        if self.partnership and "partnership" not in params:
+            query["partnership"] = self.partnership
         return path + ("?" + urlencode(query) if query else "")
 
     def now_url(self) -> str:
@@ -176,7 +182,7 @@ class Page:
     def kept_params(self) -> list[tuple[str, str]]:
         """This page's other query parameters, for the 'as of' control's hidden fields."""
         return [(k, v) for k, v in self.request.query_params.multi_items()
-                if k not in {"as_of", "position", "cursor"}]
+                if k not in {"as_of", "position", "cursor", "partnership"}]
 
 
 def date_text(value: Any) -> str:

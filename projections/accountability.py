@@ -21,6 +21,7 @@ is still open until assured); "overdue" and "stalled" count only actions waiting
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
@@ -28,7 +29,8 @@ from projections.db import Tx
 
 
 def agency_accountability(tx: Tx, *, today: date, stalled_days: int,
-                          agency_id: str | None = None) -> list[dict[str, Any]]:
+                          agency_id: str | None = None,
+                          partnerships: list[str] | None = None) -> list[dict[str, Any]]:
     """One row per agency in the directory (agencies with nothing to answer for show zeros),
     most overdue first."""
     # Every agency in the directory, and by id one with actions or challenges that is not
@@ -45,6 +47,7 @@ def agency_accountability(tx: Tx, *, today: date, stalled_days: int,
         + (" WHERE i.agency_id = ?" if agency_id else ""), [agency_id] if agency_id else [])
     due_ahead, updated_since = _waiting_from(tx, today, today - timedelta(days=stalled_days),
                                              agency_id)
+    ladder = _escalations(tx, today, agency_id)
     out = []
     for a in agencies:
         key = a["agency_id"]
@@ -59,12 +62,37 @@ def agency_accountability(tx: Tx, *, today: date, stalled_days: int,
             "completed_on_time": on_time,
             "completed_on_time_pct": round(100 * on_time / completed, 1) if completed else None,
             "escalated": int(a["escalated"] or 0),
+            "escalations": ladder.get(key, []),
             "held_to_account": int(a["held_to_account"] or 0),
             "challenges_open": int(a["challenges_open"] or 0),
             "challenges_total": int(a["challenges_total"] or 0),
         })
+    if partnerships is not None:  # the agencies serving these partnerships
+        serving = {r["agency_id"] for r in tx.query(
+            "SELECT agency_id, partnerships FROM {view_agencies}")
+            if set(json.loads(r["partnerships"])) & set(partnerships)}
+        out = [r for r in out if r["agency_id"] in serving]
     out.sort(key=lambda r: (-r["overdue"], -r["stalled"], r["agency_name"] or "",
                             r["agency_id"]))
+    return out
+
+
+def _escalations(tx: Tx, today: date, agency_id: str | None) -> dict[str, list[dict[str, Any]]]:
+    """Per agency, each escalated action with the ladder's level it has reached and how long
+    (calendar days) it has waited there; longest wait first. Escalated actions are few."""
+    rows = tx.query(
+        "SELECT agency_id, action_id, escalation_level, escalated_on FROM {view_actions} "
+        "WHERE escalated = 1" + (" AND agency_id = ?" if agency_id else ""),
+        [agency_id] if agency_id else [])
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r["agency_id"], []).append({
+            "action_id": r["action_id"], "level": r["escalation_level"] or "lead_partners",
+            "since": r["escalated_on"],
+            "days_waiting": (today - date.fromisoformat(r["escalated_on"])).days,
+        })
+    for items in out.values():
+        items.sort(key=lambda i: (-i["days_waiting"], i["action_id"]))
     return out
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from projections.base import Changes, Table, ViewProjection, iso, later, on, uid
 from projections.db import Tx, page_limit
+from projections.reviews import in_partnerships
 
 ACTIONS = Table(
     "view_actions",
@@ -27,11 +28,12 @@ ACTIONS = Table(
      ("last_progress_on", "TEXT"), ("last_rag", "TEXT"), ("updated_on", "TEXT NOT NULL"),
      ("progress_reports", "INTEGER NOT NULL"), ("claimed_on", "TEXT"), ("assured_on", "TEXT"),
      ("escalated", "INTEGER NOT NULL"), ("escalated_on", "TEXT"),
-     ("held_to_account", "INTEGER NOT NULL"), ("impact", "TEXT"), ("withdrawn_on", "TEXT")),
+     ("held_to_account", "INTEGER NOT NULL"), ("impact", "TEXT"), ("withdrawn_on", "TEXT"),
+     ("escalation_level", "TEXT"), ("evidence_items", "INTEGER NOT NULL")),
     key=("action_id",),
     indexes=("due_on, action_id", "status, due_on, action_id",
              "agency_id, due_on, action_id", "agency_id, status, due_on, action_id",
-             "review_id, due_on, action_id"),
+             "review_id, due_on, action_id", "escalated, agency_id"),
 )
 
 # The agency accountability rollup (projections/accountability.py queries it): per agency,
@@ -97,11 +99,18 @@ def _rollups() -> list[tuple[Table, str]]:
 ROLLUPS = _rollups()
 
 
+def _agencies_left(changes: Changes) -> set[str]:
+    """The agencies this unit of work moved actions away from (a merger), kept with it."""
+    left: set[str] = changes.__dict__.setdefault("agencies_left", set())
+    return left
+
+
 class ActionStatusProjection(ViewProjection):
     name = "actions"
     # 4: the agency rollup counts the actions waiting on the agency; 5: the rollups are
-    # derived in SQL from the actions' rows
-    version = 5
+    # derived in SQL from the actions' rows; 6: the escalation ladder's level and the
+    # evidence items (the yearly report)
+    version = 6
     tables = (ACTIONS, AGENCY_ACTIONS, DUE_MONTHS, UPDATED_MONTHS, DUE_DAYS, UPDATED_DAYS)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
@@ -115,8 +124,9 @@ class ActionStatusProjection(ViewProjection):
 
     def flushed(self, changes: Changes) -> None:
         """The agency rollups of the agencies whose actions changed, derived again from the
-        actions' rows (an action never changes agency)."""
-        agencies = sorted({row["agency_id"] for row in changes.changed(ACTIONS.name)})
+        actions' rows (and of those a merger moved actions away from)."""
+        agencies = sorted({row["agency_id"] for row in changes.changed(ACTIONS.name)}
+                          | _agencies_left(changes))
         tx = changes.tx
         for i in range(0, len(agencies), 500):  # SQLite caps the number of parameters
             chunk = agencies[i:i + 500]
@@ -137,6 +147,7 @@ class ActionStatusProjection(ViewProjection):
             "last_progress_on": None, "last_rag": None, "updated_on": on_,
             "progress_reports": 0, "claimed_on": None, "assured_on": None, "escalated": 0,
             "escalated_on": None, "held_to_account": 0, "impact": None, "withdrawn_on": None,
+            "escalation_level": None, "evidence_items": 0,
         }
         ch.put(ACTIONS.name, row)
 
@@ -146,7 +157,8 @@ class ActionStatusProjection(ViewProjection):
             last = later(row["last_progress_on"], iso(e.occurred_on))
             return {"last_progress_on": last, "last_rag": e.rag,
                     "updated_on": later(row["updated_on"], last),
-                    "progress_reports": row["progress_reports"] + 1}
+                    "progress_reports": row["progress_reports"] + 1,
+                    "evidence_items": row["evidence_items"] + len(e.evidence)}
         self._change(ch, e, values)
 
     @on(ACTION + "CompletionClaimed")
@@ -154,7 +166,8 @@ class ActionStatusProjection(ViewProjection):
         def values(row: dict[str, Any]) -> dict[str, Any]:
             last = later(row["last_progress_on"], iso(e.occurred_on))
             return {"status": CLAIMED, "claimed_on": iso(e.occurred_on),
-                    "last_progress_on": last, "updated_on": later(row["updated_on"], last)}
+                    "last_progress_on": last, "updated_on": later(row["updated_on"], last),
+                    "evidence_items": row["evidence_items"] + len(e.evidence)}
         self._change(ch, e, values)
 
     @on(ACTION + "CompletionAssured")
@@ -170,14 +183,42 @@ class ActionStatusProjection(ViewProjection):
         self._change(ch, e, lambda row: {"due_on": iso(e.due_on),
                                          "due_revisions": row["due_revisions"] + 1})
 
-    @on(ACTION + "EscalatedToBoard")
+    @on(ACTION + "Escalated")
     def escalated(self, ch: Changes, e: Any) -> None:
-        self._change(ch, e, lambda row: {"escalated": 1, "escalated_on": iso(e.occurred_on)})
+        self._change(ch, e, lambda row: {"escalated": 1, "escalated_on": iso(e.occurred_on),
+                                         "escalation_level": e.level})
+
+    @on(ACTION + "EscalatedToBoard")
+    def escalated_to_board(self, ch: Changes, e: Any) -> None:
+        # Recorded before the ladder: the top of it (the Board's turn).
+        self._change(ch, e, lambda row: {"escalated": 1, "escalated_on": iso(e.occurred_on),
+                                         "escalation_level": "lead_partners"})
 
     @on(ACTION + "HeldToAccount")
     def held(self, ch: Changes, e: Any) -> None:
         self._change(ch, e, lambda row: {"escalated": 0, "escalated_on": None,
+                                         "escalation_level": None,
                                          "held_to_account": row["held_to_account"] + 1})
+
+    @on(ACTION + "EntryCorrected")
+    def entry_corrected(self, ch: Changes, e: Any) -> None:
+        if e.field == "evidence":
+            change = len(e.corrected) - len(e.previous)
+            self._change(ch, e, lambda row: {"evidence_items": row["evidence_items"] + change})
+
+    @on(ACTION + "EntryRetracted")
+    def evidence_retracted(self, ch: Changes, e: Any) -> None:
+        self._change(ch, e, lambda row: {"evidence_items": row["evidence_items"] - 1})
+
+    @on(ACTION + "OwnerTransferred")
+    def transferred(self, ch: Changes, e: Any) -> None:
+        """A merger: the action moves to the successor; the rollups of the agency it left
+        are derived again too when the batch is flushed."""
+        row = ch.get(ACTIONS.name, uid(e.originator_id))
+        if row is None:
+            return
+        _agencies_left(ch).add(row["agency_id"])
+        ch.update(ACTIONS.name, row["action_id"], agency_id=uid(e.to_agency_id))
 
     @on(ACTION + "ImpactEvaluated")
     def impact(self, ch: Changes, e: Any) -> None:
@@ -272,7 +313,7 @@ def list_actions(
     tx: Tx, *, today: date, thresholds: Thresholds, agency_id: str | None = None,
     review_id: str | None = None, status: str | None = None, rag: str | None = None,
     overdue: bool | None = None, stalled_days: int | None = None, limit: int = 100,
-    after: tuple[str, str] | None = None,
+    after: tuple[str, str] | None = None, partnerships: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
     """A page of actions, most urgent due date first, and the cursor of the next page.
 
@@ -289,6 +330,8 @@ def list_actions(
     if status is not None:
         where.append("a.status = ?")
         params.append(status)
+    if partnerships is not None:  # the actions of these partnerships' reviews
+        where.append(in_partnerships("a.review_id", partnerships, params) or "")
     if rag is not None:
         where.append(rag_condition(rag, today, thresholds))
     if overdue is not None:
@@ -327,6 +370,8 @@ def present(row: dict[str, Any], today: date, t: Thresholds) -> dict[str, Any]:
     """The row as the API gives it (the row itself, fresh from the query, is completed)."""
     out = row
     out["escalated"] = bool(row["escalated"])
+    out["days_at_escalation_level"] = (days_between(row["escalated_on"], today)
+                                       if row["escalated"] and row["escalated_on"] else None)
     out["rag"] = rag_of(row, today, t)
     open_ = row["status"] == OPEN
     out["overdue"] = open_ and row["due_on"] < _bounds(today, t)[0]

@@ -13,6 +13,7 @@ from typing import Any
 
 from projections.base import Changes, Table, ViewProjection, iso, on, uid
 from projections.db import Tx, page_limit
+from projections.reviews import in_partnerships
 from projections.workdays import working_days_between
 
 CHALLENGES = Table(
@@ -77,6 +78,16 @@ class ChallengeRegister(ViewProjection):
                       stage_entered_on=iso(e.occurred_on), stage_responded_on=None,
                       escalations=row["escalations"] + 1)
 
+    @on(CHALLENGE + "Readdressed")
+    def readdressed(self, ch: Changes, e: Any) -> None:
+        """A merger: the open challenge is counted under the successor from now on."""
+        row = ch.get(CHALLENGES.name, uid(e.originator_id))
+        if row is None:
+            return
+        ch.add(AGENCY_CHALLENGES.name, row["addressed_to"], open=-1, total=-1)
+        ch.update(CHALLENGES.name, row["challenge_id"], addressed_to=uid(e.to_agency_id))
+        ch.add(AGENCY_CHALLENGES.name, uid(e.to_agency_id), open=1, total=1)
+
     @on(CHALLENGE + "Resolved")
     def resolved(self, ch: Changes, e: Any) -> None:
         row = ch.get(CHALLENGES.name, uid(e.originator_id))
@@ -105,6 +116,7 @@ def present(row: dict[str, Any], today: date) -> dict[str, Any]:
 def list_challenges(tx: Tx, *, today: date, status: str | None = None,
                     agency_id: str | None = None, stage: int | None = None,
                     limit: int = 100, after: tuple[str, str, str] | None = None,
+                    partnerships: list[str] | None = None,
                     ) -> tuple[list[dict[str, Any]], tuple[str, str, str] | None]:
     """A page of challenges, open ones first ("open" sorts before "resolved"), oldest first,
     and the cursor of the next page."""
@@ -114,6 +126,11 @@ def list_challenges(tx: Tx, *, today: date, status: str | None = None,
         if value is not None:
             where.append(f"c.{column} = ?")
             params.append(value)
+    if partnerships is not None:  # on these partnerships' reviews or their actions
+        on_review = in_partnerships("c.subject_id", partnerships, params) or ""
+        on_action = in_partnerships("review_id", partnerships, params) or ""
+        where.append(f"({on_review} OR c.subject_id IN (SELECT action_id FROM "
+                     f"{{view_actions}} WHERE {on_action}))")
     if after is not None:
         where.append("(c.status, c.raised_on, c.challenge_id) > (?, ?, ?)")
         params += list(after)

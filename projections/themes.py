@@ -15,7 +15,8 @@ from projections.db import Tx, page_limit
 FINDINGS = Table(
     "view_theme_findings",
     (("theme", "TEXT"), ("finding_id", "TEXT"), ("review_id", "TEXT NOT NULL"),
-     ("text", "TEXT NOT NULL"), ("recorded_on", "TEXT NOT NULL")),
+     ("text", "TEXT NOT NULL"), ("recorded_on", "TEXT NOT NULL"),
+     ("correction", "TEXT")),
     key=("theme", "finding_id"), indexes=("theme, recorded_on",),
 )
 THEME_REVIEWS = Table(
@@ -35,7 +36,7 @@ REVIEW = "domain.review:Review."
 
 class ThemesProjection(ViewProjection):
     name = "themes"
-    version = 2
+    version = 3  # 3: a finding's corrected text, marked; a retracted finding no longer counts
     tables = (FINDINGS, THEME_REVIEWS, THEMES)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
@@ -48,7 +49,7 @@ class ThemesProjection(ViewProjection):
         for theme in e.themes:
             ch.put(FINDINGS.name, {
                 "theme": theme, "finding_id": uid(e.finding_id), "review_id": review_id,
-                "text": e.text, "recorded_on": iso(e.occurred_on),
+                "text": e.text, "recorded_on": iso(e.occurred_on), "correction": None,
             })
             link = ch.get(THEME_REVIEWS.name, (theme, review_id))
             if link is None:
@@ -58,6 +59,32 @@ class ThemesProjection(ViewProjection):
             else:
                 ch.put(THEME_REVIEWS.name, {**link, "findings": link["findings"] + 1})
                 ch.add(THEMES.name, theme, findings=1)
+
+
+    @on(REVIEW + "EntryCorrected")
+    def corrected(self, ch: Changes, e: Any) -> None:
+        if e.entry == "finding" and e.field == "text":
+            for theme in e.themes:
+                ch.update(FINDINGS.name, (theme, uid(e.item_id)), text=e.corrected,
+                          correction="corrected")
+
+    @on(REVIEW + "EntryRetracted")
+    def retracted(self, ch: Changes, e: Any) -> None:
+        """A retracted finding stays listed, marked, and no longer counts for its themes."""
+        if e.entry != "finding":
+            return
+        review_id = uid(e.originator_id)
+        for theme in e.themes:
+            ch.update(FINDINGS.name, (theme, uid(e.item_id)), correction="retracted")
+            link = ch.get(THEME_REVIEWS.name, (theme, review_id))
+            if link is None:
+                continue
+            if link["findings"] <= 1:
+                ch.delete(THEME_REVIEWS.name, (theme, review_id))
+                ch.add(THEMES.name, theme, reviews=-1, findings=-1)
+            else:
+                ch.put(THEME_REVIEWS.name, {**link, "findings": link["findings"] - 1})
+                ch.add(THEMES.name, theme, findings=-1)
 
 
 def list_themes(tx: Tx, *, recurrent_only: bool = False) -> list[dict[str, Any]]:
@@ -81,7 +108,8 @@ def theme_detail(tx: Tx, theme: str, *, limit: int = 500) -> dict[str, Any] | No
         "LEFT JOIN {view_reviews} r ON r.review_id = t.review_id WHERE t.theme = ? "
         f"ORDER BY t.first_on, t.review_id {page_limit(limit)}", (theme,))
     findings = tx.query(
-        "SELECT finding_id, review_id, text, recorded_on FROM {view_theme_findings} "
+        "SELECT finding_id, review_id, text, recorded_on, correction FROM "
+        "{view_theme_findings} "
         f"WHERE theme = ? ORDER BY recorded_on, finding_id {page_limit(limit)}", (theme,))
     return {"theme": theme, "review_count": int(head["reviews"]),
             "finding_count": int(head["findings"]), "recurrent": int(head["reviews"]) >= 2,

@@ -19,7 +19,7 @@ from api.routes.page_data import (
     all_actions,
     all_reviews,
     latest_checkpoint,
-    partnership_members,
+    partnerships,
     rag_counts,
 )
 from api.web import HERE, SECURITY_HEADERS, Page, PageRoute, templates
@@ -29,18 +29,17 @@ from projections.board import Board
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
-def pack_context(board: Board, integrity: Any, page: Page,
-                 partnership: str | None = None) -> dict[str, Any]:
-    """Everything in the pack; with `partnership`, only the agencies serving in it, the
-    actions they owe, the challenges addressed to them and the reviews of that partnership
-    (recurrent themes stay those of every review: a theme recurs across partnerships)."""
+def pack_context(board: Board, integrity: Any, page: Page) -> dict[str, Any]:
+    """Everything in the pack, for the page's partnership (chosen, or the person's own) as
+    the API's queries scope it; recurrent themes stay those of every review (a theme recurs
+    across partnerships)."""
     at = page.when.at
-    agencies = board.agencies(at=at, agency_id=scope(page.actor, None))
-    members, partnerships = partnership_members(board, page, partnership)
-    actions = [x for x in all_actions(board, page)[0] if str(x["agency_id"]) in members]
+    agencies = board.agencies(at=at, agency_id=scope(page.actor, None),
+                              partnerships=partnerships(page))
+    actions = all_actions(board, page)[0]
     counts = rag_counts(actions)
-    rows = sorted((a for a in agencies["items"] if str(a["agency_id"]) in members),
-                  key=lambda a: (-a["overdue"], -a["stalled"], a["agency_name"] or ""))
+    rows = sorted(agencies["items"], key=lambda a: (-a["overdue"], -a["stalled"],
+                                                     a["agency_name"] or ""))
     stalled_days = agencies["stalled_days"]
     today = date.fromisoformat(agencies["today"])
     # "stalled" as the API's stalled_days filter answers it (GET /board/actions?stalled_days=)
@@ -56,12 +55,9 @@ def pack_context(board: Board, integrity: Any, page: Page,
                 flagged.append({**x, "stalled": stalled})
         if flagged:
             per_agency.append({"row": a, "actions": flagged})
-    reviews = [r for r in all_reviews(board, page)[0]
-               if partnership is None or r["partnership"] == partnership]
-    challenges = [c for c in board.challenges(at=at, status="open",
-                                              agency_id=scope(page.actor, None),
-                                              limit=100_000)["items"]
-                  if str(c["addressed_to"]) in members]
+    reviews = all_reviews(board, page)[0]
+    challenges = board.challenges(at=at, status="open", agency_id=scope(page.actor, None),
+                                  limit=100_000, partnerships=partnerships(page))["items"]
     themes = [t for t in board.themes(at=at, recurrent_only=True)["items"]]
     themes.sort(key=lambda t: (-t["review_count"], t["theme"]))
     chart = stacked_bars([(a["agency_name"] or str(a["agency_id"]),
@@ -71,8 +67,8 @@ def pack_context(board: Board, integrity: Any, page: Page,
             "reviews": reviews, "challenges": challenges, "themes": themes,
             "checkpoint": latest_checkpoint(integrity, board, page),
             "stalled_days": stalled_days, "today": today, "position": agencies["position"],
-            "made_at": clock.now(), "rag_order": RAG_ORDER, "partnership": partnership,
-            "partnerships": partnerships}
+            "made_at": clock.now(), "rag_order": RAG_ORDER, "partnership": page.partnership,
+            "partnerships": page.partnership_choices}
 
 
 def render_pack_html(context: dict[str, Any], page: Page, *, inline_css: bool) -> str:
@@ -92,22 +88,20 @@ def render_pack_pdf(context: dict[str, Any], page: Page) -> bytes:
 
 
 @router.get("/board/pack", response_class=HTMLResponse)
-def board_pack(page: PageDep, board: BoardDep, integrity: IntegrityDep,
-               partnership: str | None = None) -> Response:
+def board_pack(page: PageDep, board: BoardDep, integrity: IntegrityDep) -> Response:
     """The printable Board pack (contents, page breaks), at the page's point in time."""
     page.section = "pack"
     with paging():
-        context = pack_context(board, integrity, page, partnership)
+        context = pack_context(board, integrity, page)
     return HTMLResponse(render_pack_html(context, page, inline_css=False),
                         headers=SECURITY_HEADERS)
 
 
 @router.get("/board/pack.pdf")
-def board_pack_pdf(page: PageDep, board: BoardDep, integrity: IntegrityDep,
-                   partnership: str | None = None) -> Response:
+def board_pack_pdf(page: PageDep, board: BoardDep, integrity: IntegrityDep) -> Response:
     """The same pack as PDF (WeasyPrint)."""
     with paging():
-        context = pack_context(board, integrity, page, partnership)
+        context = pack_context(board, integrity, page)
     day = context["today"].isoformat()
     return Response(render_pack_pdf(context, page), media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="board-pack-{day}.pdf"',

@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any
 from uuid import UUID
 
-from api.routes.board import answering, paging, scope
+from api.routes.board import answering, paging, partnerships_for, scope
 from api.schemas.common import HistoryEntryOut
 from api.web import Page, When
 from domain.application import HistoryEntry
@@ -26,8 +26,9 @@ def all_actions(board: Board, page: Page, **filters: Any) -> tuple[list[dict[str
     with paging():
         while True:
             body = board.actions(at=page.when.at, limit=10_000, cursor=cursor,
-                                 agency_id=scope(page.actor, filters.pop("agency", None)),
-                                 **filters)
+                                 agency_id=scope(page.actor, filters.get("agency")),
+                                 partnerships=partnerships(page),
+                                 **{k: v for k, v in filters.items() if k != "agency"})
             items += body["items"]
             position = body["position"]
             cursor = body["next_cursor"]
@@ -41,7 +42,7 @@ def all_reviews(board: Board, page: Page) -> tuple[list[dict[str, Any]], int]:
     with paging():
         while True:
             body = board.reviews(at=page.when.at, agency_id=scope(page.actor, None),
-                                 limit=1000, cursor=cursor)
+                                 limit=1000, cursor=cursor, partnerships=partnerships(page))
             items += body["items"]
             cursor = body["next_cursor"]
             if not cursor:
@@ -111,13 +112,8 @@ def version_at(ledger: Ledger, record_id: UUID, when: When) -> int | None:
 
 
 
-def partnership_members(board: Board, page: Page,
-                        partnership: str | None) -> tuple[set[str], list[str]]:
-    """The ids of the agencies serving in a partnership (every agency without one), and every
-    partnership's name, from the directory view at the page's point in time."""
-    with answering():
-        directory = board.agency_directory(at=page.when.at)["items"]
-    names = sorted({p for a in directory for p in a["partnerships"]})
-    members = {str(a["agency_id"]) for a in directory
-               if partnership is None or partnership in a["partnerships"]}
-    return members, names
+def partnerships(page: Page) -> list[str] | None:
+    """The partnerships the Board's queries are scoped to on this page, as the API scopes
+    them: the one chosen, and for a Board member who belongs to partnerships only theirs
+    (Forbidden, a 403 page, for another)."""
+    return partnerships_for(page.actor, page.partnership)  # type: ignore[arg-type]

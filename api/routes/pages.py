@@ -35,7 +35,7 @@ from api.routes.page_data import (
     all_reviews,
     history_until,
     latest_checkpoint,
-    partnership_members,
+    partnerships,
     rag_counts,
     version_at,
 )
@@ -62,28 +62,25 @@ def today_of(when: When) -> date:
 # ---- the overview ---------------------------------------------------------------------------
 
 @router.get("/", response_class=HTMLResponse)
-def overview(page: PageDep, board: BoardDep, integrity: IntegrityDep,
-             partnership: str | None = None) -> Response:
-    """Per agency (of one partnership, if asked), its actions by status; the reviews and
-    their deadlines; the latest checkpoint."""
+def overview(page: PageDep, board: BoardDep, integrity: IntegrityDep) -> Response:
+    """Per agency (of the partnership chosen, or the person's own), its actions by status;
+    the reviews and their deadlines; the latest checkpoint."""
     page.section = "overview"
-    members, partnerships = partnership_members(board, page, partnership)
     with answering():
-        agencies = board.agencies(at=page.when.at, agency_id=scope(page.actor, None))
+        agencies = board.agencies(at=page.when.at, agency_id=scope(page.actor, None),
+                                  partnerships=partnerships(page))
     actions, _ = all_actions(board, page)
     counts = rag_counts(actions)
-    rows = sorted((a for a in agencies["items"] if str(a["agency_id"]) in members),
-                  key=lambda a: (-a["overdue"], -a["stalled"], a["agency_name"] or ""))
+    rows = sorted(agencies["items"], key=lambda a: (-a["overdue"], -a["stalled"],
+                                                     a["agency_name"] or ""))
     chart = stacked_bars(
         [(a["agency_name"] or str(a["agency_id"]), {rag: counts.get(str(a["agency_id"]),
                                                                      Counter())[rag]
                                                     for rag in RAG_ORDER},
           {rag: page.url("/view/actions", agency=a["agency_id"], rag=rag)
            for rag in RAG_ORDER}) for a in rows])
-    reviews = [r for r in all_reviews(board, page)[0]
-               if partnership is None or r["partnership"] == partnership]
+    reviews, _ = all_reviews(board, page)
     return render(page, "pages/overview.html", title=_overview_title(page.actor),
-                  partnership=partnership, partnerships=partnerships,
                   agencies=rows, counts=counts, chart=chart, reviews=reviews[:12],
                   reviews_total=len(reviews), stalled_days=agencies["stalled_days"],
                   today=agencies["today"], position=agencies["position"],
@@ -120,6 +117,7 @@ def actions_list(page: PageDep, board: BoardDep, agency: UUID | None = None,
     with paging():
         if sort == "due":  # the API's own order: one page at a time with its cursor
             body = board.actions(at=page.when.at, agency_id=scope(page.actor, agency),
+                                 partnerships=partnerships(page),
                                  limit=PAGE_SIZE, cursor=cursor or None, **filters)
             items, position, nxt = body["items"], body["position"], body["next_cursor"]
             total = None
@@ -144,6 +142,9 @@ def action_page(action_id: UUID, page: PageDep, ledger: LedgerDep, board: BoardD
     page.section = "actions"
     current = ledger.get_action(action_id)
     page.actor.require_agency(current.agency_id, "read actions")  # type: ignore[union-attr]
+    if page.actor.partnerships:  # type: ignore[union-attr]  (as GET /actions/{id})
+        page.actor.require_partnership(  # type: ignore[union-attr]
+            ledger.get_review(current.review_id).partnership, "read the actions")
     action = ledger.get_action(action_id, version=version_at(ledger, action_id, page.when),
                                as_of=page.when.as_of)
     out = ActionOut.of(action)
@@ -166,9 +167,12 @@ def agency_page(agency_id: UUID, page: PageDep, ledger: LedgerDep, board: BoardD
     page.actor.require_agency(agency_id, "read agencies")  # type: ignore[union-attr]
     ledger.get_agency(agency_id)  # 404 for an unknown id
     with answering():
-        rows = board.agencies(at=page.when.at, agency_id=str(agency_id))
-    if not rows["items"]:
-        raise NotFound(f"agency {agency_id} was not registered at this point in time")
+        rows = board.agencies(at=page.when.at, agency_id=str(agency_id),
+                              partnerships=partnerships(page))
+        if not rows["items"]:
+            if board.agencies(at=page.when.at, agency_id=str(agency_id))["items"]:
+                raise Forbidden("this agency serves in none of the partnerships you read")
+            raise NotFound(f"agency {agency_id} was not registered at this point in time")
     row = rows["items"][0]
     actions, _ = all_actions(board, page, agency=agency_id)
     counts = rag_counts(actions).get(str(agency_id), Counter())
@@ -177,7 +181,8 @@ def agency_page(agency_id: UUID, page: PageDep, ledger: LedgerDep, board: BoardD
                            {rag: page.url("/view/actions", agency=agency_id, rag=rag)
                             for rag in RAG_ORDER})])
     with paging():
-        challenges = board.challenges(at=page.when.at, agency_id=str(agency_id), limit=200)
+        challenges = board.challenges(at=page.when.at, agency_id=str(agency_id), limit=200,
+                                      partnerships=partnerships(page))
     names = [e for e in history_until(ledger.agency_history(agency_id), page.when)]
     open_actions = [a for a in actions if a["status"] in ("open", "completion_claimed")]
     escalated = [a for a in actions if a["escalated"] or a["held_to_account"]]
@@ -195,7 +200,8 @@ def reviews_list(page: PageDep, board: BoardDep, cursor: str | None = None) -> R
     page.section = "reviews"
     with paging():
         body = board.reviews(at=page.when.at, agency_id=scope(page.actor, None),
-                             limit=PAGE_SIZE, cursor=cursor or None)
+                             limit=PAGE_SIZE, cursor=cursor or None,
+                             partnerships=partnerships(page))
     return render(page, "pages/reviews.html", title="Reviews and statutory deadlines",
                   items=body["items"], position=body["position"], next_cursor=body["next_cursor"],
                   csv_url=page.url("/view/csv/reviews.csv"))
@@ -210,6 +216,7 @@ def review_page(review_id: UUID, page: PageDep, ledger: LedgerDep, board: BoardD
     assert actor is not None
     if actor.role is Role.AGENCY_LEAD and actor.agency_id not in current.agencies_involved:
         raise Forbidden("an agency lead may only read the reviews their agency is in")
+    actor.require_partnership(current.partnership, "read the reviews")  # as GET /reviews/{id}
     review = ledger.get_review(review_id, version=version_at(ledger, review_id, page.when),
                                as_of=page.when.as_of)
     actions, position = all_actions(board, page, review_id=str(review_id))
@@ -264,6 +271,7 @@ def challenges_list(page: PageDep, board: BoardDep, status: str = "open",
         raise DomainErrorPage(422, "Not understood", f"'{status}' is not a challenge status.")
     with paging():
         body = board.challenges(at=page.when.at, status=None if status == "all" else status,
+                                partnerships=partnerships(page),
                                 agency_id=scope(page.actor, agency), stage=stage,
                                 limit=PAGE_SIZE, cursor=cursor or None)
     return render(page, "pages/challenges.html", title="Professional challenges",
@@ -406,7 +414,8 @@ def csv_download(name: str, page: PageDep, board: BoardDep, agency: UUID | None 
         return csv_response(items, list(ActionRow.model_fields), position, "actions")
     if name == "agencies":
         with answering():
-            body = board.agencies(at=page.when.at, agency_id=scope(page.actor, agency))
+            body = board.agencies(at=page.when.at, agency_id=scope(page.actor, agency),
+                                  partnerships=partnerships(page))
         return csv_response(body["items"], list(AgencyRow.model_fields), body["position"],
                             "agencies")
     if name == "reviews":
@@ -415,6 +424,7 @@ def csv_download(name: str, page: PageDep, board: BoardDep, agency: UUID | None 
     if name == "challenges":
         with paging():
             body = board.challenges(at=page.when.at, status=status or None,
+                                    partnerships=partnerships(page),
                                     agency_id=scope(page.actor, agency), stage=stage,
                                     limit=100_000)
         return csv_response(body["items"], list(ChallengeRow.model_fields), body["position"],

@@ -148,6 +148,5 @@ def _require_checkpointer(actor: Actor, doing: str) -> None:
 
 
 def _require_scrutineer(actor: Actor, doing: str) -> None:
-    # No Permission exists for witnessing (domain/actors.py is shared); it is the scrutineer's.
-    if actor.role is not Role.SCRUTINEER:
+    if not actor.may(Permission.WITNESS):
         raise Forbidden(f"role {actor.role.value} may not {doing}; only scrutineers witness")

@@ -1,6 +1,7 @@
 """The pages' shell: without a session every page leads to the sign-in page (a token form
-with its CSRF token, and a pre-session cookie), the old dashboard's address leads to the
-overview, the pages load only this origin's style, and none is in the OpenAPI schema."""
+with its CSRF token, and a pre-session cookie); the token dashboard (/dashboard) is served
+without a token with its own script and style; the pages load only this origin's style; none
+is in the OpenAPI schema."""
 
 from __future__ import annotations
 
@@ -38,9 +39,16 @@ def test_root_without_a_session_leads_to_the_sign_in_page(client: TestClient) ->
     assert PRE_SESSION_COOKIE in page.cookies
 
 
-def test_the_old_dashboard_address_leads_to_the_overview(client: TestClient) -> None:
-    response = client.get("/dashboard", follow_redirects=False)
-    assert response.status_code == 308 and response.headers["location"] == "/"
+def test_the_token_dashboard_is_served_without_a_token(client: TestClient) -> None:
+    response = client.get("/dashboard")
+    assert response.status_code == 200
+    assert '<form id="signin"' in response.text
+    assert 'id="token" name="token" type="password"' in response.text
+    assert 'src="/static/dashboard.js' in response.text
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    script = client.get("/static/dashboard.js")
+    assert "javascript" in script.headers["content-type"] and "sessionStorage" in script.text
+    assert client.get("/static/dashboard.css").headers["content-type"].startswith("text/css")
 
 
 def test_pages_load_only_this_origins_style(client: TestClient) -> None:
@@ -56,5 +64,5 @@ def test_pages_load_only_this_origins_style(client: TestClient) -> None:
 def test_pages_are_not_in_the_openapi_schema(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert "/" not in paths
-    assert not any(path.startswith(("/static", "/view", "/sign-", "/board/pack"))
+    assert not any(path.startswith(("/static", "/view", "/sign-", "/board/pack", "/dashboard"))
                    for path in paths)

@@ -15,6 +15,8 @@ import pytest
 from api.sessions import SESSION_COOKIE
 from domain.application import Context
 from domain.errors import Forbidden
+from tests.principals import AS_OPERATOR
+from tests.scenarios import Scenario
 
 
 def csrf(html: str) -> str:
@@ -171,4 +173,27 @@ def test_the_overview_for_one_partnership_holds_only_its_agencies(api: Any) -> N
     one = client.get("/", params={"partnership": "Stoke-on-Trent"})
     rows = re.findall(r'<tr data-agency="([0-9a-f-]+)"', one.text)
     assert rows == [str(api.agency_b)]
+    assert 'name="partnership" value="Stoke-on-Trent"' not in one.text  # a select instead
+    assert "partnership=Stoke-on-Trent" in one.text  # links keep it
     assert len(re.findall(r'<tr data-agency=', client.get("/").text)) == 2
+
+
+def test_a_board_member_of_one_partnership_reads_only_its_pages(api: Any) -> None:
+    user = api.ledger.register_user(AS_OPERATOR, name="Board Stoke", role="board_member",
+                                    partnerships=["Stoke-on-Trent"]).id
+    api.tokens["board_stoke"] = api.ledger.issue_token(AS_OPERATOR, user).token
+    stoke = Scenario(api.ledger).review([api.agency_a, api.agency_b], reference="STOKE-09",
+                                        partnership="Stoke-on-Trent")
+    staffs = Scenario(api.ledger).review([api.agency_a], reference="STAFFS-09",
+                                         partnership="Staffordshire")
+    client = sign_in(api, "board_stoke")
+    overview = client.get("/")
+    assert re.findall(r'<tr data-agency="([0-9a-f-]+)"', overview.text) == [str(api.agency_b)]
+    assert "STOKE-09" in overview.text and "STAFFS-09" not in overview.text
+    assert "You read the records of Stoke-on-Trent" in overview.text
+    assert client.get(f"/view/reviews/{stoke.review_id}").status_code == 200
+    assert client.get(f"/view/reviews/{staffs.review_id}").status_code == 403
+    assert client.get(f"/view/agencies/{api.agency_a}").status_code == 403
+    assert client.get("/", params={"partnership": "Staffordshire"}).status_code == 403
+    pack = client.get("/board/pack")
+    assert "STOKE-09" in pack.text and "STAFFS-09" not in pack.text

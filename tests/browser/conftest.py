@@ -103,7 +103,7 @@ def page(browser: Any, demo_server: DemoServer) -> Iterator[Any]:
     try:
         opened = context.new_page()
         opened.set_default_timeout(15_000)
-        opened.goto(demo_server.base_url + "/")
+        opened.goto(demo_server.base_url + "/dashboard")
         yield opened
     finally:
         context.close()
