@@ -208,11 +208,20 @@ def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
+LEVELS = {"sub_group": "sub-group", "delegated_partners": "delegated partners",
+          "lead_partners": "lead partners", "board": "Board"}
+
+
+def level_name(level: Any) -> str:
+    """A rung of the escalation ladder (domain.action.EscalationLevel), short."""
+    return LEVELS.get(str(level), words(level))
+
+
 def role_name(role: Any) -> str:
     return ROLE_NAMES.get(role, words(role))  # type: ignore[call-overload]
 
 
-templates.env.filters.update(date=date_text, words=words, role=role_name)
+templates.env.filters.update(date=date_text, words=words, role=role_name, level=level_name)
 templates.env.globals.update(plural=plural)
 
 

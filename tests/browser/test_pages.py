@@ -47,7 +47,7 @@ def position_of(page: Any) -> int:
 
 def cell(page: Any, agency_id: str, column: str) -> int:
     return int(page.locator(f'#agencies tr[data-agency="{agency_id}"] '
-                            f'td[data-col="{column}"]').inner_text().strip())
+                            f'td[data-col="{column}"] a').first.inner_text().strip())
 
 
 def no_serious_violations(page: Any) -> None:
@@ -79,6 +79,11 @@ def test_overview_numbers_are_the_apis_at_the_same_position(person: Any,
                        "completed"):
             key = {"held": "held_to_account"}.get(column, column)
             assert cell(page, agency, column) == row[key], (row["agency_name"], column)
+        levels = page.locator(f'#agencies tr[data-agency="{agency}"] td[data-col="escalated"]')
+        for level in {e["level"] for e in row["escalations"]}:
+            count = sum(1 for e in row["escalations"] if e["level"] == level)
+            assert f"{count} {level.replace('_', ' ').replace('sub group', 'sub-group')}" in \
+                levels.inner_text()
     # the overdue number links to the list behind it, which holds exactly that many
     agency = behind[0]
     page.locator(f'#agencies tr[data-agency="{agency["agency_id"]}"] '
