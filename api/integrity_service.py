@@ -12,6 +12,7 @@ from typing import Any
 from api.errors import ServiceUnavailable
 from api.integrity_keys import load_or_create_signer
 from api.settings import Settings
+from api.signer_state import SignerState
 from domain.actors import Actor
 from domain.application import Context
 from domain.checkpoint import IntegrityLog
@@ -47,6 +48,7 @@ class IntegrityService:
         self.ledger = ledger
         self.origin = settings.integrity_origin
         self.signer, self.key_created = load_or_create_signer(settings.key_file, self.origin)
+        self.signer_state = SignerState(settings.key_file, self.signer)
         self._owns_merkle = merkle is None  # a Merkle log passed in is closed by its owner
         self.merkle = merkle or MerkleLog(settings, ledger)
         try:
@@ -75,11 +77,55 @@ class IntegrityService:
             raise ServiceUnavailable(f"the Merkle log cannot be brought up to date: {error}"
                                      ) from error
 
+    def describe_latest(self) -> str:
+        """'the checkpoint of log <origin> of size <n>', or that there is none."""
+        log = self.integrity_log()
+        if log is None or log.latest is None:
+            return f"no checkpoint of log {self.origin} is recorded"
+        return f"the last checkpoint (log {self.origin}, size {log.latest.size})"
+
+    def check_since_last_checkpoint(self) -> None:
+        """The events since the last checkpoint must be the Merkle log's leaves: refuse,
+        naming the first bad position, when they differ (before anything is signed)."""
+        log = self.integrity_log()
+        start = log.latest.size if log is not None and log.latest is not None else 0
+        size = self.merkle.tree_size()
+        if start > size:
+            raise IntegrityConflict(
+                f"the Merkle log holds {size} leaves, fewer than {self.describe_latest()}: it "
+                "was emptied or rebuilt from fewer events; `ledger verify --live` names the "
+                "first bad position")
+        try:
+            found = self.merkle.first_difference(start)
+        except MerkleLogError as error:
+            raise ServiceUnavailable(f"the Merkle log cannot be read: {error}") from error
+        if found is not None:
+            position, what = found
+            raise IntegrityConflict(
+                f"refusing to sign: since {self.describe_latest()}, {what}; first bad position "
+                f"{position}. Run `ledger verify --live`")
+
     def make_checkpoint(self, ctx: Context, *, reason: str, size: int | None = None
                         ) -> CheckpointMade:
+        """Bring the Merkle log up to date (its last leaf must still be its event), check the
+        events since the last checkpoint against it, sign (if this extends what the key last signed) and record; then append the
+        checkpoint's own event to the Merkle log, so the next checkpoint and every export
+        cover it."""
         self.catch_up()
-        return self.ledger.make_checkpoint(ctx, origin=self.origin, signer=self.signer,
-                                           tree=self.merkle, reason=reason, size=size)
+        self.check_since_last_checkpoint()
+        made = self.ledger.make_checkpoint(ctx, origin=self.origin, signer=self.signer,
+                                           tree=self.merkle, reason=reason, size=size,
+                                           sign=self.signer_state.signer_for(self.merkle))
+        self.settle()
+        return made
+
+    def settle(self) -> None:
+        """Append what was just recorded (a checkpoint's own event) to the Merkle log. The
+        record is made; a failure here is logged, and the next checkpoint refuses anyway."""
+        try:
+            self.catch_up()
+        except ServiceUnavailable as error:
+            logger.warning("the checkpoint is recorded, but %s", error)
 
     def cited_tree(self, size: int | None, root: str | None) -> tuple[int, str]:
         """(size, base64 root) for a sign-off: the log as it stands, or an earlier size the
@@ -108,12 +154,15 @@ class IntegrityService:
         if log is not None and any(cp.size == size for cp in log.checkpoints):
             return None
         try:
-            return self.ledger.make_checkpoint(Context(actor), origin=self.origin,
+            made = self.ledger.make_checkpoint(Context(actor), origin=self.origin,
                                                signer=self.signer, tree=self.merkle,
-                                               reason=reason, size=size)
+                                               reason=reason, size=size,
+                                               sign=self.signer_state.signer_for(self.merkle))
         except DomainError as error:
             logger.warning("no checkpoint of size %s after a sign-off: %s", size, error)
             return None
+        self.settle()
+        return made
 
     def integrity_log(self) -> IntegrityLog | None:
         try:
@@ -210,6 +259,9 @@ class IntegrityService:
 
     # ---- export and verification ------------------------------------------------------------
     def export_lines(self) -> Iterator[bytes]:
+        """The bundle. The Merkle log is brought up to date first (as far as it can be), so
+        the newest checkpoint's own event carries its hint too."""
+        self.settle()
         return glue.export_lines(self.ledger, self.merkle, self.integrity_log(), self.origin,
                                  self.vkey)
 

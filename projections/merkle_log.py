@@ -229,8 +229,36 @@ class MerkleLog:
         position = int(row["position"])
         stored = self.ledger.store.stored(position - 1, 1, stop=position)
         if not stored or leaf_hash(leaf_of(stored[0])).hex() != row["leaf_hash"]:
-            raise MerkleLogError(f"the stored event at position {position} no longer matches "
-                                 "the Merkle log (run `ledger verify --live`)")
+            raise MerkleLogError(f"the stored event at position {position}, the Merkle log's "
+                                 f"last leaf, is {'changed' if stored else 'gone'}: the log "
+                                 "is not extended over it (`ledger verify --live` names the "
+                                 "first bad position)")
+
+    def first_difference(self, start: int = 0) -> tuple[int, str] | None:
+        """Compare the stored events with the log's leaves from leaf `start` to the last leaf:
+        (first bad position, what differs), or None if every event there is its leaf. Events
+        after the last leaf are not yet appended, not a difference."""
+        size = self.tree_size()
+        if start >= size:
+            return None
+        if start:
+            before = self.leaf(start - 1)
+            after = before[0] if before else 0
+        else:
+            after = 0
+        events = self.ledger.iter_notifications(start=after + 1, batch=5000)
+        for position, expected in self.iter_leaves(start, size):
+            row = next(events, None)
+            if row is not None and row.id < position:
+                return row.id, (f"the stored event at position {row.id} is not in the Merkle "
+                                f"log (inserted; the log's next leaf is position {position})")
+            if row is None or row.id > position:
+                return position, (f"the event at position {position} is gone (missing; the "
+                                  "Merkle log holds it)")
+            if leaf_hash(leaf_of(row)) != expected:
+                return position, (f"the stored event at position {position} differs from "
+                                  "its leaf in the Merkle log (altered)")
+        return None
 
     def position(self) -> int:
         """The last ledger position the log has applied."""
