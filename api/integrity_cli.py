@@ -8,6 +8,7 @@ failed, 2 the command could not run.
 
 from __future__ import annotations
 
+import base64
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -93,6 +94,10 @@ def register(app: typer.Typer) -> None:
     app.command("verify")(verify)
     app.command("verify-proof")(verify_proof)
     app.command("rotate-key")(rotate_key)
+    app.command("merkle-rebuild")(merkle_rebuild)
+    app.command("witness", context_settings={"allow_extra_args": True,
+                                             "ignore_unknown_options": True,
+                                             "help_option_names": []})(witness)
 
 
 def init() -> None:
@@ -176,6 +181,33 @@ def rotate_key(
     out.print(f"Now set LEDGER_INTEGRITY_ORIGIN={new_origin} and "
               f"LEDGER_INTEGRITY_KEY_PATH={new_key}, restart, and publish the new key. "
               "Keep the old public key: the old log's checkpoints still verify with it.")
+
+
+def witness(ctx: typer.Context) -> None:
+    """A scrutineer's witness kit: `ledger witness init NAME | register | cosign ...`, the
+    standalone verifier's `ledger-verify witness` (ledger_verifier/witness.py), which needs
+    nothing of the service."""
+    try:
+        code = standalone.main(["witness", *ctx.args])
+    except SystemExit as stop:  # argparse: --help, or a usage error
+        code = stop.code if isinstance(stop.code, int) else 2
+    if code:
+        raise typer.Exit(code)
+
+
+def merkle_rebuild() -> None:
+    """Rebuild the Merkle log's node table (the proof cache) from the events, after `ledger
+    verify --live` found a corrupt node. Refused if an event no longer matches its leaf: that
+    is a changed history, not a corrupt cache."""
+    with services(views=False, integrity=False, merkle=True) as opened, _refusals():
+        merkle = opened.merkle
+        with _progress() as bar:
+            task = bar.add_task("Nodes", total=merkle.tree_size())
+            written = merkle.rebuild_nodes(
+                progress=lambda done, total: bar.update(task, completed=done, total=total))
+        size = merkle.tree_size()
+        out.print(f"rebuilt {written} nodes of the Merkle log from its {size} leaves, each "
+                  f"checked against its event; root {base64.b64encode(merkle.root(size)).decode() if size else '-'}")
 
 
 def export(path: Annotated[Path, typer.Argument(help="the bundle file to write ('-': stdout)")]

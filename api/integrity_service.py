@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from api.errors import ServiceUnavailable
 from api.integrity_keys import load_or_create_signer
@@ -22,9 +22,10 @@ from domain.use_cases.integrity import CheckpointMade
 from ledger_verifier import bundle
 from ledger_verifier.verifier import Verifier, format_tlog_proof, leaf_hash
 from projections import integrity as glue
-from projections.merkle_log import MerkleLog, MerkleLogError, leaf_of
+from projections.merkle_log import CorruptNode, MerkleLog, MerkleLogError, leaf_of
 
 logger = logging.getLogger("ledger.integrity")
+T = TypeVar("T")
 
 
 class IntegrityConflict(WrongStage):
@@ -49,6 +50,7 @@ class IntegrityService:
         self.origin = settings.integrity_origin
         self.signer, self.key_created = load_or_create_signer(settings.key_file, self.origin)
         self.signer_state = SignerState(settings.key_file, self.signer)
+        self.corruption: str | None = None  # a proof that failed its check, for /readyz
         self._owns_merkle = merkle is None  # a Merkle log passed in is closed by its owner
         self.merkle = merkle or MerkleLog(settings, ledger)
         try:
@@ -203,16 +205,36 @@ class IntegrityService:
             return size
         return self.require_log().latest.size  # type: ignore[union-attr]
 
-    def inclusion(self, position: int, size: int | None = None) -> Inclusion:
+    def signed_root(self, size: int) -> bytes | None:
+        """The root a checkpoint of this log signed for `size`, if one did."""
+        log = self.integrity_log()
+        for cp in reversed(log.checkpoints if log is not None else []):
+            if cp.size == size:
+                return cp.root
+        return None
+
+    def _checked(self, prove: Callable[[], T]) -> T:
+        """Run a self-checked proof: a corrupt node is a 503 naming it, and /readyz says so."""
+        try:
+            return prove()
+        except CorruptNode as error:
+            self.corruption = str(error)
+            logger.error("%s", error)
+            raise ServiceUnavailable(str(error)) from error
+
+    def inclusion(self, position: int, size: int | None = None, *,
+                  root: bytes | None = None) -> Inclusion:
+        """The inclusion proof, checked before it is served against the signed root of the
+        size (or the root recomputed from the stored nodes if no checkpoint has that size)."""
         index = self._index_of(position)
         n = self._size(size)
         if not index < n <= self.merkle.tree_size():
             raise InvalidInput(f"position {position} is leaf {index}: the tree size must be "
                                f"above it and at most {self.merkle.tree_size()}", field="size")
-        leaf = self.merkle.leaf(index)
-        assert leaf is not None
-        return Inclusion(position, index, n, leaf[1], self.merkle.inclusion_proof(index, n),
-                         self.merkle.root(n))
+        signed = root if root is not None else self.signed_root(n)
+        leaf, path, checked_root = self._checked(
+            lambda: self.merkle.checked_inclusion(index, n, signed))
+        return Inclusion(position, index, n, leaf, path, checked_root)
 
     def record_proofs(self, record_id: Any) -> tuple[int, list[tuple[int, int, Inclusion | None]]]:
         """For each event of one record (a review, action, challenge...): (version, position,
@@ -228,14 +250,19 @@ class IntegrityService:
         for version, position in sorted(positions.items()):
             index = self._index_of(position)
             out.append((version, position,
-                        self.inclusion(position, latest.size) if index < latest.size else None))
+                        self.inclusion(position, latest.size, root=latest.root)
+                        if index < latest.size else None))
         return latest.size, out
 
-    def consistency(self, first: int, second: int) -> list[bytes]:
+    def consistency(self, first: int, second: int) -> tuple[list[bytes], bytes, bytes]:
+        """(path, root of `first`, root of `second`), checked before it is served against
+        the signed roots of those sizes (or the roots recomputed from the stored nodes)."""
         size = self.merkle.tree_size()
         if not 0 < first <= second <= size:
             raise InvalidInput(f"need 0 < from <= to <= {size} (the log's size)", field="from")
-        return self.merkle.consistency_proof(first, second)
+        root1, root2 = self.signed_root(first), self.signed_root(second)
+        return self._checked(lambda: self.merkle.checked_consistency(first, second, root1,
+                                                                     root2))
 
     def tlog_proof(self, position: int) -> str:
         """A self-contained C2SP tlog-proof of one event against the latest checkpoint: its
@@ -254,7 +281,8 @@ class IntegrityService:
         if leaf is None or stored is None or leaf_hash(leaf) != stored[1]:
             raise IntegrityConflict(f"the stored event at position {position} no longer "
                                     "matches the log: run `ledger verify --live`")
-        proof = self.merkle.inclusion_proof(index, latest.size)
+        _, proof, _ = self._checked(
+            lambda: self.merkle.checked_inclusion(index, latest.size, latest.root))
         return format_tlog_proof(index, proof, log.cosigned_note(latest.size), extra=leaf)
 
     # ---- export and verification ------------------------------------------------------------

@@ -70,6 +70,7 @@ class Kind(StrEnum):
     EMPTY = "empty"
     NO_CHECKPOINT = "no_checkpoint"  # nothing signed covers the events
     TOO_FEW_COSIGNATURES = "too_few_cosignatures"
+    CORRUPT_NODE = "corrupt_node"  # --live only: a stored Merkle node is not the events' hash
 
 
 class Failure(Exception):
