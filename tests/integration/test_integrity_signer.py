@@ -151,3 +151,42 @@ def test_a_new_origin_is_started_deliberately_after_a_rebuild(world: World):
     code, output = cli(world, "checkpoint", "--reason", "the new origin's first")
     assert code == 0, output
     assert output.startswith("rebuilt.example/log ")
+
+
+def test_with_no_checkpoint_left_a_difference_does_not_name_a_checkpoint_of_size_0(
+        world: World):
+    positions = integrity_log_positions(world)
+    for position in positions:
+        world.db.delete(position)
+    code, output = cli(world, "verify", "--live", "--public-key", world.vkey)
+    assert code == 1, output
+    assert f"FAILED (missing) at position {positions[0]}" in output, output
+    assert "size 0" not in output and "no signed checkpoint covering it" in output, output
+
+
+def test_a_gap_without_hints_is_not_reported_after_the_last_event(world: World):
+    """Without the service's leaf hashes, events gone between two checkpoints cannot be
+    placed: the verdict says how many at least, names the checkpoint, and does not claim that
+    the events after the last one present are the missing ones."""
+    path = world.tmp / "export.sglb"
+    assert cli(world, "export", str(path))[0] == 0
+    lines = path.read_bytes().splitlines(keepends=True)
+    events = [line.split(b" ")[0] + b" " + line.split(b" ")[1].rstrip(b"\n") + b"\n"
+              for line in lines if line.startswith(b"e ")]
+    # Events between the two checkpoints, enough that fewer remain than the second covers.
+    n = len(events) - world.second.size + 2
+    gone = events[world.first.size + 1:world.first.size + 1 + n]
+    assert world.first.size + 1 + n < world.second.size
+    kept = [e for e in events if e not in gone]
+    checkpoints = [line for line in lines if line.startswith(b"c ")]
+    trailer = json.dumps({"checkpoints": len(checkpoints), "events": len(kept),
+                          "extra_leaves": 0}, sort_keys=True)
+    path.write_bytes(b"".join(lines[:2] + checkpoints + kept) + f"t {trailer}\n".encode())
+    code, output = cli(world, "verify", str(path), "--public-key", world.vkey)
+    assert code == 1, output
+    assert "FAILED (truncated)" in output, output
+    assert (f"fewer than the bundle checkpoint (origin {world.service.origin}, size "
+            in output), output
+    assert f"at least {world.second.size - (len(events) - n)} of the events it covers are " \
+           "gone" in output, output
+    assert "events after position" not in output
