@@ -280,6 +280,16 @@
     return text;
   }
 
+  async function describeCheckpoint(token) {
+    try {
+      var cp = await getJson("/integrity/checkpoints/latest", token);
+      var who = cp.cosigned_by.length ? "cosigned by the witnesses " + cp.cosigned_by.join(", ")
+        : "not yet cosigned by any witness";
+      return " The latest signed checkpoint (" + cp.origin + ", size " + cp.size + ") is " +
+        who + ".";
+    } catch (e) { return ""; } /* none yet, or not readable: the views stand alone */
+  }
+
   async function load() {
     var token = sessionStorage.getItem(TOKEN_KEY);
     if (!token) { signOut(); return; }
@@ -326,7 +336,7 @@
       showMessage("The ledger could not answer. Press Refresh to try again.");
     }
     if (positions.length) {
-      var text = await describePosition(positions, today);
+      var text = await describePosition(positions, today) + await describeCheckpoint(token);
       if (mine === generation) $("position").textContent = text;
     }
   }
