@@ -218,6 +218,7 @@
       byPartnership: true,
       columns: 7, empty: "No challenge is open.", rows: challengeRows },
     { id: "themes", path: "/board/themes?recurrent=true", paged: false, columns: 3,
+      byPartnership: true,
       empty: "No theme recurs in two or more reviews yet.", rows: themeRows },
   ];
 
