@@ -283,7 +283,10 @@
 
   async function describeCheckpoint(token) {
     try {
-      var cp = await getJson("/integrity/checkpoints/latest", token);
+      // The list answers 200 with no checkpoint yet (latest would be a 404 in the console).
+      var list = (await getJson("/integrity/checkpoints", token)).checkpoints;
+      if (!list.length) return " No checkpoint has been signed yet.";
+      var cp = list[list.length - 1];
       var who = cp.cosigned_by.length ? "cosigned by the witnesses " + cp.cosigned_by.join(", ")
         : "not yet cosigned by any witness";
       return " The latest signed checkpoint (" + cp.origin + ", size " + cp.size + ") is " +
