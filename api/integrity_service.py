@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from api.errors import ServiceUnavailable
 from api.integrity_keys import load_or_create_signer
 from api.settings import Settings
-from api.signer_state import SignerState
+from api.signer_state import SignerState, SignerStateError
 from domain.actors import Actor
 from domain.application import Context
 from domain.checkpoint import IntegrityLog
@@ -115,9 +115,12 @@ class IntegrityService:
         cover it."""
         self.catch_up()
         self.check_since_last_checkpoint()
-        made = self.ledger.make_checkpoint(ctx, origin=self.origin, signer=self.signer,
-                                           tree=self.merkle, reason=reason, size=size,
-                                           sign=self.signer_state.signer_for(self.merkle))
+        try:
+            made = self.ledger.make_checkpoint(ctx, origin=self.origin, signer=self.signer,
+                                               tree=self.merkle, reason=reason, size=size,
+                                               sign=self.signer_state.signer_for(self.merkle))
+        except SignerStateError as error:  # an operator must look: say so, and sign nothing
+            raise ServiceUnavailable(str(error)) from error
         self.settle()
         return made
 
@@ -160,7 +163,7 @@ class IntegrityService:
                                                signer=self.signer, tree=self.merkle,
                                                reason=reason, size=size,
                                                sign=self.signer_state.signer_for(self.merkle))
-        except DomainError as error:
+        except (DomainError, SignerStateError) as error:
             logger.warning("no checkpoint of size %s after a sign-off: %s", size, error)
             return None
         self.settle()

@@ -161,12 +161,14 @@ class Board:
                 "next_cursor": _join_cursor(nxt)}
 
     def themes(self, *, at: At = NOW, theme: str | None = None,
-               recurrent_only: bool = False) -> dict[str, Any]:
+               recurrent_only: bool = False,
+               partnerships: list[str] | None = None) -> dict[str, Any]:
         with self._read("themes", at) as (tx, position):
             if theme is not None:
-                detail = themes.theme_detail(tx, theme)
+                detail = themes.theme_detail(tx, theme, partnerships=partnerships)
                 return {"position": position, "items": [detail] if detail else []}
-            items = themes.list_themes(tx, recurrent_only=recurrent_only)
+            items = themes.list_themes(tx, recurrent_only=recurrent_only,
+                                       partnerships=partnerships)
         return {"position": position, "items": items}
 
     def audit(self, *, at: At = NOW, entity_id: str | None = None, actor: str | None = None,

@@ -225,6 +225,14 @@ def present(row: dict[str, Any], today: date, rapid_review_clock: str) -> dict[s
     return out
 
 
+def in_list(column: str, values: list[str], params: list[Any]) -> str:
+    """SQL keeping the rows whose `column` is one of `values` (none: no rows)."""
+    if not values:
+        return "1 = 0"
+    params += list(values)
+    return f"{column} IN ({', '.join('?' for _ in values)})"
+
+
 def in_partnerships(column: str, partnerships: list[str] | None,
                     params: list[Any]) -> str | None:
     """SQL keeping the rows whose `column` (a review id) is a review of these partnerships."""

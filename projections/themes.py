@@ -11,6 +11,7 @@ from typing import Any
 
 from projections.base import Changes, Table, ViewProjection, iso, on, uid
 from projections.db import Tx, page_limit
+from projections.reviews import in_partnerships
 
 FINDINGS = Table(
     "view_theme_findings",
@@ -87,30 +88,49 @@ class ThemesProjection(ViewProjection):
                 ch.add(THEMES.name, theme, findings=-1)
 
 
-def list_themes(tx: Tx, *, recurrent_only: bool = False) -> list[dict[str, Any]]:
-    """Every theme with how many reviews and findings carry it, most widespread first."""
-    sql = "SELECT theme, reviews, findings FROM {view_themes}"
-    if recurrent_only:
-        sql += " WHERE reviews >= 2"
-    rows = tx.query(sql + " ORDER BY reviews DESC, findings DESC, theme")
+def list_themes(tx: Tx, *, recurrent_only: bool = False,
+                partnerships: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every theme with how many reviews and findings carry it, most widespread first.
+
+    With `partnerships`: the themes of these partnerships' reviews only, counted over them
+    (recurrent when two or more of their reviews carry it), from the theme-review links of
+    those reviews (a partnership's reviews are hundreds, not the history)."""
+    if partnerships is None:
+        sql = "SELECT theme, reviews, findings FROM {view_themes}"
+        params: list[Any] = []
+        if recurrent_only:
+            sql += " WHERE reviews >= 2"
+    else:
+        params = []
+        ours = in_partnerships("review_id", partnerships, params)
+        sql = ("SELECT theme, COUNT(*) AS reviews, SUM(findings) AS findings FROM "
+               f"{{view_theme_reviews}} WHERE {ours} GROUP BY theme"
+               + (" HAVING COUNT(*) >= 2" if recurrent_only else ""))
+    rows = tx.query(sql + " ORDER BY reviews DESC, findings DESC, theme", params)
     return [{"theme": r["theme"], "review_count": int(r["reviews"]),
              "finding_count": int(r["findings"]), "recurrent": int(r["reviews"]) >= 2}
             for r in rows]
 
 
-def theme_detail(tx: Tx, theme: str, *, limit: int = 500) -> dict[str, Any] | None:
-    """One theme: its reviews (with references) and findings, oldest first."""
-    head = tx.one("SELECT theme, reviews, findings FROM {view_themes} WHERE theme = ?", (theme,))
-    if head is None:
+def theme_detail(tx: Tx, theme: str, *, limit: int = 500,
+                 partnerships: list[str] | None = None) -> dict[str, Any] | None:
+    """One theme: its reviews (with references) and findings, oldest first; with
+    `partnerships`, those of these partnerships' reviews only (None if they have none)."""
+    params: list[Any] = [theme]
+    ours = in_partnerships("t.review_id", partnerships, params)
+    mine = f" AND {ours}" if ours else ""
+    head = tx.one("SELECT COUNT(*) AS reviews, SUM(t.findings) AS findings FROM "
+                  f"{{view_theme_reviews}} t WHERE t.theme = ?{mine}", params)
+    if head is None or not int(head["reviews"] or 0):
         return None
     reviews = tx.query(
         "SELECT t.review_id, r.reference, t.findings, t.first_on FROM {view_theme_reviews} t "
-        "LEFT JOIN {view_reviews} r ON r.review_id = t.review_id WHERE t.theme = ? "
-        f"ORDER BY t.first_on, t.review_id {page_limit(limit)}", (theme,))
+        f"LEFT JOIN {{view_reviews}} r ON r.review_id = t.review_id WHERE t.theme = ?{mine} "
+        f"ORDER BY t.first_on, t.review_id {page_limit(limit)}", params)
     findings = tx.query(
-        "SELECT finding_id, review_id, text, recorded_on, correction FROM "
-        "{view_theme_findings} "
-        f"WHERE theme = ? ORDER BY recorded_on, finding_id {page_limit(limit)}", (theme,))
+        "SELECT t.finding_id, t.review_id, t.text, t.recorded_on, t.correction FROM "
+        f"{{view_theme_findings}} t WHERE t.theme = ?{mine} "
+        f"ORDER BY t.recorded_on, t.finding_id {page_limit(limit)}", params)
     return {"theme": theme, "review_count": int(head["reviews"]),
-            "finding_count": int(head["findings"]), "recurrent": int(head["reviews"]) >= 2,
-            "reviews": reviews, "findings": findings}
+            "finding_count": int(head["findings"] or 0),
+            "recurrent": int(head["reviews"]) >= 2, "reviews": reviews, "findings": findings}

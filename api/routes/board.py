@@ -205,12 +205,14 @@ def board_challenges(
 
 @router.get("/themes", response_model=ThemesOut, responses=responses())
 def board_themes(
-    request: Request, board: BoardDep, _: ReaderDep, at: AtDep,
+    request: Request, board: BoardDep, actor: ReaderDep, at: AtDep,
     theme: Annotated[str | None, Query(max_length=60, description=(
         "one theme, with its reviews and findings"))] = None,
-    recurrent: bool = False,
+    recurrent: bool = False, partnership: PartnershipQuery = None,
 ) -> Any:
-    """Each theme with the reviews and findings that carry it; recurrent in 2+ reviews."""
+    """Each theme with the reviews and findings that carry it; recurrent in 2+ reviews. By
+    partnership: the themes of its reviews only, counted over them."""
     with answering():
-        body = board.themes(at=at, theme=theme, recurrent_only=recurrent)
+        body = board.themes(at=at, theme=theme, recurrent_only=recurrent,
+                            partnerships=partnerships_for(actor, partnership))
     return respond(request, ThemesOut, body, ThemeRow, "themes")

@@ -31,8 +31,7 @@ router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 def pack_context(board: Board, integrity: Any, page: Page) -> dict[str, Any]:
     """Everything in the pack, for the page's partnership (chosen, or the person's own) as
-    the API's queries scope it; recurrent themes stay those of every review (a theme recurs
-    across partnerships)."""
+    the API's queries scope it (recurrent themes: those of its reviews, counted over them)."""
     at = page.when.at
     agencies = board.agencies(at=at, agency_id=scope(page.actor, None),
                               partnerships=partnerships(page))
@@ -58,7 +57,7 @@ def pack_context(board: Board, integrity: Any, page: Page) -> dict[str, Any]:
     reviews = all_reviews(board, page)[0]
     challenges = board.challenges(at=at, status="open", agency_id=scope(page.actor, None),
                                   limit=100_000, partnerships=partnerships(page))["items"]
-    themes = [t for t in board.themes(at=at, recurrent_only=True)["items"]]
+    themes = board.themes(at=at, recurrent_only=True, partnerships=partnerships(page))["items"]
     themes.sort(key=lambda t: (-t["review_count"], t["theme"]))
     chart = stacked_bars([(a["agency_name"] or str(a["agency_id"]),
                            {rag: counts.get(str(a["agency_id"]), Counter())[rag]

@@ -286,12 +286,14 @@ def challenges_list(page: PageDep, board: BoardDep, status: str = "open",
 def themes_list(page: PageDep, board: BoardDep, theme: str | None = None) -> Response:
     page.section = "themes"
     with answering():
-        body = board.themes(at=page.when.at, theme=theme or None)
+        body = board.themes(at=page.when.at, theme=theme or None,
+                            partnerships=partnerships(page))
         items = sorted(body["items"], key=lambda t: (not t["recurrent"], -t["review_count"],
                                                      t["theme"]))
         for item in items:  # the reviews behind each recurrent theme (GET ...?theme=)
             if item["recurrent"] and not item.get("reviews"):
-                detail = board.themes(at=page.when.at, theme=item["theme"])["items"]
+                detail = board.themes(at=page.when.at, theme=item["theme"],
+                                      partnerships=partnerships(page))["items"]
                 item["reviews"] = detail[0]["reviews"] if detail else []
     return render(page, "pages/themes.html", title="Themes", items=items, theme=theme,
                   position=body["position"], csv_url=page.url("/view/csv/themes.csv"))
@@ -431,7 +433,7 @@ def csv_download(name: str, page: PageDep, board: BoardDep, agency: UUID | None 
                             "challenges")
     if name == "themes":
         with answering():
-            body = board.themes(at=page.when.at)
+            body = board.themes(at=page.when.at, partnerships=partnerships(page))
         return csv_response(body["items"], list(ThemeRow.model_fields), body["position"],
                             "themes")
     if name == "audit":

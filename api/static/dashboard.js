@@ -218,6 +218,7 @@
       byPartnership: true,
       columns: 7, empty: "No challenge is open.", rows: challengeRows },
     { id: "themes", path: "/board/themes?recurrent=true", paged: false, columns: 3,
+      byPartnership: true,
       empty: "No theme recurs in two or more reviews yet.", rows: themeRows },
   ];
 
@@ -282,11 +283,10 @@
 
   async function describeCheckpoint(token) {
     try {
-      // The list, not /latest: a ledger without a checkpoint answers the list with none
-      // (/latest answers 404, which the browser logs as an error).
-      var all = (await getJson("/integrity/checkpoints", token)).checkpoints;
-      if (!all.length) return "";
-      var cp = all[all.length - 1];
+      // The list answers 200 with no checkpoint yet (latest would be a 404 in the console).
+      var list = (await getJson("/integrity/checkpoints", token)).checkpoints;
+      if (!list.length) return " No checkpoint has been signed yet.";
+      var cp = list[list.length - 1];
       var who = cp.cosigned_by.length ? "cosigned by the witnesses " + cp.cosigned_by.join(", ")
         : "not yet cosigned by any witness";
       return " The latest signed checkpoint (" + cp.origin + ", size " + cp.size + ") is " +

@@ -3,6 +3,7 @@ the Merkle log's node table it is a 503 naming the node, and /readyz says so."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tests.principals import AS_OPERATOR
@@ -35,3 +36,19 @@ def test_a_proof_over_an_edited_node_is_never_served(api: Any):
     # a proof that does not pass over the node is still served
     assert api.get("auditor", "/integrity/proofs/inclusion",
                    position=merkle.leaf(size - 1)[0]).status_code == 200
+
+
+def test_a_checkpoint_made_over_http_is_in_the_merkle_log_at_once(api: Any):
+    made = api.post("scb_manager", "/integrity/checkpoints", {"reason": "covered"})
+    assert made.status_code == 201, made.text
+    merkle = api.client.app.state.services.merkle
+    head = api.ledger.head_position()  # the checkpoint's own event (after the log's opening)
+    assert merkle.leaf_index_of(head) in (made.json()["size"], made.json()["size"] + 1)
+
+
+def test_an_unreadable_signer_state_is_a_503_not_a_500(api: Any, tmp_path: Path):
+    assert api.post("scb_manager", "/integrity/checkpoints", {"reason": "a"}).status_code == 201
+    (tmp_path / "log.key.state").write_text("not json")
+    refused = api.post("scb_manager", "/integrity/checkpoints", {"reason": "b"})
+    assert refused.status_code == 503, refused.text
+    assert "log.key.state" in refused.text

@@ -50,7 +50,12 @@ def test_each_board_member_sees_only_their_partnership(api: Any) -> None:
     one = api.get("auditor", "/board/reviews", partnership="Stoke-on-Trent").json()["items"]
     assert [r["review_id"] for r in one] == [str(stoke.review_id)]
     agencies = get(api, tokens["Stoke-on-Trent"], "/board/agencies").json()["items"]
-    assert {a["agency_id"] for a in agencies} == {str(api.agency_b)}  # serving Stoke only
+    # Stoke's council serves Stoke; Staffordshire's police serves Staffordshire only, but
+    # owes Stoke an action (and answers a challenge on it): listed, with Stoke's counts only.
+    by_id = {a["agency_id"]: a for a in agencies}
+    assert set(by_id) == {str(api.agency_b), str(api.agency_a)}
+    assert (by_id[str(api.agency_a)]["open"], by_id[str(api.agency_a)]["challenges_open"]) == (
+        1, 1)
     assert [p["name"] for p in api.get("auditor", "/partnerships").json()["items"]] == [
         "Staffordshire", "Stoke-on-Trent"]
 

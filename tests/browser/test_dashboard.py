@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import httpx
 import pytest
 
 from api.demo import AGENCIES, MERGERS
@@ -102,3 +103,25 @@ def test_choosing_a_partnership_filters_the_views(page: Any, demo_server: Any) -
     agencies = column(page, "agencies", 0)
     assert "Stoke-on-Trent City Council" in agencies
     assert "Staffordshire County Council" not in agencies
+    # The shared police force's counts are of Stoke-on-Trent's actions only (fewer than of
+    # both partnerships'), as the API gives them by partnership; the recurrent themes are
+    # those of Stoke-on-Trent's reviews.
+    police = "Staffordshire Police"
+    [ours] = [a for a in api(demo_server, "/board/agencies", partnership="Stoke-on-Trent")
+              if a["agency_name"] == police]
+    [both] = [a for a in api(demo_server, "/board/agencies") if a["agency_name"] == police]
+    assert 0 < ours["open"] < both["open"]
+    row = column(page, "agencies", 0).index(police)
+    assert [column(page, "agencies", i)[row] for i in range(1, 7)] == [
+        str(ours[k]) for k in ("open", "overdue", "stalled", "escalated", "held_to_account",
+                               "challenges_open")]
+    themes = api(demo_server, "/board/themes", partnership="Stoke-on-Trent", recurrent="true")
+    assert [int(n) for n in column(page, "themes", 1)] == [t["review_count"] for t in themes]
+
+
+def api(server: Any, path: str, **params: str) -> list[dict[str, Any]]:
+    response = httpx.get(f"{server.base_url}{path}", params=params, timeout=10,
+                         headers={"Authorization": f"Bearer {server.token}"})
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
