@@ -7,6 +7,7 @@ COPY pyproject.toml README.md ./
 COPY domain domain
 COPY projections projections
 COPY api api
+COPY ledger_verifier ledger_verifier
 RUN pip install --no-cache-dir .
 ENV LEDGER_DATA_DIR=/data
 EXPOSE 8000
