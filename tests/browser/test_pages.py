@@ -80,8 +80,8 @@ def test_overview_numbers_are_the_apis_at_the_same_position(person: Any,
             key = {"held": "held_to_account"}.get(column, column)
             assert cell(page, agency, column) == row[key], (row["agency_name"], column)
         levels = page.locator(f'#agencies tr[data-agency="{agency}"] td[data-col="escalated"]')
-        for level in {e["level"] for e in row["escalations"]}:
-            count = sum(1 for e in row["escalations"] if e["level"] == level)
+        for e in row["escalations"]:
+            count, level = e["actions"], e["level"]
             assert f"{count} {level.replace('_', ' ').replace('sub group', 'sub-group')}" in \
                 levels.inner_text()
     # the overdue number links to the list behind it, which holds exactly that many
