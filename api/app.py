@@ -19,6 +19,7 @@ from api.routes import (
     health,
     integrity,
     pack,
+    page_forms,
     pages,
     partnerships,
     reports,
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
                    actions.router, challenges.router, board.router, reports.router,
                    audit.router,
                    dashboard.router, integrity.router, sign_in.router, pages.router,
+                   page_forms.router,
                    pack.router):
         app.include_router(router)
     return app

@@ -126,6 +126,24 @@ COMMANDS: tuple[tuple[str, Permission], ...] = (
 )
 
 
+
+def _command_permissions() -> dict[str, Permission]:
+    """COMMANDS by each single use-case name ("assign_action" -> ASSIGN_ACTIONS): what a page
+    asks before it offers a form, from the same table the domain enforces."""
+    table: dict[str, Permission] = {}
+    for names, permission in COMMANDS:
+        for name in names.split("(")[0].replace("/", ",").split(","):
+            if name.strip():
+                table[name.strip()] = permission
+    return table
+
+
+COMMAND_PERMISSIONS = _command_permissions()
+
+
+def permission_for(command: str) -> Permission | None:
+    return COMMAND_PERMISSIONS.get(command)
+
 ROLES_PREAMBLE = (
     "Rendered from the grants in `domain/actors.py`, which the domain enforces (DOMAIN.md's "
     "table). A blank cell (—) is refused with 403 and writes nothing; a scope is checked by the "
@@ -167,6 +185,17 @@ class Actor:
 
     def scope(self, permission: Permission) -> Scope | None:
         return GRANTS[self.role].get(permission)
+
+    def may_command(self, command: str, agency_id: UUID | None = None) -> bool:
+        """Whether this person may run the use case `command` (its grant), and, where the
+        grant is scoped to their own agency or to challenges addressed to it, on a thing of
+        `agency_id`. The command itself checks again (and checks finer scopes)."""
+        permission = permission_for(command)
+        if permission is None or not self.may(permission):
+            return False
+        if self.scope(permission) in (Scope.OWN_AGENCY, Scope.ADDRESSED):
+            return agency_id is not None and self.agency_id == agency_id
+        return True
 
     def require(self, permission: Permission, doing: str) -> None:
         if not self.may(permission):

@@ -28,6 +28,7 @@ from api.deps import (
     SettingsDep,
     SignerDep,
 )
+from api.forms import RAISE_CHALLENGE, FormState, new_token, offered
 from api.routes.board import answering, paging, scope
 from api.routes.page_data import (
     agency_names,
@@ -47,6 +48,7 @@ from domain.action import ActionStatus, DerivedRag
 from domain.actors import Actor, Permission, Role
 from domain.application import Context
 from domain.errors import Forbidden, NotFound
+from domain.ledger import Ledger
 from ledger_verifier.bundle import key_fingerprint
 from projections.board import Board
 
@@ -139,6 +141,12 @@ def actions_list(page: PageDep, board: BoardDep, agency: UUID | None = None,
 
 @router.get("/view/actions/{action_id}", response_class=HTMLResponse)
 def action_page(action_id: UUID, page: PageDep, ledger: LedgerDep, board: BoardDep) -> Response:
+    return render_action(page, ledger, board, action_id)
+
+
+def render_action(page: Page, ledger: Ledger, board: Board, action_id: UUID,
+                  state: FormState | None = None, http_status: int = 200) -> Response:
+    """The action's page; with `state`, a refused form shown back with its reasons."""
     page.section = "actions"
     current = ledger.get_action(action_id)
     page.actor.require_agency(current.agency_id, "read actions")  # type: ignore[union-attr]
@@ -153,10 +161,17 @@ def action_page(action_id: UUID, page: PageDep, ledger: LedgerDep, board: BoardD
     recommendation = next((r for r in review.recommendations
                            if r.id == action.recommendation_id), None)
     names = agency_names(board, page)
-    return render(page, "pages/action.html", title=f"Action: {out.description[:60]}",
+    forms = [] if page.when.past else offered(
+        "action", action.allowed_next(), page.actor, action.agency_id)
+    may_challenge = not page.when.past and page.actor is not None and \
+        page.actor.may_command("raise_challenge")
+    return render(page, "pages/action.html", http_status=http_status,
+                  title=f"Action: {out.description[:60]}",
                   action=out, history=history, review=review, recommendation=recommendation,
                   agency_name=names.get(str(action.agency_id), str(action.agency_id)),
-                  today=today_of(page.when))
+                  today=today_of(page.when), forms=forms, state=state or FormState(),
+                  raise_form=RAISE_CHALLENGE if may_challenge else None,
+                  new_token=new_token, done=page.request.query_params.get("done"))
 
 
 # ---- agencies -------------------------------------------------------------------------------

@@ -1,0 +1,226 @@
+"""The pages' forms that write: one per command a person does on the page where the thing is
+shown. Each form is the API's request model (api/schemas) and the same use case of the
+Ledger, so a form records exactly what the API records (same events, same actor).
+
+A form is offered only when the thing's state allows the command (its `allowed_next()`) and
+the person's grant allows it (`Actor.may_command`, from domain/actors.py's GRANTS; the use
+case checks again). Every form carries:
+- the version of the record it was opened on: a stale form is refused (StaleVersion, nothing
+  written) and the page shows what changed since;
+- a one-use token, the command's Idempotency-Key: a second submit of the same form replays
+  the first outcome and records nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ValidationError
+
+from api.schemas.actions import (
+    AssuranceIn,
+    BoardOutcomeIn,
+    ClaimIn,
+    DueDateIn,
+    EscalationIn,
+    ProgressIn,
+)
+from api.schemas.challenges import ChallengeIn, ResolutionIn, ResponseIn
+from api.schemas.challenges import EscalationIn as ChallengeEscalationIn
+from api.schemas.common import DatedReasonIn
+from domain.action import EscalationLevel, Rag
+from domain.actors import Actor
+from domain.application import Context, Idempotency, Outcome
+from domain.challenge import ChallengeOutcome
+from domain.ledger import Ledger
+
+TOKEN_FIELD, VERSION_FIELD = "form_token", "version"
+SKIPPED = {"csrf_token", TOKEN_FIELD, VERSION_FIELD}
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    label: str
+    kind: str = "text"  # text, textarea, lines (one per line), date, select, number
+    hint: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Form:
+    command: str  # the Ledger's use case (and the name in allowed_next / COMMANDS)
+    title: str
+    button: str
+    schema: type[BaseModel]
+    inputs: tuple[Input, ...]
+    call: Callable[[Ledger, Context, UUID, Any], Outcome]
+    versioned: bool = True  # False: the command creates another record (raise a challenge)
+
+
+WHEN = Input("occurred_on", "The date it happened", "date",
+             "Leave empty for today. Not in the future.", required=False)
+RAGS = tuple((r.value, r.value.capitalize()) for r in Rag)
+LEVELS = tuple((lv.value, lv.value.replace("_", " ")) for lv in EscalationLevel)
+OUTCOMES = tuple((o.value, o.value.replace("_", " ").capitalize()) for o in ChallengeOutcome)
+
+ACTION_FORMS: dict[str, Form] = {f.command: f for f in (
+    Form("report_progress", "Report progress", "Record progress", ProgressIn, (
+        Input("narrative", "What has been done", "textarea"),
+        Input("rag", "Your agency's rating", "select", choices=RAGS),
+        Input("evidence", "Evidence references", "lines",
+              "One per line: training dates, documents issued, audit findings.", required=False),
+        WHEN),
+        lambda ledger, ctx, i, b: ledger.report_progress(
+            ctx, i, narrative=b.narrative, rag=b.rag.value, evidence=b.evidence,
+            occurred_on=b.occurred_on)),
+    Form("claim_completion", "Claim completion", "Claim completion", ClaimIn, (
+        Input("narrative", "Why the action is complete", "textarea"),
+        Input("evidence", "Evidence references", "lines", "One per line.", required=False),
+        WHEN),
+        lambda ledger, ctx, i, b: ledger.claim_completion(
+            ctx, i, narrative=b.narrative, evidence=b.evidence, occurred_on=b.occurred_on)),
+    Form("assure_completion", "Assure completion", "Assure completion", AssuranceIn, (
+        Input("comments", "The sub-committee's assurance", "textarea"), WHEN),
+        lambda ledger, ctx, i, b: ledger.assure_completion(
+            ctx, i, comments=b.comments, occurred_on=b.occurred_on)),
+    Form("reject_completion", "Reject the completion claim", "Reject completion",
+         DatedReasonIn, (Input("reason", "Why it is not complete", "textarea"), WHEN),
+        lambda ledger, ctx, i, b: ledger.reject_completion(
+            ctx, i, reason=b.reason, occurred_on=b.occurred_on)),
+    Form("revise_due_date", "Revise the due date", "Revise due date", DueDateIn, (
+        Input("due_on", "New due date", "date"),
+        Input("reason", "Why", "textarea"),
+        Input("approved_by", "Approved by"), WHEN),
+        lambda ledger, ctx, i, b: ledger.revise_due_date(
+            ctx, i, due_on=b.due_on, reason=b.reason, approved_by=b.approved_by,
+            occurred_on=b.occurred_on)),
+    Form("escalate_action", "Escalate", "Escalate", EscalationIn, (
+        Input("reason", "Why it is escalated", "textarea"),
+        Input("to_level", "To", "select", "Default: the next rung of the ladder.",
+              choices=LEVELS, required=False), WHEN),
+        lambda ledger, ctx, i, b: ledger.escalate_action(
+            ctx, i, reason=b.reason, to_level=b.to_level.value if b.to_level else None,
+            occurred_on=b.occurred_on)),
+    Form("hold_to_account", "Record the Board's outcome", "Record the outcome", BoardOutcomeIn, (
+        Input("outcome", "What the Board decided", "textarea"),
+        Input("meeting", "At which Board meeting"), WHEN),
+        lambda ledger, ctx, i, b: ledger.hold_to_account(
+            ctx, i, outcome=b.outcome, meeting=b.meeting, occurred_on=b.occurred_on)),
+    Form("withdraw_action", "Withdraw the action", "Withdraw", DatedReasonIn, (
+        Input("reason", "Why it is withdrawn", "textarea"), WHEN),
+        lambda ledger, ctx, i, b: ledger.withdraw_action(
+            ctx, i, reason=b.reason, occurred_on=b.occurred_on)),
+)}
+
+CHALLENGE_FORMS: dict[str, Form] = {f.command: f for f in (
+    Form("respond_to_challenge", "Answer the challenge", "Send the answer", ResponseIn, (
+        Input("response", "Your agency's answer", "textarea"), WHEN),
+        lambda ledger, ctx, i, b: ledger.respond_to_challenge(
+            ctx, i, response=b.response, occurred_on=b.occurred_on)),
+    Form("escalate_challenge", "Escalate the challenge", "Escalate", ChallengeEscalationIn, (
+        Input("to_stage", "To stage", "number", "The next stage (one at a time, up to 4)."),
+        Input("reason", "Why", "textarea"), WHEN),
+        lambda ledger, ctx, i, b: ledger.escalate_challenge(
+            ctx, i, to_stage=b.to_stage, reason=b.reason, occurred_on=b.occurred_on)),
+    Form("resolve_challenge", "Resolve the challenge", "Resolve", ResolutionIn, (
+        Input("outcome", "Outcome", "select", choices=OUTCOMES),
+        Input("reason", "The written outcome", "textarea"),
+        Input("meeting", "Board meeting", hint="At stage 4: the meeting that decided.",
+              required=False), WHEN),
+        lambda ledger, ctx, i, b: ledger.resolve_challenge(
+            ctx, i, outcome=b.outcome.value, reason=b.reason, meeting=b.meeting,
+            occurred_on=b.occurred_on)),
+)}
+
+# Raised from the thing's page: the subject is the thing itself (hidden fields).
+RAISE_CHALLENGE = Form(
+    "raise_challenge", "Raise a challenge", "Raise the challenge", ChallengeIn, (
+        Input("grounds", "Grounds of the challenge", "textarea"), WHEN),
+    lambda ledger, ctx, i, b: ledger.raise_challenge(
+        ctx, subject_type=b.subject_type.value, subject_id=b.subject_id,
+        subject_version=b.subject_version, grounds=b.grounds, addressed_to=b.addressed_to,
+        occurred_on=b.occurred_on),
+    versioned=False)
+
+FORMS = {"action": ACTION_FORMS, "challenge": CHALLENGE_FORMS}
+
+
+def offered(kind: str, allowed_next: list[str], actor: Actor | None,
+            agency_id: UUID | None) -> list[Form]:
+    """The forms this person may use on this thing now."""
+    if actor is None:
+        return []
+    return [form for command, form in FORMS[kind].items()
+            if command in allowed_next and actor.may_command(command, agency_id)]
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+@dataclass
+class FormState:
+    """What the page shows back after a refused form: the values typed, each field's reason,
+    a reason for the whole form, and (when stale) what changed since it was opened."""
+
+    command: str = ""
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+    changes: list[Any] = field(default_factory=list)
+    opened_version: int | None = None
+
+
+def parse(form: Form, raw: dict[str, str], hidden: dict[str, Any] | None = None
+          ) -> tuple[BaseModel | None, dict[str, str]]:
+    """The form's fields as the API's request model, or each field's reason."""
+    data: dict[str, Any] = dict(hidden or {})
+    for i in form.inputs:
+        value = (raw.get(i.name) or "").strip()
+        if i.kind == "lines":
+            data[i.name] = [line.strip() for line in value.splitlines() if line.strip()]
+        elif value:
+            data[i.name] = value
+        elif i.required:
+            data[i.name] = ""  # the schema says why (at least 1 character, a date, ...)
+    try:
+        return form.schema.model_validate(data), {}
+    except ValidationError as error:
+        errors: dict[str, str] = {}
+        for e in error.errors():
+            name = str(e["loc"][0]) if e["loc"] else "form"
+            errors.setdefault(name, _reason(e))
+        return None, errors
+
+
+def _reason(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind in ("string_too_short", "missing") or error.get("input") == "":
+        return "This is needed."
+    if kind.startswith("date"):
+        return "This is not a date (use the date picker, or YYYY-MM-DD)."
+    return str(error.get("msg", "Not valid."))
+
+
+def context(actor: Actor, raw: dict[str, str], path: str, versioned: bool
+            ) -> Context:
+    """The command's context: the version the form was opened on, and its one-use token as
+    the Idempotency-Key (the fingerprint is the form's fields, so the same form sent twice
+    replays and a different one under the same token is refused)."""
+    version = raw.get(VERSION_FIELD, "")
+    expected = int(version) if versioned and version.isdigit() else None
+    token = raw.get(TOKEN_FIELD, "")
+    idempotency = None
+    if token:
+        digest = hashlib.sha256(path.encode())
+        for key in sorted(k for k in raw if k not in SKIPPED):
+            digest.update(f"\n{key}={raw[key]}".encode())
+        idempotency = Idempotency(key=f"form:{token}", fingerprint=digest.hexdigest())
+    return Context(actor=actor, expected_version=expected, idempotency=idempotency)

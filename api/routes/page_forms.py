@@ -1,0 +1,146 @@
+"""The pages' forms that write (api/forms.py): a form posts to its thing's page; a refusal
+shows the page again with the reason beside the field (422, 409, 412) and nothing written; a
+success goes back to the page (303) with what was recorded.
+
+Also the challenge's own page, where it is answered, escalated and resolved."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.deps import BoardDep, LedgerDep, PageDep, SessionFormDep
+from api.forms import (
+    ACTION_FORMS,
+    CHALLENGE_FORMS,
+    RAISE_CHALLENGE,
+    Form,
+    FormState,
+    context,
+    new_token,
+    offered,
+    parse,
+)
+from api.routes.challenges import _readable as readable_challenge
+from api.routes.page_data import agency_names, history_until
+from api.routes.pages import render_action
+from api.schemas.challenges import ChallengeOut
+from api.web import Page, PageRoute, render
+from domain.application import Outcome
+from domain.errors import (
+    ConcurrentWrite,
+    DomainError,
+    IdempotencyKeyReused,
+    NotFound,
+    StaleVersion,
+)
+from domain.ledger import Ledger
+from projections.board import Board
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+
+STALE = ("This record changed since you opened the form: here is what changed. Nothing was "
+         "recorded; read the changes, then send the form again if it still stands.")
+
+
+def submit(page: Page, ledger: Ledger, form: Form, thing_id: UUID, raw: dict[str, str],
+           history: Callable[[], list[Any]], show: Callable[[FormState, int], Response],
+           back: str | Callable[[Outcome], str], hidden: dict[str, Any] | None = None) -> Response:
+    """Validate as the API does, run the use case with the form's version and one-use token,
+    and show the page again with the reasons if it is refused."""
+    state = FormState(command=form.command, values=raw)
+    body, state.errors = parse(form, raw, hidden)
+    if body is None:
+        return show(state, 422)
+    ctx = context(page.actor, raw, page.request.url.path, form.versioned)  # type: ignore[arg-type]
+    try:
+        replayed = (ledger.replay_idempotent(ctx.actor, ctx.idempotency)
+                    if ctx.idempotency else None)
+        outcome = replayed or form.call(ledger, ctx, thing_id, body)
+    except (StaleVersion, ConcurrentWrite):
+        state.message, state.opened_version = STALE, ctx.expected_version
+        state.changes = [e for e in history()
+                         if ctx.expected_version is None or e.version > ctx.expected_version]
+        return show(state, 409)
+    except IdempotencyKeyReused:
+        state.message = ("This form was already sent with other values. Reload the page to "
+                         "open a fresh form.")
+        return show(state, 422)
+    except DomainError as error:
+        if error.status in (403, 404):
+            raise
+        names = {i.name for i in form.inputs}
+        if error.field in names:
+            state.errors[error.field] = error.detail  # type: ignore[index]
+        else:
+            state.message = error.detail
+        return show(state, error.status)
+    target = back if isinstance(back, str) else back(outcome)
+    return RedirectResponse(page.url(target, done=form.command), 303)
+
+
+# ---- actions --------------------------------------------------------------------------------
+
+@router.post("/view/actions/{action_id}/do/{command}", response_class=HTMLResponse)
+def action_command(action_id: UUID, command: str, form: SessionFormDep, page: PageDep,
+                   ledger: LedgerDep, board: BoardDep) -> Response:
+    action = ledger.get_action(action_id)
+    page.actor.require_agency(action.agency_id, "act on actions")  # type: ignore[union-attr]
+    if command == RAISE_CHALLENGE.command:
+        spec = RAISE_CHALLENGE
+    elif command in ACTION_FORMS:
+        spec = ACTION_FORMS[command]  # the use case checks the grant and scope again
+    else:
+        raise NotFound(f"there is no form '{command}' on an action")
+    hidden = ({"subject_type": "action_update", "subject_id": str(action_id),
+               "subject_version": action.version, "addressed_to": str(action.agency_id)}
+              if spec is RAISE_CHALLENGE else None)
+    return submit(
+        page, ledger, spec, action_id, form,
+        lambda: history_until(ledger.action_history(action_id), page.when),
+        lambda state, status: render_action(page, ledger, board, action_id, state, status),
+        (lambda o: f"/view/challenges/{o.id}") if spec is RAISE_CHALLENGE
+        else f"/view/actions/{action_id}", hidden)
+
+
+# ---- challenges -----------------------------------------------------------------------------
+
+@router.get("/view/challenges/{challenge_id}", response_class=HTMLResponse)
+def challenge_page(challenge_id: UUID, page: PageDep, ledger: LedgerDep,
+                   board: BoardDep) -> Response:
+    return render_challenge(page, ledger, board, challenge_id)
+
+
+def render_challenge(page: Page, ledger: Ledger, board: Board, challenge_id: UUID,
+                     state: FormState | None = None, http_status: int = 200) -> Response:
+    page.section = "challenges"
+    challenge = readable_challenge(page.actor, ledger.get_challenge(challenge_id), ledger)  # type: ignore[arg-type]
+    out = ChallengeOut.of(challenge)
+    forms = offered("challenge", challenge.allowed_next(), page.actor, challenge.addressed_to)
+    subject_url = (f"/view/actions/{challenge.subject_id}"
+                   if challenge.subject_type == "action_update"
+                   else f"/view/reviews/{challenge.subject_id}")
+    return render(page, "pages/challenge.html", http_status=http_status,
+                  title=f"Challenge: {out.grounds[:60]}", challenge=out,
+                  names=agency_names(board, page), subject_url=page.url(subject_url),
+                  history=history_until(ledger.challenge_history(challenge_id), page.when),
+                  forms=forms, state=state or FormState(), new_token=new_token,
+                  done=page.request.query_params.get("done"))
+
+
+@router.post("/view/challenges/{challenge_id}/do/{command}", response_class=HTMLResponse)
+def challenge_command(challenge_id: UUID, command: str, form: SessionFormDep, page: PageDep,
+                      ledger: LedgerDep, board: BoardDep) -> Response:
+    readable_challenge(page.actor, ledger.get_challenge(challenge_id), ledger)  # type: ignore[arg-type]
+    if command not in CHALLENGE_FORMS:
+        raise NotFound(f"there is no form '{command}' on a challenge")
+    return submit(
+        page, ledger, CHALLENGE_FORMS[command], challenge_id, form,
+        lambda: history_until(ledger.challenge_history(challenge_id), page.when),
+        lambda state, status: render_challenge(page, ledger, board, challenge_id, state,
+                                               status),
+        f"/view/challenges/{challenge_id}")

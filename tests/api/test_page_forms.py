@@ -1,0 +1,143 @@
+"""The pages' forms that write, over HTTP on each store: each records what the API's use case
+records (same events, same actor), is offered only to those whose grant allows it, shows a
+refusal beside its field with nothing written, refuses a stale form with what changed, and
+records a double submit once."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import UUID
+
+from tests.api.test_pages import sign_in
+from tests.scenarios import Scenario
+
+
+def form_fields(html: str, command: str) -> dict[str, str]:
+    """The hidden fields of the form for `command` on a page."""
+    match = re.search(rf'<details class="command"[^>]*id="f-{command}">(.*?)</details>', html,
+                      re.DOTALL)
+    assert match, f"the page offers the form {command}"
+    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', match.group(1)))
+
+
+def an_action(api: Any) -> UUID:
+    scenario = Scenario(api.ledger)
+    recommended = scenario.review([api.agency_a])
+    return scenario.assign(recommended, api.agency_a).id
+
+
+def kinds(api: Any, action_id: UUID) -> list[str]:
+    return [type(e.event).__name__ for e in api.ledger.action_history(action_id)]
+
+
+def test_a_lead_reports_progress_from_the_page_as_the_api_would(api: Any) -> None:
+    action_id = an_action(api)
+    client = sign_in(api, "lead_a")
+    page = client.get(f"/view/actions/{action_id}")
+    assert "Report progress" in page.text and "Assure completion" not in page.text
+    sent = client.post(f"/view/actions/{action_id}/do/report_progress", data={
+        **form_fields(page.text, "report_progress"), "narrative": "Training held",
+        "rag": "amber", "evidence": "Register 3 March\nSlides v2"}, follow_redirects=False)
+    assert sent.status_code == 303 and "done=report_progress" in sent.headers["location"]
+    last = api.ledger.action_history(action_id)[-1].event
+    assert type(last).__name__ == "ProgressReported"
+    assert last.evidence == ["Register 3 March", "Slides v2"] and last.rag == "amber"
+    assert last.actor.user_id == api.ledger.authenticate(api.tokens["lead_a"]).user_id
+
+
+def test_bad_input_is_shown_beside_its_field_and_nothing_is_written(api: Any) -> None:
+    action_id = an_action(api)
+    client = sign_in(api, "lead_a")
+    page = client.get(f"/view/actions/{action_id}")
+    before = kinds(api, action_id)
+    sent = client.post(f"/view/actions/{action_id}/do/report_progress", data={
+        **form_fields(page.text, "report_progress"), "narrative": "", "rag": "purple",
+        "occurred_on": "2099-01-01"})
+    assert sent.status_code == 422
+    assert 'data-testid="error-narrative"' in sent.text and "This is needed" in sent.text
+    assert 'data-testid="error-rag"' in sent.text and 'aria-invalid="true"' in sent.text
+    future = client.post(f"/view/actions/{action_id}/do/report_progress", data={
+        **form_fields(page.text, "report_progress"), "narrative": "n", "rag": "green",
+        "occurred_on": "2099-01-01"})
+    assert future.status_code == 422 and 'data-testid="error-occurred_on"' in future.text
+    assert kinds(api, action_id) == before
+
+
+def test_a_stale_form_is_refused_with_what_changed(api: Any) -> None:
+    action_id = an_action(api)
+    client = sign_in(api, "lead_a")
+    fields = form_fields(client.get(f"/view/actions/{action_id}").text, "report_progress")
+    api.post("lead_a", f"/actions/{action_id}/progress",
+             {"narrative": "Meanwhile, by the API", "rag": "green"})
+    before = kinds(api, action_id)
+    sent = client.post(f"/view/actions/{action_id}/do/report_progress", data={
+        **fields, "narrative": "Old view", "rag": "red"})
+    assert sent.status_code == 409
+    assert "changed since you opened the form" in sent.text
+    assert "Meanwhile, by the API" in sent.text  # what changed
+    assert kinds(api, action_id) == before
+
+
+def test_a_double_submit_records_once(api: Any) -> None:
+    action_id = an_action(api)
+    client = sign_in(api, "lead_a")
+    data = {**form_fields(client.get(f"/view/actions/{action_id}").text, "report_progress"),
+            "narrative": "Once", "rag": "green"}
+    for _ in range(2):
+        sent = client.post(f"/view/actions/{action_id}/do/report_progress", data=data,
+                           follow_redirects=False)
+        assert sent.status_code == 303
+    assert kinds(api, action_id).count("ProgressReported") == 1
+
+
+def test_forms_are_offered_by_grant_and_state(api: Any) -> None:
+    action_id = an_action(api)
+    manager = sign_in(api, "scb_manager").get(f"/view/actions/{action_id}").text
+    assert all(f'id="f-{c}"' in manager for c in ("revise_due_date", "escalate_action",
+                                                   "withdraw_action", "raise_challenge"))
+    assert 'id="f-report_progress"' not in manager  # not the manager's to report
+    auditor = sign_in(api, "auditor").get(f"/view/actions/{action_id}").text
+    assert "What you can do" not in auditor
+    board = sign_in(api, "board_member").get(f"/view/actions/{action_id}").text
+    assert 'id="f-hold_to_account"' not in board  # not escalated yet
+    refused = sign_in(api, "auditor").post(
+        f"/view/actions/{action_id}/do/report_progress",
+        data={**form_fields(manager, "withdraw_action"), "narrative": "x", "rag": "red"})
+    assert refused.status_code == 403
+
+
+def test_manager_escalates_board_holds_to_account(api: Any) -> None:
+    action_id = an_action(api)
+    client = sign_in(api, "scb_manager")
+    page = client.get(f"/view/actions/{action_id}").text
+    client.post(f"/view/actions/{action_id}/do/escalate_action", data={
+        **form_fields(page, "escalate_action"), "reason": "No update"})
+    board = sign_in(api, "board_member")
+    page = board.get(f"/view/actions/{action_id}").text
+    sent = board.post(f"/view/actions/{action_id}/do/hold_to_account", data={
+        **form_fields(page, "hold_to_account"), "outcome": "Report in 30 days",
+        "meeting": "Board, 4 March"}, follow_redirects=False)
+    assert sent.status_code == 303
+    assert kinds(api, action_id)[-2:] == ["Escalated", "HeldToAccount"]
+
+
+def test_scrutineer_raises_a_challenge_and_the_lead_answers_it(api: Any) -> None:
+    action_id = an_action(api)
+    client = sign_in(api, "scrutineer")
+    page = client.get(f"/view/actions/{action_id}").text
+    raised = client.post(f"/view/actions/{action_id}/do/raise_challenge", data={
+        **form_fields(page, "raise_challenge"), "grounds": "Evidence is thin"},
+        follow_redirects=False)
+    assert raised.status_code == 303
+    path = raised.headers["location"].split("?")[0]
+    challenge_id = UUID(path.rsplit("/", 1)[1])
+    lead = sign_in(api, "lead_a")
+    page = lead.get(path).text
+    assert "Evidence is thin" in page
+    answered = lead.post(f"{path}/do/respond_to_challenge", data={
+        **form_fields(page, "respond_to_challenge"), "response": "Audit attached"},
+        follow_redirects=False)
+    assert answered.status_code == 303
+    assert api.ledger.get_challenge(challenge_id).responses[0].response == "Audit attached"
+    assert sign_in(api, "lead_b").get(path).status_code == 403  # not addressed to them
