@@ -227,7 +227,8 @@ async def session_form(request: Request, actor: PageReaderDep) -> dict[str, str]
                               "The form did not carry this session's security token (it may "
                               "have come from another site, or be older than your session). "
                               "Go back, reload the page and try again.")
-    return {k: str(v) for k, v in form.items()}
+    # A field sent more than once (checkboxes) arrives as its values, one per line.
+    return {k: "\n".join(str(v) for v in form.getlist(k)) for k in form}
 
 
 SessionFormDep = Annotated[dict[str, str], Depends(session_form)]

@@ -23,6 +23,7 @@ from uuid import UUID
 from pydantic import BaseModel, ValidationError
 
 from api.schemas.actions import (
+    ActionIn,
     AssuranceIn,
     BoardOutcomeIn,
     ClaimIn,
@@ -33,11 +34,33 @@ from api.schemas.actions import (
 from api.schemas.challenges import ChallengeIn, ResolutionIn, ResponseIn
 from api.schemas.challenges import EscalationIn as ChallengeEscalationIn
 from api.schemas.common import DatedReasonIn
+from api.schemas.reviews import (
+    DateOnlyIn,
+    FindingIn,
+    IncidentIn,
+    LocalDecisionIn,
+    PanelDecisionIn,
+    PublicationIn,
+    RecommendationIn,
+    ReviewerIn,
+    ScrutinyIn,
+    SignOffIn,
+    SummaryIn,
+)
 from domain.action import EscalationLevel, Rag
 from domain.actors import Actor
 from domain.application import Context, Idempotency, Outcome
 from domain.challenge import ChallengeOutcome
 from domain.ledger import Ledger
+from domain.review import (
+    AgeBand,
+    Category,
+    Harm,
+    LegalStatus,
+    LocalCriterion,
+    PanelCriterion,
+    ScrutinyOutcome,
+)
 
 TOKEN_FIELD, VERSION_FIELD = "form_token", "version"
 SKIPPED = {"csrf_token", TOKEN_FIELD, VERSION_FIELD}
@@ -47,10 +70,12 @@ SKIPPED = {"csrf_token", TOKEN_FIELD, VERSION_FIELD}
 class Input:
     name: str
     label: str
-    kind: str = "text"  # text, textarea, lines (one per line), date, select, number
+    kind: str = "text"  # text, textarea, lines (one per line), date, select, number,
+    #                     checks (several of the choices), bool (yes / no)
     hint: str = ""
     choices: tuple[tuple[str, str], ...] = ()
     required: bool = True
+    source: str = ""  # choices the page supplies (the review's findings, the agencies)
 
 
 @dataclass(frozen=True)
@@ -149,7 +174,135 @@ RAISE_CHALLENGE = Form(
         occurred_on=b.occurred_on),
     versioned=False)
 
-FORMS = {"action": ACTION_FORMS, "challenge": CHALLENGE_FORMS}
+def _choices(enum: Any) -> tuple[tuple[str, str], ...]:
+    return tuple((m.value, m.value.replace("_", " ").capitalize()) for m in enum)
+
+
+REVIEW_FORMS: dict[str, Form] = {f.command: f for f in (
+    Form("notify_panel", "Record that the National Panel was notified", "Record notification",
+         DateOnlyIn, (WHEN,),
+         lambda ledger, ctx, i, b: ledger.notify_panel(ctx, i, occurred_on=b.occurred_on)),
+    Form("complete_rapid_review", "Record the rapid review", "Record the rapid review",
+         SummaryIn, (Input("summary", "What the rapid review found and decided", "textarea"),
+                     WHEN),
+         lambda ledger, ctx, i, b: ledger.complete_rapid_review(
+             ctx, i, summary=b.summary, occurred_on=b.occurred_on)),
+    Form("record_local_decision", "Record the local decision", "Record the decision",
+         LocalDecisionIn, (
+             Input("conduct_review", "Conduct a local child safeguarding practice review?",
+                   "bool", choices=(("yes", "Yes"), ("no", "No"))),
+             Input("criteria", "The regulation 11 criteria it rests on", "checks",
+                   choices=_choices(LocalCriterion), required=False),
+             Input("rationale", "Rationale", "textarea"), WHEN),
+         lambda ledger, ctx, i, b: ledger.record_local_decision(
+             ctx, i, conduct_review=b.conduct_review, criteria=[c.value for c in b.criteria],
+             rationale=b.rationale, occurred_on=b.occurred_on)),
+    Form("record_panel_decision", "Record the National Panel's decision", "Record the decision",
+         PanelDecisionIn, (
+             Input("national_review", "Will the Panel conduct a national review?", "bool",
+                   choices=(("yes", "Yes"), ("no", "No"))),
+             Input("criteria", "The criteria it considered", "checks",
+                   choices=_choices(PanelCriterion), required=False),
+             Input("rationale", "Rationale", "textarea"), WHEN),
+         lambda ledger, ctx, i, b: ledger.record_panel_decision(
+             ctx, i, national_review=b.national_review, criteria=[c.value for c in b.criteria],
+             rationale=b.rationale, occurred_on=b.occurred_on)),
+    Form("commission_reviewer", "Commission the independent reviewer", "Record commission",
+         ReviewerIn, (Input("reviewer", "Reviewer"), WHEN),
+         lambda ledger, ctx, i, b: ledger.commission_reviewer(
+             ctx, i, reviewer=b.reviewer, occurred_on=b.occurred_on)),
+    Form("record_finding", "Record a finding", "Record the finding", FindingIn, (
+        Input("text", "Finding", "textarea"),
+        Input("themes", "Themes", "lines", "One per line, e.g. bruising-in-non-mobile-babies.",
+              required=False), WHEN),
+         lambda ledger, ctx, i, b: ledger.record_finding(
+             ctx, i, text=b.text, themes=b.themes, occurred_on=b.occurred_on).outcome),
+    Form("record_recommendation", "Record a recommendation", "Record the recommendation",
+         RecommendationIn, (
+             Input("text", "Recommendation", "textarea"),
+             Input("finding_ids", "The findings it rests on", "checks", source="findings"),
+             WHEN),
+         lambda ledger, ctx, i, b: ledger.record_recommendation(
+             ctx, i, text=b.text, finding_ids=b.finding_ids,
+             occurred_on=b.occurred_on).outcome),
+    Form("submit_report", "Record the report's submission", "Record submission", SummaryIn,
+         (Input("summary", "Summary of the report", "textarea"), WHEN),
+         lambda ledger, ctx, i, b: ledger.submit_report(
+             ctx, i, summary=b.summary, occurred_on=b.occurred_on)),
+    Form("record_scrutiny", "Record the SSSPG's scrutiny", "Record scrutiny", ScrutinyIn, (
+        Input("outcome", "Outcome", "select", choices=_choices(ScrutinyOutcome)),
+        Input("notes", "Notes", "textarea", required=False), WHEN),
+         lambda ledger, ctx, i, b: ledger.record_scrutiny(
+             ctx, i, outcome=b.outcome.value, challenge_id=b.challenge_id, notes=b.notes,
+             occurred_on=b.occurred_on)),
+    Form("sign_off", "Sign off the report", "Sign off", SignOffIn, (
+        Input("meeting", "At which full Board meeting"), WHEN),
+         lambda ledger, ctx, i, b: ledger.sign_off(
+             ctx, i, meeting=b.meeting, occurred_on=b.occurred_on)),
+    Form("send_to_panel", "Record that it was sent to the Panel and the Secretary of State",
+         "Record sending", DateOnlyIn, (WHEN,),
+         lambda ledger, ctx, i, b: ledger.send_to_panel(ctx, i, occurred_on=b.occurred_on)),
+    Form("publish", "Record publication", "Record publication", PublicationIn, (
+        Input("location", "Where it was published"), WHEN),
+         lambda ledger, ctx, i, b: ledger.publish(
+             ctx, i, location=b.location, occurred_on=b.occurred_on)),
+    Form("defer_publication", "Defer publication", "Defer", DatedReasonIn, (
+        Input("reason", "The recorded reason not to publish yet", "textarea"), WHEN),
+         lambda ledger, ctx, i, b: ledger.defer_publication(
+             ctx, i, reason=b.reason, occurred_on=b.occurred_on)),
+    Form("close_review", "Close the review", "Close", DatedReasonIn, (
+        Input("reason", "Why it closes", "textarea"), WHEN),
+         lambda ledger, ctx, i, b: ledger.close_review(
+             ctx, i, reason=b.reason, occurred_on=b.occurred_on)),
+)}
+
+# On the review's page: an action for one of its recommendations (creates an action).
+ASSIGN_ACTION = Form(
+    "assign_action", "Assign an action", "Assign the action", ActionIn, (
+        Input("recommendation_id", "Recommendation", "select", source="recommendations"),
+        Input("agency_id", "Lead agency", "select", source="agencies"),
+        Input("description", "The action (specific)", "textarea"),
+        Input("measure_of_success", "How success is measured", "textarea"),
+        Input("due_on", "Due on", "date"),
+        Input("milestones", "Milestones", "lines", "One per line.", required=False), WHEN),
+    lambda ledger, ctx, i, b: ledger.assign_action(
+        ctx, review_id=b.review_id, recommendation_id=b.recommendation_id,
+        agency_id=b.agency_id, description=b.description,
+        measure_of_success=b.measure_of_success, due_on=b.due_on, milestones=b.milestones,
+        occurred_on=b.occurred_on),
+    versioned=False)
+
+# On the reviews' list: a serious incident (creates a review).
+RECORD_INCIDENT = Form(
+    "record_incident", "Record a serious incident", "Record the incident", IncidentIn, (
+        Input("reference", "Pseudonymous reference", hint="e.g. SSSCB-2025-03. Never a name."),
+        Input("partnership", "Partnership", "select", source="partnerships"),
+        Input("local_authority_area", "Local authority area"),
+        Input("age_band", "Age band", "select", choices=_choices(AgeBand)),
+        Input("harm", "Harm", "select", choices=_choices(Harm)),
+        Input("category", "Category", "select", choices=_choices(Category)),
+        Input("legal_status", "Legal status", "select", choices=_choices(LegalStatus)),
+        Input("agencies_involved", "Agencies involved", "checks", source="agencies",
+              required=False),
+        Input("occurred_on", "The date the partners became aware", "date",
+              "Leave empty for today.", required=False)),
+    lambda ledger, ctx, i, b: ledger.record_incident(
+        ctx, reference=b.reference, partnership=b.partnership,
+        local_authority_area=b.local_authority_area, age_band=b.age_band.value,
+        harm=b.harm.value, category=b.category.value, legal_status=b.legal_status.value,
+        agencies_involved=b.agencies_involved, occurred_on=b.occurred_on),
+    versioned=False)
+
+# Raised from a review's page: on its decision or its report, addressed to an agency.
+RAISE_ON_REVIEW = Form(
+    "raise_challenge", "Raise a challenge", "Raise the challenge", ChallengeIn, (
+        Input("subject_type", "What is challenged", "select",
+              choices=(("review_decision", "The review decision"), ("report", "The report"))),
+        Input("addressed_to", "Addressed to", "select", source="agencies"),
+        Input("grounds", "Grounds of the challenge", "textarea"), WHEN),
+    RAISE_CHALLENGE.call, versioned=False)
+
+FORMS = {"action": ACTION_FORMS, "challenge": CHALLENGE_FORMS, "review": REVIEW_FORMS}
 
 
 def offered(kind: str, allowed_next: list[str], actor: Actor | None,
@@ -184,8 +337,10 @@ def parse(form: Form, raw: dict[str, str], hidden: dict[str, Any] | None = None
     data: dict[str, Any] = dict(hidden or {})
     for i in form.inputs:
         value = (raw.get(i.name) or "").strip()
-        if i.kind == "lines":
+        if i.kind in ("lines", "checks"):
             data[i.name] = [line.strip() for line in value.splitlines() if line.strip()]
+        elif i.kind == "bool" and value in ("yes", "no"):
+            data[i.name] = value == "yes"
         elif value:
             data[i.name] = value
         elif i.required:

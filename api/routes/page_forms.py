@@ -13,11 +13,15 @@ from uuid import UUID
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import BoardDep, LedgerDep, PageDep, SessionFormDep
+from api.deps import BoardDep, LedgerDep, PageDep, SessionFormDep, SettingsDep
 from api.forms import (
     ACTION_FORMS,
+    ASSIGN_ACTION,
     CHALLENGE_FORMS,
     RAISE_CHALLENGE,
+    RAISE_ON_REVIEW,
+    RECORD_INCIDENT,
+    REVIEW_FORMS,
     Form,
     FormState,
     context,
@@ -27,9 +31,10 @@ from api.forms import (
 )
 from api.routes.challenges import _readable as readable_challenge
 from api.routes.page_data import agency_names, history_until
-from api.routes.pages import render_action
+from api.routes.pages import render_action, render_review
 from api.schemas.challenges import ChallengeOut
 from api.web import Page, PageRoute, render
+from domain.actors import Permission
 from domain.application import Outcome
 from domain.errors import (
     ConcurrentWrite,
@@ -144,3 +149,56 @@ def challenge_command(challenge_id: UUID, command: str, form: SessionFormDep, pa
         lambda state, status: render_challenge(page, ledger, board, challenge_id, state,
                                                status),
         f"/view/challenges/{challenge_id}")
+
+
+# ---- reviews --------------------------------------------------------------------------------
+
+@router.post("/view/reviews/{review_id}/do/{command}", response_class=HTMLResponse)
+def review_command(review_id: UUID, command: str, form: SessionFormDep, page: PageDep,
+                   ledger: LedgerDep, board: BoardDep, settings: SettingsDep) -> Response:
+    review = ledger.get_review(review_id)
+    page.actor.require_partnership(review.partnership, "act on the reviews")  # type: ignore[union-attr]
+    hidden: dict[str, Any] | None = None
+    back: str | Callable[[Outcome], str] = f"/view/reviews/{review_id}"
+    if command == ASSIGN_ACTION.command:
+        spec, hidden = ASSIGN_ACTION, {"review_id": str(review_id)}
+        back = lambda o: f"/view/actions/{o.id}"
+    elif command == RAISE_ON_REVIEW.command:
+        spec = RAISE_ON_REVIEW
+        hidden = {"subject_id": str(review_id), "subject_version": review.version}
+        back = lambda o: f"/view/challenges/{o.id}"
+    elif command in REVIEW_FORMS:
+        spec = REVIEW_FORMS[command]  # the use case checks the grant and the stage again
+    else:
+        raise NotFound(f"there is no form '{command}' on a review")
+    return submit(
+        page, ledger, spec, review_id, form,
+        lambda: history_until(ledger.review_history(review_id), page.when),
+        lambda state, status: render_review(page, ledger, board, settings, review_id, state,
+                                            status),
+        back, hidden)
+
+
+@router.get("/view/reviews-new", response_class=HTMLResponse)
+def incident_page(page: PageDep, board: BoardDep) -> Response:
+    return render_incident(page, board)
+
+
+def render_incident(page: Page, board: Board, state: FormState | None = None,
+                    http_status: int = 200) -> Response:
+    page.section = "reviews"
+    page.actor.require(Permission.MANAGE_REVIEWS, "record incidents")  # type: ignore[union-attr]
+    names = agency_names(board, page)
+    choices = {"agencies": sorted(names.items(), key=lambda kv: kv[1]),
+               "partnerships": [(p, p) for p in page.partnership_choices]}
+    return render(page, "pages/incident.html", http_status=http_status,
+                  title="Record a serious incident", form=RECORD_INCIDENT, choices=choices,
+                  state=state or FormState(), new_token=new_token)
+
+
+@router.post("/view/reviews-new", response_class=HTMLResponse)
+def record_incident(form: SessionFormDep, page: PageDep, ledger: LedgerDep,
+                    board: BoardDep) -> Response:
+    return submit(page, ledger, RECORD_INCIDENT, UUID(int=0), form, list,
+                  lambda state, status: render_incident(page, board, state, status),
+                  lambda o: f"/view/reviews/{o.id}")

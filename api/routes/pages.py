@@ -28,7 +28,7 @@ from api.deps import (
     SettingsDep,
     SignerDep,
 )
-from api.forms import RAISE_CHALLENGE, FormState, new_token, offered
+from api.forms import ASSIGN_ACTION, RAISE_CHALLENGE, RAISE_ON_REVIEW, FormState, new_token, offered
 from api.routes.board import answering, paging, scope
 from api.routes.page_data import (
     agency_names,
@@ -42,6 +42,7 @@ from api.routes.page_data import (
 )
 from api.schemas.actions import ActionOut
 from api.schemas.reviews import ReviewOut
+from api.settings import Settings
 from api.web import DomainErrorPage, Page, PageRoute, When, render, words
 from domain import clock
 from domain.action import ActionStatus, DerivedRag
@@ -225,6 +226,13 @@ def reviews_list(page: PageDep, board: BoardDep, cursor: str | None = None) -> R
 @router.get("/view/reviews/{review_id}", response_class=HTMLResponse)
 def review_page(review_id: UUID, page: PageDep, ledger: LedgerDep, board: BoardDep,
                 settings: SettingsDep) -> Response:
+    return render_review(page, ledger, board, settings, review_id)
+
+
+def render_review(page: Page, ledger: Ledger, board: Board, settings: Settings,
+                  review_id: UUID, state: FormState | None = None,
+                  http_status: int = 200) -> Response:
+    """The review's page; the steps its stage allows, as forms for those who may take them."""
     page.section = "reviews"
     current = ledger.get_review(review_id)
     actor = page.actor
@@ -241,10 +249,27 @@ def review_page(review_id: UUID, page: PageDep, ledger: LedgerDep, board: BoardD
     for a in actions:
         by_recommendation.setdefault(str(a["recommendation_id"]), []).append(a)
     numbers = {str(f.id): n for n, f in enumerate(out.findings, 1)}
-    return render(page, "pages/review.html", title=f"Review {out.reference}", review=out,
+    names = agency_names(board, page)
+    live = not page.when.past
+    forms = offered("review", review.allowed_next(), actor, None) if live else []
+    assign = (ASSIGN_ACTION if live and review.recommendations
+              and actor.may_command("assign_action") else None)
+    choices = {
+        "findings": [(str(f.id), f"Finding {numbers[str(f.id)]}: {f.text[:80]}")
+                     for f in out.findings if not f.retracted],
+        "recommendations": [(str(r.id), r.text[:90]) for r in out.recommendations
+                            if not r.retracted],
+        "agencies": sorted(names.items(), key=lambda kv: kv[1]),
+    }
+    return render(page, "pages/review.html", http_status=http_status,
+                  title=f"Review {out.reference}", review=out,
                   by_recommendation=by_recommendation, finding_numbers=numbers,
-                  timeline=timeline(out),
-                  names=agency_names(board, page), position=position)
+                  timeline=timeline(out), names=names, position=position,
+                  forms=forms, assign_form=assign, choices=choices,
+                  raise_form=RAISE_ON_REVIEW if live and review.local_decision is not None
+                  and actor.may_command("raise_challenge") else None,
+                  state=state or FormState(), new_token=new_token,
+                  done=page.request.query_params.get("done"))
 
 
 STEPS = (("Partners became aware", "aware_on"), ("National Panel notified", "notified_on"),

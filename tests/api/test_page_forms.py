@@ -141,3 +141,48 @@ def test_scrutineer_raises_a_challenge_and_the_lead_answers_it(api: Any) -> None
     assert answered.status_code == 303
     assert api.ledger.get_challenge(challenge_id).responses[0].response == "Audit attached"
     assert sign_in(api, "lead_b").get(path).status_code == 403  # not addressed to them
+
+
+def test_manager_walks_a_review_and_assigns_an_action_from_its_page(api: Any) -> None:
+    client = sign_in(api, "scb_manager")
+    page = client.get("/view/reviews-new").text
+    made = client.post("/view/reviews-new", data={
+        **form_fields(page, "record_incident"), "reference": "SSSCB-2026-07",
+        "partnership": "Staffordshire", "local_authority_area": "Staffordshire",
+        "age_band": "under_1", "harm": "serious_harm", "category": "neglect",
+        "legal_status": "none", "agencies_involved": str(api.agency_a)},
+        follow_redirects=False)
+    assert made.status_code == 303, made.text
+    path = made.headers["location"].split("?")[0]
+    steps = [("notify_panel", {}), ("complete_rapid_review", {"summary": "Facts gathered"}),
+             ("record_local_decision", {"conduct_review": "yes", "rationale": "Two agencies",
+                                        "criteria": "multi_agency_concerns"}),
+             ("commission_reviewer", {"reviewer": "J. Smith"}),
+             ("record_finding", {"text": "Bruising missed", "themes": "bruising\ntraining"})]
+    for command, data in steps:
+        page = client.get(path).text
+        sent = client.post(f"{path}/do/{command}", data={**form_fields(page, command), **data},
+                           follow_redirects=False)
+        assert sent.status_code == 303, (command, sent.text[:2000])
+    review = api.ledger.get_review(UUID(path.rsplit("/", 1)[1]))
+    assert str(review.stage) == "reviewer_commissioned"
+    assert list(review.findings[0].themes) == ["bruising", "training"]
+    page = client.get(path).text
+    client.post(f"{path}/do/record_recommendation", data={
+        **form_fields(page, "record_recommendation"), "text": "Train staff",
+        "finding_ids": str(review.findings[0].id)})
+    page = client.get(path).text
+    refused = client.post(f"{path}/do/assign_action", data={
+        **form_fields(page, "assign_action"), "recommendation_id": "",
+        "agency_id": str(api.agency_a), "description": "Train", "measure_of_success": "",
+        "due_on": "not a date"})
+    assert refused.status_code == 422
+    for name in ("recommendation_id", "measure_of_success", "due_on"):
+        assert f'data-testid="error-{name}"' in refused.text
+    recommendation = api.ledger.get_review(review.id).recommendations[0].id
+    assigned = client.post(f"{path}/do/assign_action", data={
+        **form_fields(page, "assign_action"), "recommendation_id": str(recommendation),
+        "agency_id": str(api.agency_a), "description": "Train", "measure_of_success": "90%",
+        "due_on": "2030-01-01", "milestones": "Plan\nDeliver"}, follow_redirects=False)
+    assert assigned.status_code == 303, re.findall(r"<strong>([^<]+)<", assigned.text)
+    assert "/view/actions/" in assigned.headers["location"]
