@@ -18,6 +18,7 @@ from api.routes import (
     dashboard,
     health,
     integrity,
+    my_work,
     pack,
     page_forms,
     pages,
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
                    actions.router, challenges.router, board.router, reports.router,
                    audit.router,
                    dashboard.router, integrity.router, sign_in.router, pages.router,
-                   page_forms.router,
+                   page_forms.router, my_work.router,
                    pack.router):
         app.include_router(router)
     return app

@@ -127,6 +127,7 @@ class DomainErrorPage(Exception):
 
 NAV = [
     ("overview", "/", "Overview"),
+    ("my-work", "/view/my-work", "My work"),
     ("actions", "/view/actions", "Actions"),
     ("reviews", "/view/reviews", "Reviews"),
     ("challenges", "/view/challenges", "Challenges"),

@@ -186,3 +186,16 @@ def test_manager_walks_a_review_and_assigns_an_action_from_its_page(api: Any) ->
         "due_on": "2030-01-01", "milestones": "Plan\nDeliver"}, follow_redirects=False)
     assert assigned.status_code == 303, re.findall(r"<strong>([^<]+)<", assigned.text)
     assert "/view/actions/" in assigned.headers["location"]
+
+
+def test_my_work_lists_what_waits_on_each_person(api: Any) -> None:
+    action_id = an_action(api)
+    scenario = Scenario(api.ledger)
+    challenge = scenario.challenge(action_id, api.agency_a)
+    api.post("lead_a", f"/actions/{action_id}/completion-claim", {"narrative": "Done"})
+    lead = sign_in(api, "lead_a").get("/view/my-work").text
+    assert f"/view/challenges/{challenge}" in lead
+    manager = sign_in(api, "scb_manager").get("/view/my-work").text
+    section = manager.split('data-testid="queue-to_assure"')[1].split("</section>")[0]
+    assert f"/view/actions/{action_id}" in section
+    assert sign_in(api, "board_member").get("/view/my-work").status_code == 200
