@@ -177,11 +177,31 @@ def references(values: Iterable[str], field: str) -> list[str]:
 
 
 class Action(LedgerAggregate):
-    @event("Assigned")
+    class Assigned(LedgerAggregate.Created):
+        """Version 2 adds `source`: where the fact came from when it was imported (an action
+        plan's file name and row), None otherwise. Version 1 events load with source None."""
+
+        class_version = 2
+        actor: Actor
+        occurred_on: date
+        review_id: UUID
+        recommendation_id: UUID
+        agency_id: UUID
+        description: str
+        measure_of_success: str
+        due_on: date
+        milestones: list[str]
+        source: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["source"] = None
+
+    @event(Assigned)
     def __init__(
         self, *, actor: Actor, occurred_on: date, review_id: UUID, recommendation_id: UUID,
         agency_id: UUID, description: str, measure_of_success: str, due_on: date,
-        milestones: list[str],
+        milestones: list[str], source: str | None,
     ) -> None:
         self.review_id = review_id
         self.recommendation_id = recommendation_id
@@ -215,7 +235,7 @@ class Action(LedgerAggregate):
     def assign(
         cls, *, actor: Actor, occurred_on: date, review_id: UUID, recommendation_id: UUID,
         agency_id: UUID, description: str, measure_of_success: str, due_on: date,
-        milestones: Iterable[str] = (),
+        milestones: Iterable[str] = (), source: str | None = None,
     ) -> Action:
         check_not_future(occurred_on)
         check_due_date(due_on)
@@ -230,6 +250,7 @@ class Action(LedgerAggregate):
             measure_of_success=require_text(measure_of_success, "measure_of_success",
                                             max_length=2_000),
             due_on=due_on, milestones=references(milestones, "milestones"),
+            source=None if source is None else require_text(source, "source", max_length=500),
         )
 
     # ---- what may happen next -----------------------------------------------------------

@@ -27,7 +27,9 @@ class ActionUseCases(LedgerCore):
         self, ctx: Context, *, review_id: UUID, recommendation_id: UUID, agency_id: UUID,
         description: str, measure_of_success: str, due_on: date,
         milestones: Iterable[str] = (), occurred_on: date | None = None,
+        source: str | None = None,
     ) -> Outcome:
+        """`source`: where the fact came from when imported (a file's name and row)."""
         ctx.actor.require(Permission.ASSIGN_ACTIONS, "assign actions")
         self._load(Agency, agency_id, "agency").check_active("be assigned actions")
         review = self._load(Review, review_id, "review")
@@ -46,6 +48,7 @@ class ActionUseCases(LedgerCore):
             actor=ctx.actor, occurred_on=occurred_on or clock.today(), review_id=review_id,
             recommendation_id=recommendation_id, agency_id=agency_id, description=description,
             measure_of_success=measure_of_success, due_on=due_on, milestones=milestones,
+            source=source,
         )
         return self._save(ctx, action)
 
