@@ -23,6 +23,7 @@ from api.routes import (
     page_forms,
     pages,
     partnerships,
+    plan_pages,
     reports,
     reviews,
     sign_in,
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
                    actions.router, challenges.router, board.router, reports.router,
                    audit.router,
                    dashboard.router, integrity.router, sign_in.router, pages.router,
-                   page_forms.router, my_work.router,
+                   page_forms.router, my_work.router, plan_pages.router,
                    pack.router):
         app.include_router(router)
     return app

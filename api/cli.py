@@ -27,6 +27,8 @@ docs_app = typer.Typer(help="Documentation generated from the code.", no_args_is
 app.add_typer(docs_app, name="docs")
 report_app = typer.Typer(help="Reports built from the views.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
+import_app = typer.Typer(help="Bring existing records in.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
 register_integrity_commands(app)  # init, checkpoint, export, verify, verify-proof, rotate-key
 
 
@@ -339,6 +341,61 @@ def report_yearly(
               else At(min_position=opened.ledger.head_position()))
         body = board.yearly_report(start=first, end=last, partnership=partnership, at=at)
     sys.stdout.write(to_csv(body) if fmt == "csv" else json.dumps(body, indent=2) + "\n")
+
+
+@import_app.command("action-plan")
+def import_action_plan(
+    file: Annotated[str, typer.Argument(help="the action plan, .xlsx")],
+    review: Annotated[str, typer.Option("--review", help="the review's reference")],
+    by: Annotated[str, typer.Option("--as", help="the SCB manager's user id (recorded as "
+                                                  "the actor on every event)")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="preview only")] = False,
+) -> None:
+    """Import an Excel action plan as the review's actions: every row is previewed with what
+    it will record and every problem; nothing is recorded unless the whole file is clean;
+    importing the same file again records nothing."""
+    from pathlib import Path
+
+    from api.action_plan import agency_lookup, read_preview, record
+
+    path = Path(file)
+    if not path.is_file():
+        raise fail(f"{file}: no such file", 2)
+    with services(views=False, integrity=False) as opened:
+        ledger = opened.ledger
+        try:
+            user_id = UUID(by)
+        except ValueError:
+            raise fail(f"--as {by!r} is not a user id", 2) from None
+        try:
+            actor = ledger.get_user(user_id).as_actor()
+        except DomainError as error:
+            raise fail(error.detail, 2) from None
+        review_id = ledger.find_review_by_reference(review)
+        found = ledger.get_review(review_id) if review_id else None
+        agencies = agency_lookup(
+            {"agency_id": a.id, "name": a.name,
+             "former_names": [n.name for n in a.names[:-1]]} for a in ledger.list_agencies())
+        preview = read_preview(path.read_bytes(), path.name, found, review, agencies, actor,
+                               ledger)
+        for problem in preview.problems:
+            out.print(f"[red]{problem}[/red]")
+        for row in preview.rows:
+            state = ("[red]" + "; ".join(row.problems) + "[/red]") if row.problems \
+                else row.records
+            out.print(f"row {row.row}: {row.cells.get('action', '')[:60]} -> {state}")
+        if not preview.clean:
+            raise fail(f"{len(preview.bad_rows)} row(s) with problems "
+                       f"({', '.join(str(r.row) for r in preview.bad_rows)}); nothing recorded")
+        if dry_run:
+            out.print(f"{len(preview.to_record)} action(s) would be recorded")
+            return
+        try:
+            made = record(ledger, actor, preview)
+        except DomainError as error:
+            raise fail(error.detail) from None
+    out.print(f"{len(made)} action(s) recorded from {path.name}"
+              f"{'' if made else ' (already imported)'}")
 
 
 @docs_app.command("roles")

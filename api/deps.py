@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
@@ -232,6 +233,39 @@ async def session_form(request: Request, actor: PageReaderDep) -> dict[str, str]
 
 
 SessionFormDep = Annotated[dict[str, str], Depends(session_form)]
+
+
+@dataclass(frozen=True)
+class Upload:
+    fields: dict[str, str]
+    file_name: str
+    data: bytes
+
+
+MAX_UPLOAD = 10 * 1024 * 1024
+
+
+async def session_upload(request: Request, actor: PageReaderDep) -> Upload:
+    """A signed-in person's form with one file (`file`), CSRF-checked like session_form; a
+    file may also come back base64-encoded in `file_data` (a preview's confirmation)."""
+    import base64
+
+    form = await request.form(max_part_size=MAX_UPLOAD)
+    if not SessionSigner.same(form.get(CSRF_FIELD), request.state.csrf):  # type: ignore[arg-type]
+        raise DomainErrorPage(403, "This form was refused",
+                              "The form did not carry this session's security token. Go "
+                              "back, reload the page and try again.")
+    upload = form.get("file")
+    if upload is not None and not isinstance(upload, str):
+        data, name = await upload.read(), upload.filename or "upload.xlsx"
+    else:
+        raw = str(form.get("file_data") or "")
+        data, name = base64.b64decode(raw) if raw else b"", str(form.get("file_name") or "")
+    fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    return Upload(fields, name.replace("/", "_").replace("\\", "_")[:200], data)
+
+
+SessionUploadDep = Annotated[Upload, Depends(session_upload)]
 
 
 async def sign_in_form(request: Request, signer: SignerDep) -> dict[str, str]:

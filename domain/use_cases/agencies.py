@@ -98,3 +98,10 @@ class AgencyUseCases(PartnershipChecks):
 
     def agency_history(self, agency_id: UUID) -> list[HistoryEntry]:
         return self._history(Agency, agency_id, "agency")
+
+    def list_agencies(self) -> list[Agency]:
+        """Every agency, from the log's registration events (agencies are few)."""
+        topic = f"{Agency.__module__}:{Agency.__qualname__}.Registered"
+        ids = [n.originator_id for n in self.recorder.select_notifications(
+            1, 1_000_000, topics=[topic])]
+        return [self.repository.get(i) for i in ids]

@@ -80,3 +80,31 @@ def test_an_unsafe_key_file_is_a_message_not_a_traceback(env: dict[str, str], tm
     assert result.exit_code == 2
     assert "readable by others" in result.output
     assert isinstance(result.exception, SystemExit)
+
+
+def test_import_action_plan_previews_refuses_bad_rows_then_records_once(
+        env: dict[str, str], tmp_path: Path) -> None:
+    from api.action_plan import generated_plan
+    from api.settings import Settings
+    from domain.actors import Role
+    from tests.principals import AS_OPERATOR
+    from tests.scenarios import Scenario
+
+    with composition.open_services(Settings(store="sqlite", data_dir=tmp_path),
+                                   views=False, integrity=False) as opened:
+        ledger = opened.ledger
+        police = ledger.register_agency(AS_OPERATOR, name="Staffordshire Police",
+                                        kind="police", statutory_partner=True,
+                                        partnerships=["SSSCB"]).id
+        Scenario(ledger).review([police], reference="SSSCB-2026-01")
+        manager = ledger.register_user(AS_OPERATOR, name="M", role=Role.SCB_MANAGER.value,
+                                       agency_id=None).id
+    bad, good = tmp_path / "bad.xlsx", tmp_path / "plan.xlsx"
+    bad.write_bytes(generated_plan(["Staffordshire Police"], 5, recommendations=1,
+                                   bad={1: "agency", 3: "rag"}))
+    good.write_bytes(generated_plan(["Staffordshire Police"], 5, recommendations=1))
+    args = ("--review", "SSSCB-2026-01", "--as", str(manager))
+    refused = run(env, "import", "action-plan", str(bad), *args)
+    assert refused.exit_code == 1 and "(4, 6)" in refused.output
+    assert "5 action(s) recorded" in run(env, "import", "action-plan", str(good), *args).output
+    assert "0 action(s) recorded" in run(env, "import", "action-plan", str(good), *args).output
