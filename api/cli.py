@@ -398,6 +398,36 @@ def import_action_plan(
               f"{'' if made else ' (already imported)'}")
 
 
+@app.command()
+def remind(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print what would be sent")]
+    = False,
+) -> None:
+    """Send each person their weekly digest of what waits on them (once per week; off until
+    LEDGER_SMTP_HOST is set). --dry-run prints what would be sent and records nothing."""
+    from api.reminders import send_all
+
+    configured = settings()
+    if not configured.smtp_host and not dry_run:
+        out.print("Reminders are off: set LEDGER_SMTP_HOST (and LEDGER_SMTP_PORT, "
+                  "LEDGER_SMTP_TLS, LEDGER_SMTP_SENDER) to send them.")
+        return
+    with services(integrity=False) as opened:
+        results = send_all(opened.ledger, opened.read_models.board, configured, operator(),
+                           dry_run=dry_run)
+    for digest, result in results:
+        out.print(f"{digest.name} <{digest.email}> {digest.period}: {digest.items} items: "
+                  f"{result}")
+        if dry_run:
+            for heading, links in digest.sections:
+                out.print(f"  {heading}")
+                for text, url in links:
+                    out.print(f"    - {text} {url}")
+    if not results:
+        out.print("No digest is due (nobody with an address has anything waiting, or this "
+                  "week's were sent).")
+
+
 @docs_app.command("roles")
 def docs_roles() -> None:
     """Who may do what: the table of the code's grants (the README's Roles section)."""

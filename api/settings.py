@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     session_idle_minutes: float = 30.0  # ... or after this long without a page
     sign_in_link_hours: float = 72.0  # a one-time sign-in link expires after this long
 
+    # Reminders by email (`ledger remind`): off until smtp_host is set.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_tls: bool = False  # STARTTLS after connecting
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = "ledger@localhost"
+    smtp_attempts: int = 3  # a failed send is retried this many times in all, then logged
+    public_url: str = "http://localhost:8000"  # the pages' address, for links in emails
+    reminder_due_working_days: int = 10
+
     integrity_origin: str = "ledger.safeguarding.example/sssp"
     integrity_key_path: Path | None = Field(None, description="defaults to <data_dir>/log.key")
 

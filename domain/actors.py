@@ -100,8 +100,8 @@ GRANTS: dict[Role, dict[Permission, Scope]] = {
 COMMANDS: tuple[tuple[str, Permission], ...] = (
     ("register_partnership", _P.MANAGE_PARTNERSHIPS),
     ("register_agency / rename / merge / retire", _P.MANAGE_AGENCIES),
-    ("register_user / set_user_partnerships / issue_token / revoke_token / deactivate_user",
-     _P.MANAGE_USERS),
+    (("register_user / set_user_partnerships / set_user_email / issue_token / revoke_token / "
+      "deactivate_user / record_digest_sent"), _P.MANAGE_USERS),
     ("record_incident, notify_panel, complete_rapid_review", _P.MANAGE_REVIEWS),
     ("record_local_decision, record_panel_decision", _P.MANAGE_REVIEWS),
     ("commission_reviewer, record_finding, record_recommendation", _P.MANAGE_REVIEWS),

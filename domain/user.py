@@ -4,6 +4,7 @@ hash, in a TokenIndex aggregate keyed by that hash so that authentication is two
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,8 +15,9 @@ from eventsourcing.domain import event
 
 from domain.actors import USER_ROLES, Actor, Role
 from domain.base import LedgerAggregate, require_text
-from domain.errors import InvalidInput, WrongStage
+from domain.errors import AlreadyExists, InvalidInput, WrongStage
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _TOKEN_NS = uuid5(NAMESPACE_URL, "urn:safeguarding-ledger:token")
 TOKEN_PREFIX = "sgl_"
 
@@ -64,6 +66,8 @@ class User(LedgerAggregate):
         self.sessions: dict[str, datetime] = {}
         self.sign_in_links: dict[str, SignInLink] = {}
         self.partnerships: list[str] = []  # a Board member sees these partnerships' records
+        self.email: str | None = None  # where reminders go (none until set)
+        self.digests: list[str] = []  # the periods whose reminder digest was sent
 
     @classmethod
     def register(
@@ -99,6 +103,32 @@ class User(LedgerAggregate):
     def _partnerships_set(self, *, actor: Actor, occurred_on: date,
                           partnerships: list[str]) -> None:
         self.partnerships = list(partnerships)
+
+    def set_email(self, *, actor: Actor, occurred_on: date, email: str | None) -> None:
+        """The address reminders go to (None: no reminders)."""
+        value = (email or "").strip() or None
+        if value is not None and (len(value) > 320 or not _EMAIL.fullmatch(value)):
+            raise InvalidInput(f"'{value}' is not an email address", field="email")
+        if value == self.email:
+            raise InvalidInput("the user already has this address", field="email")
+        self._email_set(actor=actor, occurred_on=occurred_on, email=value)
+
+    @event("EmailAddressSet")
+    def _email_set(self, *, actor: Actor, occurred_on: date, email: str | None) -> None:
+        self.email = email
+
+    def record_digest(self, *, actor: Actor, occurred_on: date, period: str,
+                      items: int) -> None:
+        """A reminder digest was sent for `period` (one per person per period)."""
+        if period in self.digests:
+            raise AlreadyExists(f"the reminder digest for {period} was already sent to "
+                                f"{self.name}", field="period")
+        self._digest_sent(actor=actor, occurred_on=occurred_on, period=period, items=items)
+
+    @event("DigestSent")
+    def _digest_sent(self, *, actor: Actor, occurred_on: date, period: str,
+                     items: int) -> None:
+        self.digests = [*self.digests, period]
 
     def issue_token(self, *, actor: Actor, occurred_on: date) -> tuple[str, TokenIndex]:
         """Issue a token; returns the token (shown once) and its index record to save."""

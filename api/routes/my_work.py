@@ -8,7 +8,7 @@ API scopes them).
 - a Board member: items for the next Board meeting: escalated actions awaiting the Board's
   outcome, reports scrutinised and awaiting sign-off, challenges at stage 4.
 
-The weekly reminder digest is not built yet (issue 19, point 4)."""
+`ledger remind` sends the same lists as a weekly digest (api/reminders.py)."""
 
 from __future__ import annotations
 

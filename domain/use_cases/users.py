@@ -67,6 +67,22 @@ class UserUseCases(PartnershipChecks):
         self.check_partnerships(user.partnerships, "partnerships")
         return self._save(ctx, user)
 
+    def set_user_email(self, ctx: Context, user_id: UUID, *, email: str | None) -> Outcome:
+        """The address reminders go to (None or empty: no reminders)."""
+        ctx.actor.require(Permission.MANAGE_USERS, "set users' email addresses")
+        user = self._load_for_change(User, user_id, "user", ctx)
+        user.set_email(actor=ctx.actor, occurred_on=clock.today(), email=email)
+        return self._save(ctx, user)
+
+    def record_digest_sent(self, ctx: Context, user_id: UUID, *, period: str,
+                           items: int) -> Outcome:
+        """Record that the reminder digest for `period` was sent (one per period)."""
+        ctx.actor.require(Permission.MANAGE_USERS, "record reminder digests")
+        user = self._load_for_change(User, user_id, "user", ctx)
+        user.record_digest(actor=ctx.actor, occurred_on=clock.today(), period=period,
+                           items=items)
+        return self._save(ctx, user)
+
     def issue_token(self, ctx: Context, user_id: UUID) -> IssuedToken:
         ctx.actor.require(Permission.MANAGE_USERS, "issue tokens")
         user = self._load_for_change(User, user_id, "user", ctx)

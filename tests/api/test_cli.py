@@ -108,3 +108,10 @@ def test_import_action_plan_previews_refuses_bad_rows_then_records_once(
     assert refused.exit_code == 1 and "(4, 6)" in refused.output
     assert "5 action(s) recorded" in run(env, "import", "action-plan", str(good), *args).output
     assert "0 action(s) recorded" in run(env, "import", "action-plan", str(good), *args).output
+
+
+def test_remind_is_off_until_configured_and_dry_run_prints(env: dict[str, str]) -> None:
+    off = run(env, "remind")
+    assert off.exit_code == 0 and "Reminders are off" in off.output
+    dry = run(env, "remind", "--dry-run")
+    assert dry.exit_code == 0 and "No digest is due" in dry.output

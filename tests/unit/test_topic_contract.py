@@ -9,6 +9,8 @@ import pytest
 from eventsourcing.utils import resolve_topic
 
 STORED_TOPICS = [
+    "domain.user:User.EmailAddressSet",
+    "domain.user:User.DigestSent",
     "domain.action:Action.Assigned",
     "domain.action:Action.CompletionAssured",
     "domain.action:Action.CompletionClaimed",
