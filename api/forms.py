@@ -31,9 +31,10 @@ from api.schemas.actions import (
     EscalationIn,
     ProgressIn,
 )
+from api.schemas.agencies import AgencyIn
 from api.schemas.challenges import ChallengeIn, ResolutionIn, ResponseIn
 from api.schemas.challenges import EscalationIn as ChallengeEscalationIn
-from api.schemas.common import DatedReasonIn
+from api.schemas.common import DatedReasonIn, EntryCorrectionIn, ReasonIn
 from api.schemas.reviews import (
     DateOnlyIn,
     FindingIn,
@@ -47,8 +48,10 @@ from api.schemas.reviews import (
     SignOffIn,
     SummaryIn,
 )
+from api.schemas.users import EmailIn, UserIn
 from domain.action import EscalationLevel, Rag
-from domain.actors import Actor
+from domain.actors import USER_ROLES, Actor
+from domain.agency import AgencyKind
 from domain.application import Context, Idempotency, Outcome
 from domain.challenge import ChallengeOutcome
 from domain.ledger import Ledger
@@ -87,6 +90,11 @@ class Form:
     inputs: tuple[Input, ...]
     call: Callable[[Ledger, Context, UUID, Any], Outcome]
     versioned: bool = True  # False: the command creates another record (raise a challenge)
+    always: bool = False  # offered whatever the state (a correction), if the grant allows
+
+
+def _lines_of(text: Any) -> list[str]:
+    return [line.strip() for line in str(text).splitlines() if line.strip()]
 
 
 WHEN = Input("occurred_on", "The date it happened", "date",
@@ -138,6 +146,20 @@ ACTION_FORMS: dict[str, Form] = {f.command: f for f in (
         Input("meeting", "At which Board meeting"), WHEN),
         lambda ledger, ctx, i, b: ledger.hold_to_account(
             ctx, i, outcome=b.outcome, meeting=b.meeting, occurred_on=b.occurred_on)),
+    Form("correct_action_entry", "Correct a mistaken entry", "Record the correction",
+         EntryCorrectionIn, (
+             Input("corrects_version", "The entry's version (#) in the history", "number",
+                   "A progress report or completion claim."),
+             Input("field", "What is corrected", "select",
+                   choices=(("narrative", "Its narrative"), ("evidence", "Its evidence"))),
+             Input("corrected", "The corrected text", "textarea",
+                   "For evidence: one reference per line."),
+             Input("reason", "Why", "textarea"), Input("approved_by", "Approved by"), WHEN),
+         lambda ledger, ctx, i, b: ledger.correct_action_entry(
+             ctx, i, corrects_version=b.corrects_version, field=b.field,
+             corrected=_lines_of(b.corrected) if b.field == "evidence" else b.corrected,
+             reason=b.reason, approved_by=b.approved_by, occurred_on=b.occurred_on),
+         always=True),
     Form("withdraw_action", "Withdraw the action", "Withdraw", DatedReasonIn, (
         Input("reason", "Why it is withdrawn", "textarea"), WHEN),
         lambda ledger, ctx, i, b: ledger.withdraw_action(
@@ -302,6 +324,41 @@ RAISE_ON_REVIEW = Form(
         Input("grounds", "Grounds of the challenge", "textarea"), WHEN),
     RAISE_CHALLENGE.call, versioned=False)
 
+# The people page (SCB managers): register agencies and users; a person's address and access.
+ROLE_CHOICES = tuple((r.value, r.value.replace("_", " ").capitalize()) for r in USER_ROLES)
+REGISTER_USER = Form(
+    "register_user", "Register a person", "Register", UserIn, (
+        Input("name", "Name"),
+        Input("role", "Role", "select", choices=ROLE_CHOICES),
+        Input("agency_id", "Agency", "select", "Agency leads only.", source="agencies",
+              required=False),
+        Input("partnerships", "Partnerships", "checks", "A Board member then reads only these.",
+              source="partnerships", required=False)),
+    lambda ledger, ctx, i, b: ledger.register_user(
+        ctx, name=b.name, role=b.role.value, agency_id=b.agency_id,
+        partnerships=b.partnerships or None),
+    versioned=False)
+REGISTER_AGENCY = Form(
+    "register_agency", "Register an agency", "Register", AgencyIn, (
+        Input("name", "Name"),
+        Input("kind", "Kind", "select", choices=_choices(AgencyKind)),
+        Input("statutory_partner", "A statutory safeguarding partner?", "bool",
+              choices=(("yes", "Yes"), ("no", "No"))),
+        Input("partnerships", "Partnerships it serves", "checks", source="partnerships"),
+        WHEN),
+    lambda ledger, ctx, i, b: ledger.register_agency(
+        ctx, name=b.name, kind=b.kind.value, statutory_partner=b.statutory_partner,
+        partnerships=b.partnerships, occurred_on=b.occurred_on),
+    versioned=False)
+USER_FORMS: dict[str, Form] = {f.command: f for f in (
+    Form("set_user_email", "Email address for reminders", "Save the address", EmailIn, (
+        Input("email", "Email address", hint="Empty: no reminders.", required=False),),
+        lambda ledger, ctx, i, b: ledger.set_user_email(ctx, i, email=b.email)),
+    Form("deactivate_user", "Revoke access", "Revoke access", ReasonIn, (
+        Input("reason", "Why", "textarea"),),
+        lambda ledger, ctx, i, b: ledger.deactivate_user(ctx, i, reason=b.reason)),
+)}
+
 FORMS = {"action": ACTION_FORMS, "challenge": CHALLENGE_FORMS, "review": REVIEW_FORMS}
 
 
@@ -311,7 +368,8 @@ def offered(kind: str, allowed_next: list[str], actor: Actor | None,
     if actor is None:
         return []
     return [form for command, form in FORMS[kind].items()
-            if command in allowed_next and actor.may_command(command, agency_id)]
+            if (command in allowed_next or form.always)
+            and actor.may_command(command, agency_id)]
 
 
 def new_token() -> str:
@@ -324,6 +382,7 @@ class FormState:
     a reason for the whole form, and (when stale) what changed since it was opened."""
 
     command: str = ""
+    thing: str = ""  # the record the form was about (a person's forms repeat per person)
     values: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     message: str = ""
@@ -339,6 +398,8 @@ def parse(form: Form, raw: dict[str, str], hidden: dict[str, Any] | None = None
         value = (raw.get(i.name) or "").strip()
         if i.kind in ("lines", "checks"):
             data[i.name] = [line.strip() for line in value.splitlines() if line.strip()]
+        elif i.kind == "number" and value.isdigit() and len(value) < 10:
+            data[i.name] = int(value)
         elif i.kind == "bool" and value in ("yes", "no"):
             data[i.name] = value == "yes"
         elif value:

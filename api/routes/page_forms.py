@@ -21,7 +21,10 @@ from api.forms import (
     RAISE_CHALLENGE,
     RAISE_ON_REVIEW,
     RECORD_INCIDENT,
+    REGISTER_AGENCY,
+    REGISTER_USER,
     REVIEW_FORMS,
+    USER_FORMS,
     Form,
     FormState,
     context,
@@ -31,7 +34,7 @@ from api.forms import (
 )
 from api.routes.challenges import _readable as readable_challenge
 from api.routes.page_data import agency_names, history_until
-from api.routes.pages import render_action, render_review
+from api.routes.pages import render_action, render_review, render_users
 from api.schemas.challenges import ChallengeOut
 from api.web import Page, PageRoute, render
 from domain.actors import Permission
@@ -57,7 +60,7 @@ def submit(page: Page, ledger: Ledger, form: Form, thing_id: UUID, raw: dict[str
            back: str | Callable[[Outcome], str], hidden: dict[str, Any] | None = None) -> Response:
     """Validate as the API does, run the use case with the form's version and one-use token,
     and show the page again with the reasons if it is refused."""
-    state = FormState(command=form.command, values=raw)
+    state = FormState(command=form.command, thing=str(thing_id), values=raw)
     body, state.errors = parse(form, raw, hidden)
     if body is None:
         return show(state, 422)
@@ -202,3 +205,29 @@ def record_incident(form: SessionFormDep, page: PageDep, ledger: LedgerDep,
     return submit(page, ledger, RECORD_INCIDENT, UUID(int=0), form, list,
                   lambda state, status: render_incident(page, board, state, status),
                   lambda o: f"/view/reviews/{o.id}")
+
+
+# ---- people and agencies (SCB managers) -----------------------------------------------------
+
+@router.post("/view/users/do/{command}", response_class=HTMLResponse)
+def register_command(command: str, form: SessionFormDep, page: PageDep, ledger: LedgerDep,
+                     board: BoardDep) -> Response:
+    specs = {REGISTER_USER.command: REGISTER_USER, REGISTER_AGENCY.command: REGISTER_AGENCY}
+    if command not in specs:
+        raise NotFound(f"there is no form '{command}' on the people page")
+    return submit(page, ledger, specs[command], UUID(int=0), form, list,
+                  lambda state, status: render_users(page, ledger, board, state=state,
+                                                     http_status=status),
+                  "/view/users")
+
+
+@router.post("/view/users/{user_id}/do/{command}", response_class=HTMLResponse)
+def user_command(user_id: UUID, command: str, form: SessionFormDep, page: PageDep,
+                 ledger: LedgerDep, board: BoardDep) -> Response:
+    if command not in USER_FORMS:
+        raise NotFound(f"there is no form '{command}' for a person")
+    return submit(page, ledger, USER_FORMS[command], user_id, form,
+                  lambda: history_until(ledger.user_history(user_id), page.when),
+                  lambda state, status: render_users(page, ledger, board, state=state,
+                                                     http_status=status),
+                  "/view/users")

@@ -28,7 +28,17 @@ from api.deps import (
     SettingsDep,
     SignerDep,
 )
-from api.forms import ASSIGN_ACTION, RAISE_CHALLENGE, RAISE_ON_REVIEW, FormState, new_token, offered
+from api.forms import (
+    ASSIGN_ACTION,
+    RAISE_CHALLENGE,
+    RAISE_ON_REVIEW,
+    REGISTER_AGENCY,
+    REGISTER_USER,
+    USER_FORMS,
+    FormState,
+    new_token,
+    offered,
+)
 from api.routes.board import answering, paging, scope
 from api.routes.page_data import (
     agency_names,
@@ -411,29 +421,39 @@ def _verdict_text(verdict: Any) -> str:
 # ---- people (SCB managers) ------------------------------------------------------------------
 
 @router.get("/view/users", response_class=HTMLResponse)
-def users_page(page: PageDep, board: BoardDep) -> Response:
+def users_page(page: PageDep, ledger: LedgerDep, board: BoardDep) -> Response:
+    return render_users(page, ledger, board)
+
+
+def render_users(page: Page, ledger: Ledger, board: Board, link: dict[str, Any] | None = None,
+                 state: FormState | None = None, http_status: int = 200) -> Response:
+    """People and agencies: register them, a person's address and access, sign-in links."""
     page.section = "users"
     page.actor.require(Permission.MANAGE_USERS, "issue sign-in links")  # type: ignore[union-attr]
     with answering():
         users = board.user_directory(at=page.when.at)
-    return render(page, "pages/users.html", title="People and sign-in links",
-                  users=users["items"], names=agency_names(board, page), link=None)
+    names = agency_names(board, page)
+    records = {str(u.id): u for u in ledger.list_users()}
+    choices = {"agencies": sorted(names.items(), key=lambda kv: kv[1]),
+               "partnerships": [(p, p) for p in page.partnership_choices]}
+    return render(page, "pages/users.html", http_status=http_status,
+                  title="People and sign-in links", users=users["items"], names=names,
+                  link=link, records=records, choices=choices, state=state or FormState(),
+                  new_token=new_token, user_forms=list(USER_FORMS.values()),
+                  register_forms=[REGISTER_USER, REGISTER_AGENCY],
+                  done=page.request.query_params.get("done"))
 
 
 @router.post("/view/users/{user_id}/sign-in-link", response_class=HTMLResponse)
 def issue_link(user_id: UUID, request: Request, form: SessionFormDep, page: PageDep,
                ledger: LedgerDep, board: BoardDep, signer: SignerDep) -> Response:
     """A one-time sign-in link for a named user, shown once (the SCB manager sends it)."""
-    page.section = "users"
     issued = ledger.issue_sign_in_link(Context(page.actor), user_id,  # type: ignore[arg-type]
                                        lifetime=signer.link_lifetime)
     user = ledger.get_user(user_id)
-    with answering():
-        users = board.user_directory(at=page.when.at)
     link = {"url": str(request.base_url).rstrip("/") + f"/sign-in/link/{user_id}/{issued.secret}",
             "name": user.name, "expires_at": issued.expires_at}
-    return render(page, "pages/users.html", title="People and sign-in links",
-                  users=users["items"], names=agency_names(board, page), link=link)
+    return render_users(page, ledger, board, link=link)
 
 
 # ---- CSV downloads (the API's CSV writer and columns, for a person with a session) ---------

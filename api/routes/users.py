@@ -13,7 +13,7 @@ from api.params import AsOfQuery, VersionQuery, aware
 from api.routes.board import answering, scope
 from api.schemas.common import History, HistoryEntryOut, ReasonIn
 from api.schemas.partnerships import UserPartnershipsIn
-from api.schemas.users import IssuedTokenOut, UserIn, UserList, UserOut
+from api.schemas.users import EmailIn, IssuedTokenOut, UserIn, UserList, UserOut
 from domain.application import Outcome
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -93,3 +93,11 @@ def deactivate_user(user_id: UUID, body: ReasonIn, ledger: LedgerDep,
                     ctx: ContextDep) -> Response:
     return run_command(ledger, ctx, lambda: ledger.deactivate_user(
         ctx, user_id, reason=body.reason), _render(ledger))
+
+
+@router.post("/{user_id}/email", response_model=UserOut, responses=WRITE_ERRORS)
+def set_user_email(user_id: UUID, body: EmailIn, ledger: LedgerDep,
+                   ctx: ContextDep) -> Response:
+    """The address the user's weekly reminder digest goes to (null or empty: none)."""
+    return run_command(ledger, ctx, lambda: ledger.set_user_email(
+        ctx, user_id, email=body.email), _render(ledger))

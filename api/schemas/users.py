@@ -21,6 +21,13 @@ class UserIn(BaseModel):
                                           "then reads only theirs)")
 
 
+class EmailIn(BaseModel):
+    """The address reminder digests go to (empty or null: none)."""
+
+    model_config = ConfigDict(extra="forbid")
+    email: str | None = Field(None, max_length=320)
+
+
 class TokenOut(BaseModel):
     token_id: str
     issued_on: date

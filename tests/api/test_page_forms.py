@@ -199,3 +199,70 @@ def test_my_work_lists_what_waits_on_each_person(api: Any) -> None:
     section = manager.split('data-testid="queue-to_assure"')[1].split("</section>")[0]
     assert f"/view/actions/{action_id}" in section
     assert sign_in(api, "board_member").get("/view/my-work").status_code == 200
+
+
+def test_manager_registers_people_and_agencies_sets_an_address_and_revokes_access(
+        api: Any) -> None:
+    client = sign_in(api, "scb_manager")
+    page = client.get("/view/users").text
+    made = client.post("/view/users/do/register_agency", data={
+        **form_fields(page, "register_agency"), "name": "Midlands Trust", "kind": "health",
+        "statutory_partner": "no", "partnerships": "Staffordshire"}, follow_redirects=False)
+    assert made.status_code == 303, re.findall(r"<strong>([^<]+)<", made.text)
+    refused = client.post("/view/users/do/register_user", data={
+        **form_fields(page, "register_user"), "name": "New Lead", "role": "agency_lead"})
+    assert refused.status_code == 422 and 'data-testid="error-agency_id"' in refused.text
+    registered = client.post("/view/users/do/register_user", data={
+        **form_fields(page, "register_user"), "name": "Ann Auditor", "role": "auditor"},
+        follow_redirects=False)
+    assert registered.status_code == 303
+    auditor = UUID(api.ledger.authenticate(api.tokens["auditor"]).user_id)
+    page = client.get("/view/users").text
+    fields = form_fields(page, f"set_user_email-{auditor}")
+    bad = client.post(f"/view/users/{auditor}/do/set_user_email",
+                      data={**fields, "email": "nope"})
+    assert bad.status_code == 422 and "is not an email address" in bad.text
+    client.post(f"/view/users/{auditor}/do/set_user_email",
+                data={**fields, "email": "ann@example.org"})
+    assert api.ledger.get_user(auditor).email == "ann@example.org"
+    page = client.get("/view/users").text
+    client.post(f"/view/users/{auditor}/do/deactivate_user", data={
+        **form_fields(page, f"deactivate_user-{auditor}"), "reason": "Left the post"})
+    assert not api.ledger.get_user(auditor).active
+    assert api.get("auditor", "/actions").status_code == 401
+
+
+def test_manager_corrects_a_mistaken_progress_entry(api: Any) -> None:
+    action_id = an_action(api)
+    api.post("lead_a", f"/actions/{action_id}/progress",
+             {"narrative": "Trainng held", "rag": "green"})
+    client = sign_in(api, "scb_manager")
+    page = client.get(f"/view/actions/{action_id}").text
+    sent = client.post(f"/view/actions/{action_id}/do/correct_action_entry", data={
+        **form_fields(page, "correct_action_entry"), "corrects_version": "2",
+        "field": "narrative", "corrected": "Training held", "reason": "Typo",
+        "approved_by": "Chair"}, follow_redirects=False)
+    assert sent.status_code == 303, re.findall(r"<strong>([^<]+)<", sent.text)
+    assert kinds(api, action_id)[-1] == "EntryCorrected"
+    assert 'id="f-correct_action_entry"' not in sign_in(api, "lead_a").get(
+        f"/view/actions/{action_id}").text
+
+
+def test_scrutineer_escalates_and_the_board_resolves_at_stage_4(api: Any) -> None:
+    action_id = an_action(api)
+    challenge = Scenario(api.ledger).challenge(action_id, api.agency_a)
+    path = f"/view/challenges/{challenge}"
+    client = sign_in(api, "scrutineer")
+    for stage in (2, 3, 4):
+        page = client.get(path).text
+        sent = client.post(f"{path}/do/escalate_challenge", data={
+            **form_fields(page, "escalate_challenge"), "to_stage": str(stage),
+            "reason": "No answer"}, follow_redirects=False)
+        assert sent.status_code == 303, re.findall(r"<strong>([^<]+)<", sent.text)
+    board = sign_in(api, "board_member")
+    page = board.get(path).text
+    sent = board.post(f"{path}/do/resolve_challenge", data={
+        **form_fields(page, "resolve_challenge"), "outcome": "upheld",
+        "reason": "The Board agrees"}, follow_redirects=False)
+    assert sent.status_code == 303
+    assert api.ledger.get_challenge(challenge).outcome == "upheld"
