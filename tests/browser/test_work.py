@@ -258,3 +258,25 @@ def test_an_action_plan_with_two_bad_rows_is_refused_then_imported_once_fixed(
     page.get_by_role("button", name="Record 12 actions").click()
     assert "Imported 12 actions" in page.locator('[data-testid="done"]').inner_text()
     shot(page, "work-manager-imported")
+
+
+def test_the_people_page_and_the_board_forms_are_accessible(
+        person: Any, browser: Any, pages_server: Any) -> None:
+    page = sign_in(person, pages_server, "scb_manager")
+    page.goto(pages_server.base_url + "/view/users")
+    checked(page, "manager-people-forms")
+    page.goto(pages_server.base_url + "/view/my-work")
+    checked(page, "manager-my-work")
+    board_context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                        bypass_csp=True)
+    try:
+        board = sign_in(board_context, pages_server, "board_member")
+        board.goto(pages_server.base_url + "/view/my-work")
+        checked(board, "board-my-work")
+        escalated = board.locator('[data-testid="queue-escalated"] li a')
+        if escalated.count():
+            escalated.first.click()
+            checked(board, "board-action-forms")
+            assert board.locator("#f-hold_to_account").count() == 1
+    finally:
+        board_context.close()
