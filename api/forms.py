@@ -36,6 +36,7 @@ from api.schemas.challenges import ChallengeIn, ResolutionIn, ResponseIn
 from api.schemas.challenges import EscalationIn as ChallengeEscalationIn
 from api.schemas.common import DatedReasonIn, EntryCorrectionIn, ReasonIn
 from api.schemas.reviews import (
+    DateCorrectionIn,
     DateOnlyIn,
     FindingIn,
     IncidentIn,
@@ -58,6 +59,7 @@ from domain.ledger import Ledger
 from domain.review import (
     AgeBand,
     Category,
+    CorrectableDate,
     Harm,
     LegalStatus,
     LocalCriterion,
@@ -272,6 +274,14 @@ REVIEW_FORMS: dict[str, Form] = {f.command: f for f in (
         Input("reason", "The recorded reason not to publish yet", "textarea"), WHEN),
          lambda ledger, ctx, i, b: ledger.defer_publication(
              ctx, i, reason=b.reason, occurred_on=b.occurred_on)),
+    Form("correct_date", "Correct a mistaken key date", "Record the correction",
+         DateCorrectionIn, (
+             Input("field", "Which date", "select", choices=_choices(CorrectableDate)),
+             Input("corrected", "The correct date", "date"),
+             Input("reason", "Why", "textarea"), WHEN),
+         lambda ledger, ctx, i, b: ledger.correct_date(
+             ctx, i, field=b.field.value, corrected=b.corrected, reason=b.reason,
+             occurred_on=b.occurred_on)),
     Form("close_review", "Close the review", "Close", DatedReasonIn, (
         Input("reason", "Why it closes", "textarea"), WHEN),
          lambda ledger, ctx, i, b: ledger.close_review(

@@ -6,6 +6,7 @@ records a double submit once."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -266,3 +267,17 @@ def test_scrutineer_escalates_and_the_board_resolves_at_stage_4(api: Any) -> Non
         "reason": "The Board agrees"}, follow_redirects=False)
     assert sent.status_code == 303
     assert api.ledger.get_challenge(challenge).outcome == "upheld"
+
+
+def test_manager_corrects_a_reviews_key_date_from_its_page(api: Any) -> None:
+    review_id = Scenario(api.ledger).incident([api.agency_a])
+    client = sign_in(api, "scb_manager")
+    path = f"/view/reviews/{review_id}"
+    page = client.get(path).text
+    aware = api.ledger.get_review(review_id).aware_on
+    sent = client.post(f"{path}/do/correct_date", data={
+        **form_fields(page, "correct_date"), "field": "aware_on",
+        "corrected": (aware - timedelta(days=1)).isoformat(),
+        "reason": "Awareness was the day before"}, follow_redirects=False)
+    assert sent.status_code == 303, re.findall(r"<strong>([^<]+)<", sent.text)
+    assert 'id="f-correct_date"' not in sign_in(api, "board_member").get(path).text
