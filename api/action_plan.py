@@ -35,7 +35,7 @@ from openpyxl.utils import get_column_letter
 
 from domain import clock
 from domain.action import Action, Rag
-from domain.actors import Actor
+from domain.actors import Actor, Role
 from domain.application import Context, Idempotency
 from domain.errors import DomainError
 from domain.ledger import Ledger
@@ -203,11 +203,24 @@ def read_preview(data: bytes, file_name: str, review: Review | None, review_refe
             continue
         preview.rows.append(_check_row(offset, raw, cells, review, agencies, actor, today))
     if ledger is not None:
+        importers = _importers(ledger, actor)
         for row in preview.rows:
-            if not row.problems and ledger.replay_idempotent(
-                    actor, _idempotency(preview, row)) is not None:
+            if not row.problems and _already(ledger, importers, preview, row):
                 row.already = True
     return preview
+
+
+def _importers(ledger: Ledger, actor: Actor) -> list[Actor]:
+    """Who may have imported this file before: this person and every SCB manager (the
+    Idempotency-Key is kept per user)."""
+    others = [u.as_actor() for u in ledger.list_users()
+              if u.role is Role.SCB_MANAGER and str(u.id) != actor.user_id]
+    return [actor, *others]
+
+
+def _already(ledger: Ledger, importers: list[Actor], preview: Preview, row: PlanRow) -> bool:
+    key = _idempotency(preview, row)
+    return any(ledger.replay_idempotent(a, key) is not None for a in importers)
 
 
 def _find_headings(rows: list[tuple[Any, ...]]) -> tuple[int | None, dict[str, int]]:
@@ -295,9 +308,10 @@ def record(ledger: Ledger, actor: Actor, preview: Preview) -> list[UUID]:
     if not preview.clean:
         raise ValueError("the file has problems: nothing may be recorded")
     made = []
+    importers = _importers(ledger, actor)
     for row in preview.to_record:
         ctx = Context(actor=actor, idempotency=_idempotency(preview, row))
-        if ledger.replay_idempotent(actor, ctx.idempotency) is not None:  # type: ignore[arg-type]
+        if _already(ledger, importers, preview, row):
             continue
         outcome = ledger.assign_action(
             ctx, review_id=preview.review_id, recommendation_id=row.recommendation_id,  # type: ignore[arg-type]
