@@ -281,3 +281,25 @@ def test_manager_corrects_a_reviews_key_date_from_its_page(api: Any) -> None:
         "reason": "Awareness was the day before"}, follow_redirects=False)
     assert sent.status_code == 303, re.findall(r"<strong>([^<]+)<", sent.text)
     assert 'id="f-correct_date"' not in sign_in(api, "board_member").get(path).text
+
+
+def test_lead_claims_completion_manager_rejects_then_assures(api: Any) -> None:
+    action_id = an_action(api)
+    path = f"/view/actions/{action_id}"
+    lead = sign_in(api, "lead_a")
+
+    def send(client: Any, command: str, **data: str) -> None:
+        page = client.get(path).text
+        sent = client.post(f"{path}/do/{command}", data={**form_fields(page, command), **data},
+                           follow_redirects=False)
+        assert sent.status_code == 303, re.findall(r"<strong>([^<]+)<", sent.text)
+
+    send(lead, "claim_completion", narrative="All trained", evidence="Register")
+    manager = sign_in(api, "scb_manager")
+    send(manager, "reject_completion", reason="No audit yet")
+    lead = sign_in(api, "lead_a")
+    send(lead, "claim_completion", narrative="Audit done", evidence="Audit report")
+    manager = sign_in(api, "scb_manager")
+    send(manager, "assure_completion", comments="Evidence seen by the sub-committee")
+    assert kinds(api, action_id)[-4:] == ["CompletionClaimed", "CompletionRejected",
+                                          "CompletionClaimed", "CompletionAssured"]
