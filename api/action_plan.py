@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -113,6 +115,7 @@ class Preview:
     columns: dict[str, str]  # our column -> the file's heading
     rows: list[PlanRow]
     problems: list[str] = field(default_factory=list)  # the whole file's
+    unmapped: list[str] = field(default_factory=list)  # the file's headings not recognised
 
     @property
     def clean(self) -> bool:
@@ -163,7 +166,8 @@ def _lines(text: str) -> list[str]:
 
 def read_preview(data: bytes, file_name: str, review: Review | None, review_reference: str,
                  agencies: dict[str, UUID], actor: Actor, ledger: Ledger | None = None,
-                 today: date | None = None) -> Preview:
+                 today: date | None = None, mapping: dict[str, str] | None = None
+                 ) -> Preview:
     """Every row of the workbook's first sheet, checked; nothing is recorded here.
 
     `agencies`: each agency's name (and former names), casefolded, to its id."""
@@ -183,21 +187,23 @@ def read_preview(data: bytes, file_name: str, review: Review | None, review_refe
         preview.problems.append(f"{file_name} is not an Excel workbook (.xlsx): {error}")
         return preview
     rows = list(sheet.iter_rows(values_only=True))
-    header_at, mapping = _find_headings(rows)
+    header_at, found = _find_headings(rows, mapping or {})
     if header_at is None:
         preview.problems.append(
             "no heading row found: the first rows should name the columns (e.g. "
             "Recommendation, Action, Lead agency, Target date, RAG)")
         return preview
-    preview.columns = {key: _text(rows[header_at][i]) for key, i in mapping.items()}
+    preview.columns = {key: _text(rows[header_at][i]) for key, i in found.items()}
+    preview.unmapped = [_text(v) for v in rows[header_at]
+                        if _text(v) and _text(v) not in preview.columns.values()]
     for missing in ("action", "agency", "due_on"):
-        if missing not in mapping:
+        if missing not in found:
             preview.problems.append(f"no column for {TITLES[missing].lower()} (headings "
                                     f"recognised: {', '.join(COLUMNS[missing][:4])})")
     if preview.problems:
         return preview
     for offset, values in enumerate(rows[header_at + 1:], start=header_at + 2):
-        raw = {key: values[i] if i < len(values) else None for key, i in mapping.items()}
+        raw = {key: values[i] if i < len(values) else None for key, i in found.items()}
         cells = {key: _text(v) for key, v in raw.items()}
         if not any(cells.values()):
             continue
@@ -223,11 +229,13 @@ def _already(ledger: Ledger, importers: list[Actor], preview: Preview, row: Plan
     return any(ledger.replay_idempotent(a, key) is not None for a in importers)
 
 
-def _find_headings(rows: list[tuple[Any, ...]]) -> tuple[int | None, dict[str, int]]:
+def _find_headings(rows: list[tuple[Any, ...]], extra: dict[str, str]
+                   ) -> tuple[int | None, dict[str, int]]:
+    known = {**HEADINGS, **{_norm(h): key for h, key in extra.items() if key in COLUMNS}}
     for at, values in enumerate(rows[:15]):
         mapping: dict[str, int] = {}
         for i, value in enumerate(values):
-            key = HEADINGS.get(_norm(value))
+            key = known.get(_norm(value))
             if key is not None and key not in mapping:
                 mapping[key] = i
         if len(mapping) >= 3:
@@ -321,6 +329,27 @@ def record(ledger: Ledger, actor: Actor, preview: Preview) -> list[UUID]:
             occurred_on=row.assigned_on, source=preview.source(row))
         made.append(outcome.id)
     return made
+
+
+def saved_mapping(path: Path) -> dict[str, str]:
+    """The partnership's own headings (heading -> column), saved by an earlier import."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(h): str(c) for h, c in data.items() if str(c) in COLUMNS} \
+        if isinstance(data, dict) else {}
+
+
+def save_mapping(path: Path, mapping: dict[str, str]) -> dict[str, str]:
+    """Add headings to the saved mapping (unknown columns ignored); returns the whole."""
+    merged = {**saved_mapping(path), **{h.strip(): c for h, c in mapping.items()
+                                        if h.strip() and c in COLUMNS}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+    temporary.replace(path)
+    return merged
 
 
 def agency_lookup(directory: Iterable[dict[str, Any]]) -> dict[str, UUID]:

@@ -350,17 +350,41 @@ def import_action_plan(
     by: Annotated[str, typer.Option("--as", help="the SCB manager's user id (recorded as "
                                                   "the actor on every event)")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="preview only")] = False,
+    column: Annotated[list[str] | None, typer.Option(
+        "--column", help="HEADING=COLUMN: the file's heading for one of our columns "
+                         "(recommendation, action, agency, milestones, due_on, rag, response, "
+                         "evidence, comments, completion, assigned_on); repeatable")] = None,
+    save: Annotated[bool, typer.Option("--save-mapping", help="keep the --column headings "
+                                                              "for later imports")] = False,
 ) -> None:
     """Import an Excel action plan as the review's actions: every row is previewed with what
     it will record and every problem; nothing is recorded unless the whole file is clean;
     importing the same file again records nothing."""
     from pathlib import Path
 
-    from api.action_plan import agency_lookup, read_preview, record
+    from api.action_plan import (
+        COLUMNS,
+        agency_lookup,
+        read_preview,
+        record,
+        save_mapping,
+        saved_mapping,
+    )
 
     path = Path(file)
     if not path.is_file():
         raise fail(f"{file}: no such file", 2)
+    given: dict[str, str] = {}
+    for pair in column or []:
+        heading, _, key = pair.rpartition("=")
+        if not heading or key not in COLUMNS:
+            raise fail(f"--column {pair!r}: give HEADING=COLUMN, COLUMN one of "
+                       f"{', '.join(COLUMNS)}", 2)
+        given[heading] = key
+    mapping_file = settings().data_dir / "import-mapping.json"
+    mapping = {**saved_mapping(mapping_file), **given}
+    if save and given:
+        save_mapping(mapping_file, given)
     with services(views=False, integrity=False) as opened:
         ledger = opened.ledger
         try:
@@ -377,7 +401,7 @@ def import_action_plan(
             {"agency_id": a.id, "name": a.name,
              "former_names": [n.name for n in a.names[:-1]]} for a in ledger.list_agencies())
         preview = read_preview(path.read_bytes(), path.name, found, review, agencies, actor,
-                               ledger)
+                               ledger, mapping=mapping)
         for problem in preview.problems:
             out.print(f"[red]{problem}[/red]")
         for row in preview.rows:

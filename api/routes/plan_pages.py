@@ -11,8 +11,18 @@ from uuid import UUID
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.action_plan import agency_lookup, plan_rows, read_preview, record, to_xlsx
-from api.deps import BoardDep, LedgerDep, PageDep, SessionUploadDep
+from api.action_plan import (
+    COLUMNS,
+    TITLES,
+    agency_lookup,
+    plan_rows,
+    read_preview,
+    record,
+    save_mapping,
+    saved_mapping,
+    to_xlsx,
+)
+from api.deps import BoardDep, LedgerDep, PageDep, SessionUploadDep, SettingsDep
 from api.routes.board import answering
 from api.routes.page_data import agency_names, all_actions
 from api.web import PageRoute, render
@@ -34,7 +44,7 @@ def import_form(review_id: UUID, page: PageDep, ledger: LedgerDep) -> Response:
 
 @router.post("/view/reviews/{review_id}/import", response_class=HTMLResponse)
 def import_upload(review_id: UUID, upload: SessionUploadDep, page: PageDep, ledger: LedgerDep,
-                  board: BoardDep) -> Response:
+                  board: BoardDep, settings: SettingsDep) -> Response:
     """Preview the file; with `confirm`, record it if (and only if) it is clean."""
     page.section = "reviews"
     actor = page.actor
@@ -47,15 +57,23 @@ def import_upload(review_id: UUID, upload: SessionUploadDep, page: PageDep, ledg
                       preview=None, error="Choose an .xlsx file to upload.")
     with answering():
         agencies = agency_lookup(board.agency_directory()["items"])
+    mapping_file = settings.data_dir / "import-mapping.json"
+    given = {upload.fields[f"heading_{n}"]: upload.fields[f"column_{n}"]
+             for n in range(50) if upload.fields.get(f"column_{n}") in COLUMNS
+             and upload.fields.get(f"heading_{n}")}
+    if given and upload.fields.get("save_mapping") == "yes":
+        save_mapping(mapping_file, given)
+    mapping = {**saved_mapping(mapping_file), **given}
     preview = read_preview(upload.data, upload.file_name, review, review.reference, agencies,
-                           actor, ledger)
+                           actor, ledger, mapping=mapping)
     if upload.fields.get("confirm") == "yes" and preview.clean:
         made = record(ledger, actor, preview)
         return RedirectResponse(page.url(f"/view/reviews/{review_id}",
                                          done=f"imported {len(made)} actions"), 303)
     return render(page, "pages/import.html", http_status=200 if preview.clean else 422,
                   title=f"Import an action plan: {review.reference}", review=review,
-                  preview=preview, file_data=base64.b64encode(upload.data).decode())
+                  preview=preview, file_data=base64.b64encode(upload.data).decode(),
+                  titles=TITLES, mapping=mapping)
 
 
 @router.get("/view/reviews/{review_id}/action-plan.xlsx")

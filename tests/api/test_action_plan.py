@@ -5,6 +5,7 @@ upload form previews and records; the export read back with openpyxl equals the 
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 from datetime import date
@@ -116,3 +117,31 @@ def test_the_export_writes_dates_as_dates_and_rag_as_a_coloured_word() -> None:
     due, rag = sheet["E2"], sheet["F2"]
     assert due.is_date and due.value.date() == date(2026, 3, 31)
     assert rag.value == "red" and rag.fill.start_color.rgb.endswith("F4A6A6")
+
+
+def test_an_unknown_heading_is_mapped_and_the_mapping_saved(api: Any) -> None:
+    from openpyxl import Workbook
+
+    review = a_review(api)
+    book = Workbook()
+    book.active.append(["Recommendation", "What we will do", "Lead agency", "Target date"])
+    book.active.append(["R1", "Train staff", AGENCIES[0], date(2030, 1, 1)])
+    data = io.BytesIO()
+    book.save(data)
+    client = sign_in(api, "scb_manager")
+    page = client.get(f"/view/reviews/{review.id}/import").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    shown = client.post(f"/view/reviews/{review.id}/import", data={"csrf_token": token},
+                        files={"file": ("plan.xlsx", data.getvalue())})
+    assert shown.status_code == 422 and "no column for action" in shown.text
+    assert "“What we will do” is" in shown.text
+    mapped = client.post(f"/view/reviews/{review.id}/import", files={"file": ("", b"")},
+                         data={"csrf_token": token, "file_name": "plan.xlsx",
+                               "file_data": base64.b64encode(
+                                   data.getvalue()).decode(),
+                               "heading_0": "What we will do", "column_0": "action",
+                               "save_mapping": "yes"})
+    assert mapped.status_code == 200 and "Record 1 action" in mapped.text
+    again = client.post(f"/view/reviews/{review.id}/import", data={"csrf_token": token},
+                        files={"file": ("plan.xlsx", data.getvalue())})
+    assert "Record 1 action" in again.text  # the saved mapping is used
