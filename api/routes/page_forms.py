@@ -128,7 +128,9 @@ def render_challenge(page: Page, ledger: Ledger, board: Board, challenge_id: UUI
     page.section = "challenges"
     challenge = readable_challenge(page.actor, ledger.get_challenge(challenge_id), ledger)  # type: ignore[arg-type]
     out = ChallengeOut.of(challenge)
-    forms = offered("challenge", challenge.allowed_next(), page.actor, challenge.addressed_to)
+    forms = [f for f in offered("challenge", challenge.allowed_next(), page.actor,
+                                challenge.addressed_to)
+             if f.command != "resolve_challenge" or _may_resolve(challenge, page.actor)]
     subject_url = (f"/view/actions/{challenge.subject_id}"
                    if challenge.subject_type == "action_update"
                    else f"/view/reviews/{challenge.subject_id}")
@@ -138,6 +140,16 @@ def render_challenge(page: Page, ledger: Ledger, board: Board, challenge_id: UUI
                   history=history_until(ledger.challenge_history(challenge_id), page.when),
                   forms=forms, state=state or FormState(), new_token=new_token,
                   done=page.request.query_params.get("done"))
+
+
+def _may_resolve(challenge: Any, actor: Any) -> bool:
+    """The domain's own rule for who resolves at this stage (Challenge.check_resolver); the
+    meeting is asked for on the form, so it is taken as given here."""
+    try:
+        challenge.check_resolver(actor, "the Board meeting")
+    except DomainError:
+        return False
+    return True
 
 
 @router.post("/view/challenges/{challenge_id}/do/{command}", response_class=HTMLResponse)

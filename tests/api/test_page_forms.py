@@ -303,3 +303,20 @@ def test_lead_claims_completion_manager_rejects_then_assures(api: Any) -> None:
     send(manager, "assure_completion", comments="Evidence seen by the sub-committee")
     assert kinds(api, action_id)[-4:] == ["CompletionClaimed", "CompletionRejected",
                                           "CompletionClaimed", "CompletionAssured"]
+
+
+def test_the_lead_escalates_a_challenge_addressed_to_their_agency(api: Any) -> None:
+    action_id = an_action(api)
+    challenge = Scenario(api.ledger).challenge(action_id, api.agency_a)
+    path = f"/view/challenges/{challenge}"
+    lead = sign_in(api, "lead_a")
+    page = lead.get(path).text
+    assert all(f'id="f-{c}"' in page for c in ("respond_to_challenge", "escalate_challenge"))
+    assert 'id="f-resolve_challenge"' not in page  # raised by the scrutineer, not by them
+    refused = lead.post(f"{path}/do/escalate_challenge", data={
+        **form_fields(page, "escalate_challenge"), "to_stage": "3", "reason": "Too slow"})
+    assert refused.status_code == 422  # one stage at a time: the domain's reason, shown
+    sent = lead.post(f"{path}/do/escalate_challenge", data={
+        **form_fields(page, "escalate_challenge"), "to_stage": "2", "reason": "Too slow"},
+        follow_redirects=False)
+    assert sent.status_code == 303 and api.ledger.get_challenge(challenge).stage == 2
