@@ -320,3 +320,35 @@ def test_the_lead_escalates_a_challenge_addressed_to_their_agency(api: Any) -> N
         **form_fields(page, "escalate_challenge"), "to_stage": "2", "reason": "Too slow"},
         follow_redirects=False)
     assert sent.status_code == 303 and api.ledger.get_challenge(challenge).stage == 2
+
+
+def test_the_board_signs_off_at_a_named_meeting_and_the_manager_cannot(api: Any) -> None:
+    recommended = Scenario(api.ledger).review([api.agency_a], to="scrutinised")
+    path = f"/view/reviews/{recommended.review_id}"
+    assert 'id="f-sign_off"' not in sign_in(api, "scb_manager").get(path).text
+    board = sign_in(api, "board_member")
+    page = board.get(path).text
+    refused = board.post(f"{path}/do/sign_off", data={**form_fields(page, "sign_off"),
+                                                      "meeting": ""})
+    assert refused.status_code == 422 and 'data-testid="error-meeting"' in refused.text
+    sent = board.post(f"{path}/do/sign_off", data={
+        **form_fields(page, "sign_off"), "meeting": "Full Board, 12 March"},
+        follow_redirects=False)
+    assert sent.status_code == 303
+    assert str(api.ledger.get_review(recommended.review_id).stage) == "signed_off"
+
+
+def test_manager_revises_a_due_date_then_withdraws(api: Any) -> None:
+    action_id = an_action(api)
+    client = sign_in(api, "scb_manager")
+    path = f"/view/actions/{action_id}"
+    due = api.ledger.get_action(action_id).due_on
+    page = client.get(path).text
+    client.post(f"{path}/do/revise_due_date", data={
+        **form_fields(page, "revise_due_date"), "due_on": (due + timedelta(days=30)).isoformat(),
+        "reason": "Training venue moved", "approved_by": "Sub-group chair"})
+    assert api.ledger.get_action(action_id).due_on == due + timedelta(days=30)
+    page = client.get(path).text
+    client.post(f"{path}/do/withdraw_action", data={
+        **form_fields(page, "withdraw_action"), "reason": "Superseded"})
+    assert kinds(api, action_id)[-2:] == ["DueDateRevised", "Withdrawn"]
