@@ -115,3 +115,36 @@ def test_remind_is_off_until_configured_and_dry_run_prints(env: dict[str, str]) 
     assert off.exit_code == 0 and "Reminders are off" in off.output
     dry = run(env, "remind", "--dry-run")
     assert dry.exit_code == 0 and "No digest is due" in dry.output
+
+
+def test_import_maps_an_unknown_heading_and_saves_the_mapping(env: dict[str, str],
+                                                              tmp_path: Path) -> None:
+    import json
+
+    from openpyxl import Workbook
+
+    from api.settings import Settings
+    from tests.principals import AS_OPERATOR
+    from tests.scenarios import Scenario
+
+    with composition.open_services(Settings(store="sqlite", data_dir=tmp_path),
+                                   views=False, integrity=False) as opened:
+        police = opened.ledger.register_agency(
+            AS_OPERATOR, name="Staffordshire Police", kind="police", statutory_partner=True,
+            partnerships=["SSSCB"]).id
+        Scenario(opened.ledger).review([police], reference="SSSCB-2026-02")
+        manager = opened.ledger.register_user(AS_OPERATOR, name="M", role="scb_manager").id
+    book = Workbook()
+    book.active.append(["Recommendation", "What we will do", "Owner org", "Target date"])
+    book.active.append(["R1", "Train staff", "Staffordshire Police", "31/03/2030"])
+    plan = tmp_path / "plan.xlsx"
+    book.save(plan)
+    args = ("import", "action-plan", str(plan), "--review", "SSSCB-2026-02", "--as",
+            str(manager), "--dry-run")
+    assert run(env, *args).exit_code == 1  # no column for the action
+    mapped = run(env, *args, "--column", "What we will do=action", "--column",
+                 "Owner org=agency", "--save-mapping")
+    assert mapped.exit_code == 0 and "1 action(s) would be recorded" in mapped.output
+    assert json.loads((tmp_path / "import-mapping.json").read_text())["Owner org"] == "agency"
+    assert run(env, *args).exit_code == 0  # the saved mapping is used
+    assert run(env, *args, "--column", "x=nothing").exit_code == 2
