@@ -43,12 +43,13 @@ class UserOut(BaseModel):
     active: bool
     partnerships: list[str] = Field(default_factory=list)
     tokens: list[TokenOut]
+    email: str | None = Field(None, description="where reminder digests go (none: no reminders)")
 
     @classmethod
     def of(cls, user: User) -> UserOut:
         return cls(id=user.id, version=user.version, name=user.name, role=user.role.value,
                    agency_id=user.agency_id, active=user.active,
-                   partnerships=list(user.partnerships),
+                   partnerships=list(user.partnerships), email=user.email,
                    tokens=[TokenOut(token_id=t.token_id, issued_on=t.issued_on,
                                     revoked=t.revoked) for t in user.tokens.values()])
 

@@ -108,3 +108,11 @@ def test_an_address_must_look_like_one(api: Any) -> None:
     with pytest.raises(InvalidInput) as refused:
         api.ledger.set_user_email(AS_OPERATOR, lead_a(api), email="not an address")
     assert refused.value.field == "email"
+
+
+def test_the_api_sets_and_shows_a_users_address(api: Any) -> None:
+    user = lead_a(api)
+    set_ = api.post("scb_manager", f"/users/{user}/email", {"email": "lead.a@example.org"})
+    assert set_.status_code == 200 and set_.json()["email"] == "lead.a@example.org"
+    assert api.post("lead_a", f"/users/{user}/email", {"email": "x@example.org"}
+                    ).status_code == 403
