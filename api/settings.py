@@ -65,6 +65,31 @@ class Settings(BaseSettings):
     integrity_origin: str = "ledger.safeguarding.example/sssp"
     integrity_key_path: Path | None = Field(None, description="defaults to <data_dir>/log.key")
 
+    # Data protection (docs/data-protection.md).
+    protect_text: bool = Field(False, description=(
+        "seal free text per review with AES-GCM data keys (erasure destroys a review's key)"))
+    master_key: SecretStr | None = Field(None, description=(
+        "the master key wrapping the data keys (base64, 32 bytes); else master_key_path"))
+    master_key_path: Path | None = Field(None, description="defaults to <data_dir>/master.key")
+    keys_sqlite_path: Path | None = Field(None, description=(
+        "the key store on SQLite and memory stores; defaults to <data_dir>/keys.sqlite3"))
+    store_cipher_key: SecretStr | None = Field(None, description=(
+        "encrypt every event's whole state (eventsourcing's AESCipher; base64 AES key)"))
+    reference_pattern: str = Field(
+        r"(?:[A-Z]{2,10}-\d{4}-\d{1,4}|Child [A-Z]{1,2})",
+        description="the pseudonymous case reference, as a regular expression")
+    forbidden_names: list[str] = Field(default_factory=list, description=(
+        "names refused in free text (e.g. the partnership's list of family names)"))
+    retention_years: int = Field(7, description="years after a review closes until erased")
+
+    @property
+    def master_key_file(self) -> Path:
+        return self.master_key_path or self.data_dir / "master.key"
+
+    @property
+    def keys_file(self) -> Path:
+        return self.keys_sqlite_path or self.sqlite_file.parent / "keys.sqlite3"
+
     @property
     def sqlite_file(self) -> Path:
         return self.sqlite_path or self.data_dir / "ledger.sqlite3"
@@ -93,7 +118,15 @@ class Settings(BaseSettings):
         return self
 
     def eventsourcing_env(self) -> dict[str, str]:
-        """The library's settings for the Ledger application's event store."""
+        """The library's settings for the Ledger application's event store (with the
+        whole-store cipher when store_cipher_key is set)."""
+        env = self._store_env()
+        if self.store_cipher_key is not None:
+            env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
+            env["CIPHER_KEY"] = self.store_cipher_key.get_secret_value()
+        return env
+
+    def _store_env(self) -> dict[str, str]:
         if self.store is Store.MEMORY:
             return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
         if self.store is Store.SQLITE:

@@ -13,7 +13,7 @@ from domain import clock
 from domain.actors import Permission
 from domain.agency import Agency
 from domain.application import Context, HistoryEntry, Outcome
-from domain.errors import AlreadyExists, ConcurrentWrite
+from domain.errors import AlreadyExists, ConcurrentWrite, WrongStage
 from domain.review import Review, ReviewReference, reference_id
 from domain.use_cases.partnerships import PartnershipChecks
 
@@ -206,6 +206,31 @@ class ReviewUseCases(PartnershipChecks):
         review.close_review(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
                             reason=reason)
         return self._save(ctx, review)
+
+    def erase_review_text(self, ctx: Context, review_id: UUID, *, reason: str, basis: str,
+                          occurred_on: date | None = None) -> Outcome:
+        """Make the review's free text (its actions' and challenges' too) unreadable: record
+        TextErased, then destroy the review's data key. Counts, stages and dates stay; every
+        hash still verifies (they cover the sealed bytes)."""
+        if self.text_cipher is None:
+            raise WrongStage("text protection is off (LEDGER_PROTECT_TEXT): the review's "
+                             "text is stored in clear and cannot be erased by destroying a key")
+        review = self._review_for("erase a review's text", ctx, review_id)
+        review.erase_text(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
+                          reason=reason, basis=basis)
+        outcome = self._save(ctx, review)
+        self.text_cipher.destroy(review_id, reason)
+        return outcome
+
+    def erased_reviews(self) -> list[tuple[UUID, date]]:
+        """Every review whose text was erased, from the log (the destruction list that a
+        restored key store is reconciled with)."""
+        found: list[tuple[UUID, date]] = []
+        for row in self.iter_notifications():
+            if row.topic.endswith("Review.TextErased"):
+                erased = self.view_mapper.to_domain_event(row)
+                found.append((erased.originator_id, erased.occurred_on))
+        return found
 
     # ---- reading ----------------------------------------------------------------------
     def get_review(self, review_id: UUID, *, version: int | None = None,
