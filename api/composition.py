@@ -20,6 +20,7 @@ from api.data_protection import FieldCipher, open_field_cipher
 from api.integrity_service import IntegrityService
 from api.sessions import SessionSigner
 from api.settings import ProjectionMode, Settings, Store
+from domain.guard import IdentifyingDataGuard
 from domain.ledger import Ledger
 from projections.db import advisory_key
 from projections.merkle_log import MerkleLog
@@ -53,10 +54,15 @@ def build_ledger(settings: Settings) -> Ledger:
     return ledger
 
 
+def guard_of(settings: Settings) -> IdentifyingDataGuard:
+    return IdentifyingDataGuard(reference_pattern=settings.reference_pattern,
+                                names=tuple(settings.forbidden_names))
+
+
 def _build_ledger(settings: Settings, cipher: FieldCipher | None) -> Ledger:
     env = settings.eventsourcing_env()
     if settings.store is not Store.POSTGRES:
-        return Ledger(env=env, text_cipher=cipher)
+        return Ledger(env=env, text_cipher=cipher, guard=guard_of(settings))
     # The library creates (or replaces) its table, type and function on every start: two
     # processes doing so at once (the API's workers and the projection worker, started
     # together) fail with "tuple concurrently updated". One at a time, per schema.
@@ -69,7 +75,7 @@ def _build_ledger(settings: Settings, cipher: FieldCipher | None) -> Ledger:
                          connect_timeout=settings.postgres_connect_timeout,
                          autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (key,))
-        return Ledger(env=env, text_cipher=cipher)  # the lock goes with the session, when the connection closes
+        return Ledger(env=env, text_cipher=cipher, guard=guard_of(settings))  # the lock goes with the session, when the connection closes
 
 
 @dataclass(frozen=True)

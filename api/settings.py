@@ -3,11 +3,14 @@ LEDGER_ (e.g. LEDGER_STORE=postgres), and may come from a .env file."""
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.guard import DEFAULT_REFERENCE_PATTERN
 
 
 class Store(StrEnum):
@@ -76,7 +79,7 @@ class Settings(BaseSettings):
     store_cipher_key: SecretStr | None = Field(None, description=(
         "encrypt every event's whole state (eventsourcing's AESCipher; base64 AES key)"))
     reference_pattern: str = Field(
-        r"(?:[A-Z]{2,10}-\d{4}-\d{1,4}|Child [A-Z]{1,2})",
+        DEFAULT_REFERENCE_PATTERN,
         description="the pseudonymous case reference, as a regular expression")
     forbidden_names: list[str] = Field(default_factory=list, description=(
         "names refused in free text (e.g. the partnership's list of family names)"))
@@ -113,6 +116,11 @@ class Settings(BaseSettings):
             self.postgres_password.get_secret_value() == "ledger"
         ):
             raise ValueError("LEDGER_POSTGRES_PASSWORD must be set outside development")
+        try:
+            re.compile(self.reference_pattern)
+        except re.error as error:
+            raise ValueError(f"LEDGER_REFERENCE_PATTERN is not a regular expression: {error}"
+                             ) from None
         if self.rapid_review_clock not in {"awareness", "notification"}:
             raise ValueError("LEDGER_RAPID_REVIEW_CLOCK must be 'awareness' or 'notification'")
         return self

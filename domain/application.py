@@ -22,6 +22,7 @@ from domain import clock
 from domain.actors import Actor
 from domain.base import LedgerAggregate
 from domain.errors import ConcurrentWrite, IdempotencyKeyReused, NotFound, StaleVersion
+from domain.guard import IdentifyingDataGuard
 from domain.idempotency import IdempotencyRecord, record_id
 from domain.protection import SealingMapper, TextCipher
 from domain.store import EventStore, store_of
@@ -68,10 +69,13 @@ class HistoryEntry:
 class LedgerCore(Application[UUID]):
     name = "Ledger"
 
-    def __init__(self, env: Any = None, *, text_cipher: TextCipher | None = None) -> None:
+    def __init__(self, env: Any = None, *, text_cipher: TextCipher | None = None,
+                 guard: IdentifyingDataGuard | None = None) -> None:
         """text_cipher: seals free text per review (domain/protection.py); None stores it
-        as given (clear, or under the whole-store cipher if CIPHER_TOPIC is set)."""
+        as given (clear, or under the whole-store cipher if CIPHER_TOPIC is set).
+        guard: refuses identifying data in free text (domain/guard.py)."""
         self.text_cipher = text_cipher
+        self.guard = guard or IdentifyingDataGuard()
         super().__init__(env=env)
         # The read side decodes with a mapper that leaves the tokens sealed (the views hold
         # them; the presentation reveals them).
@@ -115,6 +119,8 @@ class LedgerCore(Application[UUID]):
         A conflicting concurrent save raises ConcurrentWrite and records nothing (the library
         inserts all events of one save in one transaction)."""
         extra: list[Aggregate] = list(others)
+        for aggregate in (subject, *others):
+            self.guard.check_events(aggregate.pending_events)
         if ctx.idempotency is not None:
             extra.append(
                 IdempotencyRecord(
