@@ -14,6 +14,7 @@ from rich.table import Table
 
 from api.cli_common import begin, fail, operator, out, services, settings
 from api.integrity_cli import register as register_integrity_commands
+from api.protection_cli import register as register_protection_commands
 from api.settings import ProjectionMode
 from domain.actors import ROLES_PREAMBLE, USER_ROLES, render_roles_table
 from domain.errors import DomainError
@@ -28,6 +29,7 @@ app.add_typer(docs_app, name="docs")
 report_app = typer.Typer(help="Reports built from the views.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
 register_integrity_commands(app)  # init, checkpoint, export, verify, verify-proof, rotate-key
+register_protection_commands(app)  # erase, retention, keys reconcile
 
 
 @app.callback()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.errors import InvalidInput
-from domain.protection import SEALED_FIELDS, event_name, is_sealed
+from domain.protection import event_name, is_sealed, sealed_fields
 
 # Copied text (what a retraction or correction carries as "previous") was checked when it
 # was first recorded.
@@ -104,6 +104,6 @@ class IdentifyingDataGuard:
             name = event_name(f"{cls.__module__}:{cls.__qualname__}")
             if name == "Review.IncidentRecorded":
                 self.check_reference(domain_event.reference)
-            for f in SEALED_FIELDS.get(name, ()):
+            for f in sealed_fields(name, vars(domain_event)):
                 if f not in _NOT_CHECKED and hasattr(domain_event, f):
                     self.check_text(f, getattr(domain_event, f))

@@ -97,6 +97,15 @@ SEALED_FIELDS: dict[str, tuple[str, ...]] = {
     "User.SignedOut": ("reason",),
 }
 
+def sealed_fields(name: str, state: dict[str, Any]) -> tuple[str, ...]:
+    """The free-text fields of one event (`name` as event_name gives it): a correction of a
+    decision's criteria carries structured values, which stay in clear."""
+    fields = SEALED_FIELDS.get(name, ())
+    if name == "Review.EntryCorrected" and state.get("field") == "criteria":
+        return ("reason",)
+    return fields
+
+
 # Challenges on these subjects are under the key of the review the subject belongs to.
 _REVIEW_SUBJECTS = ("review_decision", "report")
 
@@ -120,7 +129,7 @@ class SealingMapper(Mapper[UUID]):
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         name = event_name(_topic_of(domain_event))
-        fields = SEALED_FIELDS.get(name)
+        fields = sealed_fields(name, vars(domain_event))
         if fields:
             key_id = self._key_for(name, domain_event)
             sealed = {f: self._seal(key_id, getattr(domain_event, f)) for f in fields
@@ -135,9 +144,9 @@ class SealingMapper(Mapper[UUID]):
         domain_event = super().to_domain_event(stored_event)
         if not self.unseal:
             return domain_event
-        fields = SEALED_FIELDS.get(event_name(stored_event.topic))
+        state = vars(domain_event)
+        fields = sealed_fields(event_name(stored_event.topic), state)
         if fields:
-            state = vars(domain_event)
             for f in fields:
                 if f in state:
                     state[f] = self._reveal(state[f])

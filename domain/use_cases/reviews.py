@@ -10,10 +10,11 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from domain import clock
-from domain.actors import Permission
+from domain.actors import Permission, Role
 from domain.agency import Agency
 from domain.application import Context, HistoryEntry, Outcome
 from domain.errors import AlreadyExists, ConcurrentWrite, WrongStage
+from domain.protection import SEALED_FIELDS, event_name, is_sealed, sealed_fields
 from domain.review import Review, ReviewReference, reference_id
 from domain.use_cases.partnerships import PartnershipChecks
 
@@ -24,6 +25,37 @@ class Recorded:
 
     outcome: Outcome
     item_id: UUID
+
+
+@dataclass(frozen=True)
+class RetentionDue:
+    review_id: UUID
+    reference: str
+    closed_on: date
+    retention_ended_on: date
+
+
+@dataclass(frozen=True)
+class StoredInClear:
+    position: int
+    originator_id: UUID
+    event: str
+    fields: tuple[str, ...]
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _holds_clear_text(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(value) and not is_sealed(value)
+    if isinstance(value, list | tuple):
+        return any(_holds_clear_text(v) for v in value)
+    return False
 
 
 class ReviewUseCases(PartnershipChecks):
@@ -215,12 +247,54 @@ class ReviewUseCases(PartnershipChecks):
         if self.text_cipher is None:
             raise WrongStage("text protection is off (LEDGER_PROTECT_TEXT): the review's "
                              "text is stored in clear and cannot be erased by destroying a key")
-        review = self._review_for("erase a review's text", ctx, review_id)
+        if ctx.actor.role is not Role.OPERATOR:  # the CLI's operator runs retention
+            ctx.actor.require(Permission.MANAGE_REVIEWS, "erase a review's text")
+        review = self._load_for_change(Review, review_id, "review", ctx)
         review.erase_text(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
                           reason=reason, basis=basis)
         outcome = self._save(ctx, review)
         self.text_cipher.destroy(review_id, reason)
         return outcome
+
+    def retention_due(self, today: date, years: int) -> list[RetentionDue]:
+        """Reviews closed more than `years` years before `today` whose text is not yet
+        erased, from the log (Closed and TextErased events), oldest first."""
+        closed: dict[UUID, date] = {}
+        erased: set[UUID] = set()
+        references: dict[UUID, str] = {}
+        for row in self.iter_notifications():
+            name = event_name(row.topic)
+            if name not in ("Review.Closed", "Review.TextErased", "Review.IncidentRecorded"):
+                continue
+            event = self.view_mapper.to_domain_event(row)
+            if name == "Review.Closed":
+                closed[event.originator_id] = event.occurred_on
+            elif name == "Review.TextErased":
+                erased.add(event.originator_id)
+            else:
+                references[event.originator_id] = event.reference
+        due = []
+        for review_id, closed_on in closed.items():
+            ends = _years_after(closed_on, years)
+            if review_id not in erased and ends <= today:
+                due.append(RetentionDue(review_id, references.get(review_id, ""), closed_on,
+                                        ends))
+        return sorted(due, key=lambda d: (d.retention_ended_on, d.reference))
+
+    def stored_in_clear(self) -> list[StoredInClear]:
+        """Events whose free text is stored in clear (recorded before text protection was
+        on, or while it was off): they stay as they were; erasing a key cannot reach them."""
+        found = []
+        for row in self.iter_notifications():
+            if event_name(row.topic) not in SEALED_FIELDS:
+                continue
+            state = vars(self.view_mapper.to_domain_event(row))
+            fields = sealed_fields(event_name(row.topic), state)
+            clear = [f for f in fields if _holds_clear_text(state.get(f))]
+            if clear:
+                found.append(StoredInClear(row.id, row.originator_id,
+                                           event_name(row.topic), tuple(clear)))
+        return found
 
     def erased_reviews(self) -> list[tuple[UUID, date]]:
         """Every review whose text was erased, from the log (the destruction list that a

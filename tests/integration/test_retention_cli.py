@@ -1,0 +1,90 @@
+"""`ledger retention` (dry run and real), `ledger erase` and `ledger keys reconcile` on a
+SQLite store: exactly what is due is erased, each erasure an event; events stored before
+protection was on are listed as stored in clear; a restored key store is reconciled."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.composition import build_ledger
+from api.settings import Settings
+from tests.scenarios import Scenario
+
+OLD = date(2015, 1, 5)
+
+
+def env(tmp_path: Path, protect: bool = True) -> dict[str, str]:
+    return {"LEDGER_DATA_DIR": str(tmp_path), "LEDGER_STORE": "sqlite",
+            "LEDGER_PROTECT_TEXT": str(protect).lower(), "LEDGER_RETENTION_YEARS": "7"}
+
+
+def make(tmp_path: Path) -> dict[str, object]:
+    plain = build_ledger(Settings(data_dir=tmp_path, protect_text=False))
+    scenario = Scenario(plain, on=OLD)
+    agency = scenario.agency("Police")
+    in_clear = scenario.review([agency], to="closed", reference="SSSCB-2015-01").review_id
+    plain.close()
+    ledger = build_ledger(Settings(data_dir=tmp_path, protect_text=True))
+    old = Scenario(ledger, on=OLD).review([agency], to="closed", reference="SSSCB-2015-02")
+    recent = Scenario(ledger).review([agency], to="closed", reference="SSSCB-2026-01")
+    still_open = Scenario(ledger).review([agency], reference="SSSCB-2026-02")
+    head = ledger.head_position()
+    ledger.close()
+    return {"in_clear": in_clear, "old": old.review_id, "recent": recent.review_id,
+            "open": still_open.review_id, "head": head}
+
+
+def test_retention_erases_exactly_what_is_due(tmp_path: Path):
+    made, runner = make(tmp_path), CliRunner()
+    dry = runner.invoke(app, ["retention", "--dry-run"], env=env(tmp_path))
+    assert dry.exit_code == 0, dry.output
+    assert "2 review(s) due" in dry.output
+    assert "SSSCB-2015-01" in dry.output and "SSSCB-2015-02" in dry.output
+    assert "SSSCB-2026" not in dry.output
+    assert "stored in clear: position" in dry.output
+    assert str(made["in_clear"]) in dry.output.split("stored in clear (")[1]
+
+    real = runner.invoke(app, ["retention"], env=env(tmp_path))
+    assert real.exit_code == 0, real.output
+    assert real.output.count("erased:") == 2
+    ledger = build_ledger(Settings(data_dir=tmp_path, protect_text=True))
+    try:
+        assert ledger.head_position() == made["head"] + 2  # one TextErased each
+        assert ledger.get_review(made["old"]).erasure is not None
+        assert ledger.get_review(made["old"]).findings[0].text.startswith("[erased on ")
+        assert ledger.get_review(made["recent"]).erasure is None
+        assert ledger.get_review(made["recent"]).findings[0].text == "Bruising was not escalated"
+        # Stored in clear before protection: its "erasure" is recorded, the text stays.
+        assert ledger.get_review(made["in_clear"]).findings[0].text == \
+            "Bruising was not escalated"
+    finally:
+        ledger.close()
+    again = runner.invoke(app, ["retention", "--dry-run"], env=env(tmp_path))
+    assert "0 review(s) due" in again.output
+
+
+def test_erase_and_a_restored_key_store_reconciled(tmp_path: Path):
+    made, runner = make(tmp_path), CliRunner()
+    backup = tmp_path / "keys.backup"
+    shutil.copy(tmp_path / "keys.sqlite3", backup)  # a backup taken before the erasure
+    erased = runner.invoke(app, ["erase", "SSSCB-2026-02", "--reason", "subject request",
+                                 "--basis", "right_to_erasure"], env=env(tmp_path))
+    assert erased.exit_code == 0, erased.output
+    refused = runner.invoke(app, ["erase", "SSSCB-2026-02", "--reason", "again",
+                                  "--basis", "right_to_erasure"], env=env(tmp_path))
+    assert refused.exit_code == 2 and "already erased" in refused.output
+
+    shutil.copy(backup, tmp_path / "keys.sqlite3")  # the restore brings the key back
+    reconciled = runner.invoke(app, ["keys", "reconcile"], env=env(tmp_path))
+    assert reconciled.exit_code == 0, reconciled.output
+    assert "1 key(s) destroyed again" in reconciled.output
+    ledger = build_ledger(Settings(data_dir=tmp_path, protect_text=True))
+    try:
+        assert ledger.get_review(made["open"]).findings[0].text.startswith("[erased on ")
+    finally:
+        ledger.close()
