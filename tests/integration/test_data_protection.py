@@ -175,3 +175,30 @@ def test_a_reference_outside_the_partnerships_pattern_is_refused(protected: Prot
     assert answer.status_code == 422, answer.text
     assert [e["field"] for e in answer.json()["errors"]] == ["reference"]
     assert protected.ledger.head_position() == head
+
+
+def test_new_text_for_an_erased_review_is_refused_and_structure_still_moves(
+        protected: Protected):
+    recommended, head = record(protected)
+    path = f"/reviews/{recommended.review_id}"
+    assert protected.client.post(f"{path}/erasure", headers=protected.headers, json={
+        "reason": "r", "basis": "right_to_erasure"}).status_code == 200
+    head = protected.ledger.head_position()
+    finding = protected.client.post(f"{path}/findings", headers=protected.headers,
+                                    json={"text": "more", "themes": []})
+    assert finding.status_code == 409 and "erased" in finding.json()["detail"]
+    assert protected.ledger.head_position() == head
+
+
+def test_the_whole_store_cipher_leaves_nothing_of_an_event_readable(tmp_path: Path):
+    from eventsourcing.cipher import AESCipher
+
+    settings = Settings(store="sqlite", data_dir=tmp_path,
+                        store_cipher_key=AESCipher.create_key(32))
+    app = create_app(settings)
+    with TestClient(app):
+        scenario = Scenario(app.state.services.ledger)
+        scenario.review([scenario.agency("Staffordshire Police")])
+    stored = (tmp_path / "ledger.sqlite3").read_bytes()
+    assert b"SSSCB-2025-03" not in stored and b"Staffordshire Police" not in stored
+    assert b"Review.IncidentRecorded" in stored  # topics stay in clear
