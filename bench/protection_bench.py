@@ -19,8 +19,8 @@ from eventsourcing.cipher import AESCipher
 
 from api.composition import open_services
 from api.settings import Settings
-from domain.application import Context
 from domain.actors import Actor, Role
+from domain.application import Context
 from projections.rebuild import rebuild
 from tests.scenarios import Scenario
 
