@@ -202,3 +202,25 @@ def test_the_whole_store_cipher_leaves_nothing_of_an_event_readable(tmp_path: Pa
     stored = (tmp_path / "ledger.sqlite3").read_bytes()
     assert b"SSSCB-2025-03" not in stored and b"Staffordshire Police" not in stored
     assert b"Review.IncidentRecorded" in stored  # topics stay in clear
+
+
+def test_pages_and_the_pack_show_erased_text_as_erased(protected: Protected):
+    recommended, head = record(protected)
+    client = protected.client
+    form = client.get("/sign-in")
+    token = protected.headers["Authorization"].split()[1]
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    assert client.post("/sign-in", data={"token": token, "next": "/", "csrf_token": csrf},
+                       follow_redirects=False).status_code == 303
+    page = f"/view/reviews/{recommended.review_id}"
+    assert SECRET in client.get(page, params={"min_position": head}).text.replace(
+        "&#39;", "'")
+    erased = protected.client.post(f"/reviews/{recommended.review_id}/erasure",
+                                   headers=protected.headers,
+                                   json={"reason": "r", "basis": "right_to_erasure"})
+    head = int(erased.headers["X-Ledger-Position"])
+    for path in (page, "/view/actions", "/board/pack"):
+        shown = client.get(path, params={"min_position": head})
+        assert shown.status_code == 200, path
+        assert "Zebrafinch" not in shown.text, path
+    assert "[erased on" in client.get(page).text

@@ -70,6 +70,11 @@ def test_retention_erases_exactly_what_is_due(tmp_path: Path):
 
 def test_erase_and_a_restored_key_store_reconciled(tmp_path: Path):
     made, runner = make(tmp_path), CliRunner()
+    init = runner.invoke(app, ["init"], env=env(tmp_path))
+    vkey = next(line.split()[-1] for line in init.output.splitlines()
+                if line.startswith("public key"))
+    assert runner.invoke(app, ["checkpoint", "--reason", "before"],
+                         env=env(tmp_path)).exit_code == 0
     backup = tmp_path / "keys.backup"
     shutil.copy(tmp_path / "keys.sqlite3", backup)  # a backup taken before the erasure
     erased = runner.invoke(app, ["erase", "SSSCB-2026-02", "--reason", "subject request",
@@ -78,6 +83,12 @@ def test_erase_and_a_restored_key_store_reconciled(tmp_path: Path):
     refused = runner.invoke(app, ["erase", "SSSCB-2026-02", "--reason", "again",
                                   "--basis", "right_to_erasure"], env=env(tmp_path))
     assert refused.exit_code == 2 and "already erased" in refused.output
+
+    assert runner.invoke(app, ["checkpoint", "--reason", "after"],
+                         env=env(tmp_path)).exit_code == 0
+    verified = runner.invoke(app, ["verify", "--live", "--public-key", vkey],
+                             env=env(tmp_path))
+    assert verified.exit_code == 0, verified.output
 
     shutil.copy(backup, tmp_path / "keys.sqlite3")  # the restore brings the key back
     reconciled = runner.invoke(app, ["keys", "reconcile"], env=env(tmp_path))
