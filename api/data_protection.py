@@ -4,9 +4,8 @@ in a key store that is not the event log (docs/data-protection.md).
 
 - `KeyWrapper` is the small interface a KMS can implement later; `LocalKeyWrapper` wraps with
   AES-GCM under a 32-byte master key read from LEDGER_MASTER_KEY or a 0600 file.
-- `KeyStore` holds wrapped data keys and the subject -> key aliases (an action's or a
-  challenge's review): a SQLite file of its own beside the views, or two tables of their own in
-  the PostgreSQL schema (never the events table). Destroying a key overwrites its wrapped bytes
+- `KeyStore` holds wrapped data keys: a SQLite file of its own beside the views, or a table
+  of its own in the PostgreSQL schema (never the events table). Destroying a key overwrites its wrapped bytes
   and keeps a tombstone with the date, so the text shows as "[erased on <date>]".
 - `FieldCipher` seals and unseals tokens; a destroyed or unknown key reveals the erased marker,
   never an error. Unwrapped keys are cached for a few seconds only, so a key destroyed by one
@@ -39,6 +38,7 @@ from domain.protection import TOKEN_PATTERN, TOKEN_PREFIX
 
 NONCE = 12
 CACHE_SECONDS = 5.0
+TEXTS_KEPT = 20_000
 ERASED = "[erased on {day}]"
 UNREADABLE = "[erased]"
 
@@ -98,7 +98,7 @@ def load_master_key(settings: Settings, *, create: bool = True) -> bytes:
 
 # ---- the key store ----------------------------------------------------------------------
 class KeyStore(ABC):
-    """Wrapped data keys and aliases; not the event log."""
+    """Wrapped data keys; not the event log."""
 
     @abstractmethod
     def get(self, key_id: UUID) -> tuple[bytes | None, date | None] | None:
@@ -111,12 +111,6 @@ class KeyStore(ABC):
     @abstractmethod
     def destroy(self, key_id: UUID, on: date) -> None:
         """Overwrite the wrapped key, keep a tombstone with the date."""
-
-    @abstractmethod
-    def alias(self, subject_id: UUID) -> UUID | None: ...
-
-    @abstractmethod
-    def set_alias(self, subject_id: UUID, key_id: UUID) -> None: ...
 
     @abstractmethod
     def destroyed(self) -> dict[UUID, date]: ...
@@ -137,8 +131,6 @@ class SqliteKeyStore(KeyStore):
         self._conn.execute("PRAGMA busy_timeout = 5000")
         self._conn.execute("CREATE TABLE IF NOT EXISTS data_keys (key_id TEXT PRIMARY KEY, "
                            "wrapped BLOB, created_on TEXT NOT NULL, destroyed_on TEXT)")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS key_aliases (subject_id TEXT PRIMARY "
-                           "KEY, key_id TEXT NOT NULL)")
 
     @contextmanager
     def _cursor(self) -> Iterator[sqlite3.Cursor]:
@@ -169,17 +161,6 @@ class SqliteKeyStore(KeyStore):
                       "destroyed_on, ?) WHERE key_id = ?", (on.isoformat(), key_id.hex))
             c.execute("VACUUM")
 
-    def alias(self, subject_id: UUID) -> UUID | None:
-        with self._cursor() as c:
-            row = c.execute("SELECT key_id FROM key_aliases WHERE subject_id = ?",
-                            (subject_id.hex,)).fetchone()
-        return UUID(row[0]) if row else None
-
-    def set_alias(self, subject_id: UUID, key_id: UUID) -> None:
-        with self._cursor() as c:
-            c.execute("INSERT OR IGNORE INTO key_aliases VALUES (?, ?)",
-                      (subject_id.hex, key_id.hex))
-
     def destroyed(self) -> dict[UUID, date]:
         with self._cursor() as c:
             rows = c.execute("SELECT key_id, destroyed_on FROM data_keys "
@@ -191,8 +172,8 @@ class SqliteKeyStore(KeyStore):
 
 
 class PostgresKeyStore(KeyStore):
-    """Two tables of their own in the ledger's schema (`ledger_data_keys`,
-    `ledger_key_aliases`), never the events table; VACUUM after a destruction so the old row
+    """A table of its own in the ledger's schema (`ledger_data_keys`), never the events
+    table; VACUUM after a destruction so the old row
     version does not linger in the table's pages."""
 
     def __init__(self, settings: Settings) -> None:
@@ -206,12 +187,9 @@ class PostgresKeyStore(KeyStore):
             connect_timeout=settings.postgres_connect_timeout, autocommit=True)
         schema = '"' + settings.postgres_schema.replace('"', '""') + '"'
         self._keys = f"{schema}.ledger_data_keys"
-        self._aliases = f"{schema}.ledger_key_aliases"
         with self._lock:
             self._conn.execute(f"CREATE TABLE IF NOT EXISTS {self._keys} (key_id uuid PRIMARY "
                                "KEY, wrapped bytea, created_on date NOT NULL, destroyed_on date)")
-            self._conn.execute(f"CREATE TABLE IF NOT EXISTS {self._aliases} (subject_id uuid "
-                               "PRIMARY KEY, key_id uuid NOT NULL)")
 
     def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
         with self._lock:
@@ -238,16 +216,6 @@ class PostgresKeyStore(KeyStore):
                                "COALESCE(destroyed_on, %s) WHERE key_id = %s", (on, key_id))
             self._conn.execute(f"VACUUM {self._keys}")
 
-    def alias(self, subject_id: UUID) -> UUID | None:
-        row = self._one(f"SELECT key_id FROM {self._aliases} WHERE subject_id = %s",
-                        (subject_id,))
-        return row[0] if row else None
-
-    def set_alias(self, subject_id: UUID, key_id: UUID) -> None:
-        with self._lock:
-            self._conn.execute(f"INSERT INTO {self._aliases} VALUES (%s, %s) "
-                               "ON CONFLICT DO NOTHING", (subject_id, key_id))
-
     def destroyed(self) -> dict[UUID, date]:
         with self._lock:
             rows = self._conn.execute(f"SELECT key_id, destroyed_on FROM {self._keys} "
@@ -267,6 +235,7 @@ class FieldCipher:
         self.wrapper = wrapper
         self._cache: dict[UUID, tuple[float, AESGCM | date | None]] = {}
         self._aliases: dict[UUID, UUID] = {}
+        self._texts: dict[str, tuple[UUID, str]] = {}  # token -> (key, text) while live
         self._lock = threading.Lock()
 
     # keys
@@ -304,6 +273,13 @@ class FieldCipher:
         return f"{TOKEN_PREFIX}{key_id.hex}:{base64.urlsafe_b64encode(sealed).decode().rstrip('=')}"
 
     def unseal(self, token: str) -> str:
+        """The text; "[erased on <date>]" for a destroyed key, "[erased]" for an unknown
+        one. Texts already revealed are kept (bounded) while their key is live: the key is
+        checked first, so a destroyed key hides them at once here, within CACHE_SECONDS in
+        other processes."""
+        kept = self._texts.get(token)
+        if kept is not None and isinstance(self._data_key(kept[0], create=False), AESGCM):
+            return kept[1]
         match = TOKEN_PATTERN.fullmatch(token)
         if match is None:
             return token
@@ -316,27 +292,27 @@ class FieldCipher:
         body = match.group(2)
         sealed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         try:
-            return key.decrypt(sealed[:NONCE], sealed[NONCE:], key_id.bytes).decode()
+            text = key.decrypt(sealed[:NONCE], sealed[NONCE:], key_id.bytes).decode()
         except (InvalidTag, ValueError):
             return UNREADABLE
+        if len(self._texts) >= TEXTS_KEPT:
+            self._texts.clear()
+        self._texts[token] = (key_id, text)
+        return text
 
     def alias(self, subject_id: UUID) -> UUID | None:
-        known = self._aliases.get(subject_id)
-        if known is None:
-            known = self.keys.alias(subject_id)
-            if known is not None:
-                self._aliases[subject_id] = known
-        return known
+        """Kept in memory only: an action's or challenge's review is in its first event
+        (the mapper reads it there once per process), so nothing needs to be stored."""
+        return self._aliases.get(subject_id)
 
     def set_alias(self, subject_id: UUID, key_id: UUID) -> None:
-        if self._aliases.get(subject_id) != key_id:
-            self.keys.set_alias(subject_id, key_id)
-            self._aliases[subject_id] = key_id
+        self._aliases[subject_id] = key_id
 
     def destroy(self, key_id: UUID, reason: str) -> None:
         self.keys.destroy(key_id, clock.today())
         with self._lock:
             self._cache.pop(key_id, None)
+            self._texts.clear()
 
     def destroyed(self) -> dict[UUID, date]:
         return self.keys.destroyed()
