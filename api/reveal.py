@@ -28,6 +28,11 @@ def reveal(value: Any) -> Any:
     return value if cipher is None else reveal_all(value, cipher.unseal)
 
 
+def reveal_with(cipher: TextCipher | None, value: Any) -> Any:
+    """reveal() outside a request (the CLI's report and pack)."""
+    return value if cipher is None else reveal_all(value, cipher.unseal)
+
+
 def _cipher_of(scope: Scope) -> TextCipher | None:
     services = getattr(scope["app"].state, "services", None)
     return None if services is None else services.ledger.text_cipher

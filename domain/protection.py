@@ -194,15 +194,24 @@ class SealingMapper(Mapper[UUID]):
 
 def reveal_all(value: Any, unseal: Callable[[str], str]) -> Any:
     """Every token in a nested structure (dicts, lists, strings containing tokens) replaced
-    by its text: how the presentation shows what the views hold."""
+    by its text: how the presentation shows what the views hold. A structure without tokens
+    is returned as it is (the same object, its type kept)."""
     if isinstance(value, str):
         if TOKEN_PREFIX not in value:
             return value
         return TOKEN_PATTERN.sub(lambda m: unseal(m.group(0)), value)
     if isinstance(value, dict):
-        return {k: reveal_all(v, unseal) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(reveal_all(v, unseal) for v in value)
+        changed = {k: r for k, v in value.items() if (r := reveal_all(v, unseal)) is not v}
+        if not changed:
+            return value
+        copy = value.copy()
+        copy.update(changed)
+        return copy
+    if isinstance(value, list | tuple) and not hasattr(value, "_fields"):
+        items = [reveal_all(v, unseal) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return type(value)(items)
     return value
 
 

@@ -66,6 +66,10 @@ def test_retention_erases_exactly_what_is_due(tmp_path: Path):
         ledger.close()
     again = runner.invoke(app, ["retention", "--dry-run"], env=env(tmp_path))
     assert "0 review(s) due" in again.output
+    report = runner.invoke(app, ["report", "yearly", "--format", "csv"], env=env(tmp_path))
+    assert report.exit_code == 0, report.output
+    assert "Refresh the bruising protocol training" in report.output  # revealed
+    assert "sealed:v1:" not in report.output
 
 
 def test_erase_and_a_restored_key_store_reconciled(tmp_path: Path):
