@@ -31,6 +31,7 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from api.integrity_keys import KeyFileError
 from api.settings import Settings, Store
 from domain import clock
 from domain.errors import WrongStage
@@ -43,8 +44,8 @@ ERASED = "[erased on {day}]"
 UNREADABLE = "[erased]"
 
 
-class KeyError_(Exception):
-    """The master key is missing, unsafe or malformed."""
+class MasterKeyError(KeyFileError):
+    """The master key is missing, unsafe or malformed (the CLI says so and exits 2)."""
 
 
 class KeyWrapper(Protocol):
@@ -61,7 +62,7 @@ class LocalKeyWrapper:
 
     def __init__(self, master_key: bytes) -> None:
         if len(master_key) != 32:
-            raise KeyError_("the master key must be 32 bytes (base64 of 32 random bytes)")
+            raise MasterKeyError("the master key must be 32 bytes (base64 of 32 random bytes)")
         self._aead = AESGCM(master_key)
 
     def wrap(self, key_id: UUID, data_key: bytes) -> bytes:
@@ -76,7 +77,7 @@ def _decode_master(text: str, where: str) -> bytes:
     try:
         return base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise KeyError_(f"the master key in {where} is not base64") from None
+        raise MasterKeyError(f"the master key in {where} is not base64") from None
 
 
 def load_master_key(settings: Settings, *, create: bool = True) -> bytes:
@@ -86,13 +87,24 @@ def load_master_key(settings: Settings, *, create: bool = True) -> bytes:
     path = settings.master_key_file
     if not path.exists():
         if not create:
-            raise KeyError_(f"no master key at {path} and LEDGER_MASTER_KEY is unset")
+            raise MasterKeyError(f"no master key at {path} and LEDGER_MASTER_KEY is unset")
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # A private temporary file linked into place: the link is atomic and fails if the
+        # key exists, so racing workers never read a half-written key nor overwrite one.
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+        finally:
+            temporary.unlink()
     if os.stat(path).st_mode & 0o077:
-        raise KeyError_(f"the master key {path} is readable by others: chmod 600 it")
+        raise MasterKeyError(f"the master key {path} is readable by others: chmod 600 it")
     return _decode_master(path.read_text(), str(path))
 
 
@@ -332,7 +344,7 @@ class ErasedSubject(WrongStage):
 
 def open_field_cipher(settings: Settings) -> FieldCipher | None:
     """The cipher for the configured store, or None when text protection is off."""
-    if not settings.protect_text:
+    if not settings.text_protected:
         return None
     wrapper = LocalKeyWrapper(load_master_key(settings))
     keys: KeyStore

@@ -69,8 +69,9 @@ class Settings(BaseSettings):
     integrity_key_path: Path | None = Field(None, description="defaults to <data_dir>/log.key")
 
     # Data protection (docs/data-protection.md).
-    protect_text: bool = Field(False, description=(
-        "seal free text per review with AES-GCM data keys (erasure destroys a review's key)"))
+    protect_text: bool | None = Field(None, description=(
+        "seal free text per review with AES-GCM data keys (erasure destroys a review's key); "
+        "default: on in production, off in development"))
     master_key: SecretStr | None = Field(None, description=(
         "the master key wrapping the data keys (base64, 32 bytes); else master_key_path"))
     master_key_path: Path | None = Field(None, description="defaults to <data_dir>/master.key")
@@ -84,6 +85,13 @@ class Settings(BaseSettings):
     forbidden_names: list[str] = Field(default_factory=list, description=(
         "names refused in free text (e.g. the partnership's list of family names)"))
     retention_years: int = Field(7, description="years after a review closes until erased")
+
+    @property
+    def text_protected(self) -> bool:
+        """LEDGER_PROTECT_TEXT, or by default: on in production."""
+        if self.protect_text is not None:
+            return self.protect_text
+        return self.environment is Environment.PRODUCTION
 
     @property
     def master_key_file(self) -> Path:

@@ -103,3 +103,21 @@ def test_erase_and_a_restored_key_store_reconciled(tmp_path: Path):
         assert ledger.get_review(made["open"]).findings[0].text.startswith("[erased on ")
     finally:
         ledger.close()
+
+
+def test_the_master_key_file_is_private_and_an_unsafe_one_refused(tmp_path: Path):
+    import stat
+
+    from api.data_protection import MasterKeyError, load_master_key
+
+    settings = Settings(data_dir=tmp_path, protect_text=True)
+    key = load_master_key(settings)
+    assert len(key) == 32 and load_master_key(settings) == key
+    assert stat.S_IMODE((tmp_path / "master.key").stat().st_mode) == 0o600
+    (tmp_path / "master.key").chmod(0o644)
+    try:
+        load_master_key(settings)
+    except MasterKeyError as error:
+        assert "readable by others" in str(error)
+    else:
+        raise AssertionError("an unsafe master key file was accepted")
