@@ -1,5 +1,5 @@
-"""`ledger retention` (dry run and real), `ledger erase` and `ledger keys reconcile` on a
-SQLite store: exactly what is due is erased, each erasure an event; events stored before
+"""`ledger retention` (dry run and real), `ledger erase` and `ledger keys reconcile` on
+SQLite and PostgreSQL: exactly what is due is erased, each erasure an event; events stored before
 protection was on are listed as stored in clear; a restored key store is reconciled."""
 
 from __future__ import annotations
@@ -8,28 +8,72 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
 from api.composition import build_ledger
 from api.settings import Settings
+from tests.conftest import PG
 from tests.scenarios import Scenario
 
 OLD = date(2015, 1, 5)
 
 
-def env(tmp_path: Path, protect: bool = True) -> dict[str, str]:
-    return {"LEDGER_DATA_DIR": str(tmp_path), "LEDGER_STORE": "sqlite",
-            "LEDGER_PROTECT_TEXT": str(protect).lower(), "LEDGER_RETENTION_YEARS": "7"}
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """The CLI's environment for a store in this test's directory (or schema)."""
+    found = {"LEDGER_DATA_DIR": str(tmp_path), "LEDGER_STORE": "sqlite",
+             "LEDGER_RETENTION_YEARS": "7", "LEDGER_PROTECT_TEXT": "true"}
+    if request.param == "postgres":
+        found.update(request.getfixturevalue("pg_env")["ledger"])
+    return found
 
 
-def make(tmp_path: Path) -> dict[str, object]:
-    plain = build_ledger(Settings(data_dir=tmp_path, protect_text=False))
+def settings_of(where: dict[str, str], protect: bool = True) -> Settings:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in where.items():
+            patch.setenv(name, value)
+        patch.setenv("LEDGER_PROTECT_TEXT", str(protect).lower())
+        return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+class KeyBackup:
+    """A copy of the key store taken now, restored later (a file, or the table's rows)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        if settings.store == "sqlite":
+            self.copy = settings.keys_file.with_suffix(".backup")
+            shutil.copy(settings.keys_file, self.copy)
+        else:
+            self.rows = self._sql("SELECT key_id, wrapped, created_on FROM {t}")
+
+    def restore(self) -> None:
+        if self.settings.store == "sqlite":
+            shutil.copy(self.copy, self.settings.keys_file)
+            return
+        self._sql("DELETE FROM {t}")
+        for row in self.rows:
+            self._sql("INSERT INTO {t} VALUES (%s, %s, %s, NULL)", row)
+
+    def _sql(self, statement: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        import psycopg
+
+        table = f'"{self.settings.postgres_schema}".ledger_data_keys'
+        with psycopg.connect(host=PG["host"], port=PG["port"], dbname=PG["dbname"],
+                             user=PG["user"], password=PG["password"], autocommit=True) as c:
+            cursor = c.execute(statement.format(t=table), args)
+            return cursor.fetchall() if cursor.description else []
+
+
+def make(where: dict[str, str]) -> dict[str, object]:
+    plain = build_ledger(settings_of(where, protect=False))
     scenario = Scenario(plain, on=OLD)
     agency = scenario.agency("Police")
     in_clear = scenario.review([agency], to="closed", reference="SSSCB-2015-01").review_id
     plain.close()
-    ledger = build_ledger(Settings(data_dir=tmp_path, protect_text=True))
+    ledger = build_ledger(settings_of(where))
     old = Scenario(ledger, on=OLD).review([agency], to="closed", reference="SSSCB-2015-02")
     recent = Scenario(ledger).review([agency], to="closed", reference="SSSCB-2026-01")
     still_open = Scenario(ledger).review([agency], reference="SSSCB-2026-02")
@@ -39,9 +83,9 @@ def make(tmp_path: Path) -> dict[str, object]:
             "open": still_open.review_id, "head": head}
 
 
-def test_retention_erases_exactly_what_is_due(tmp_path: Path):
-    made, runner = make(tmp_path), CliRunner()
-    dry = runner.invoke(app, ["retention", "--dry-run"], env=env(tmp_path))
+def test_retention_erases_exactly_what_is_due(where: dict[str, str]):
+    made, runner = make(where), CliRunner()
+    dry = runner.invoke(app, ["retention", "--dry-run"], env=where)
     assert dry.exit_code == 0, dry.output
     assert "2 review(s) due" in dry.output
     assert "SSSCB-2015-01" in dry.output and "SSSCB-2015-02" in dry.output
@@ -49,10 +93,10 @@ def test_retention_erases_exactly_what_is_due(tmp_path: Path):
     assert "stored in clear: position" in dry.output
     assert str(made["in_clear"]) in dry.output.split("stored in clear (")[1]
 
-    real = runner.invoke(app, ["retention"], env=env(tmp_path))
+    real = runner.invoke(app, ["retention"], env=where)
     assert real.exit_code == 0, real.output
     assert real.output.count("erased:") == 2
-    ledger = build_ledger(Settings(data_dir=tmp_path, protect_text=True))
+    ledger = build_ledger(settings_of(where))
     try:
         assert ledger.head_position() == made["head"] + 2  # one TextErased each
         assert ledger.get_review(made["old"]).erasure is not None
@@ -64,41 +108,40 @@ def test_retention_erases_exactly_what_is_due(tmp_path: Path):
             "Bruising was not escalated"
     finally:
         ledger.close()
-    again = runner.invoke(app, ["retention", "--dry-run"], env=env(tmp_path))
+    again = runner.invoke(app, ["retention", "--dry-run"], env=where)
     assert "0 review(s) due" in again.output
-    report = runner.invoke(app, ["report", "yearly", "--format", "csv"], env=env(tmp_path))
+    report = runner.invoke(app, ["report", "yearly", "--format", "csv"], env=where)
     assert report.exit_code == 0, report.output
     assert "Refresh the bruising protocol training" in report.output  # revealed
     assert "sealed:v1:" not in report.output
 
 
-def test_erase_and_a_restored_key_store_reconciled(tmp_path: Path):
-    made, runner = make(tmp_path), CliRunner()
-    init = runner.invoke(app, ["init"], env=env(tmp_path))
+def test_erase_and_a_restored_key_store_reconciled(where: dict[str, str]):
+    made, runner = make(where), CliRunner()
+    init = runner.invoke(app, ["init"], env=where)
     vkey = next(line.split()[-1] for line in init.output.splitlines()
                 if line.startswith("public key"))
     assert runner.invoke(app, ["checkpoint", "--reason", "before"],
-                         env=env(tmp_path)).exit_code == 0
-    backup = tmp_path / "keys.backup"
-    shutil.copy(tmp_path / "keys.sqlite3", backup)  # a backup taken before the erasure
+                         env=where).exit_code == 0
+    backup = KeyBackup(settings_of(where))  # a backup taken before the erasure
     erased = runner.invoke(app, ["erase", "SSSCB-2026-02", "--reason", "subject request",
-                                 "--basis", "right_to_erasure"], env=env(tmp_path))
+                                 "--basis", "right_to_erasure"], env=where)
     assert erased.exit_code == 0, erased.output
     refused = runner.invoke(app, ["erase", "SSSCB-2026-02", "--reason", "again",
-                                  "--basis", "right_to_erasure"], env=env(tmp_path))
+                                  "--basis", "right_to_erasure"], env=where)
     assert refused.exit_code == 2 and "already erased" in refused.output
 
     assert runner.invoke(app, ["checkpoint", "--reason", "after"],
-                         env=env(tmp_path)).exit_code == 0
+                         env=where).exit_code == 0
     verified = runner.invoke(app, ["verify", "--live", "--public-key", vkey],
-                             env=env(tmp_path))
+                             env=where)
     assert verified.exit_code == 0, verified.output
 
-    shutil.copy(backup, tmp_path / "keys.sqlite3")  # the restore brings the key back
-    reconciled = runner.invoke(app, ["keys", "reconcile"], env=env(tmp_path))
+    backup.restore()  # the restore brings the key back
+    reconciled = runner.invoke(app, ["keys", "reconcile"], env=where)
     assert reconciled.exit_code == 0, reconciled.output
     assert "1 key(s) destroyed again" in reconciled.output
-    ledger = build_ledger(Settings(data_dir=tmp_path, protect_text=True))
+    ledger = build_ledger(settings_of(where))
     try:
         assert ledger.get_review(made["open"]).findings[0].text.startswith("[erased on ")
     finally:
