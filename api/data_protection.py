@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import os
 import sqlite3
 import threading
@@ -36,6 +37,8 @@ from api.settings import Settings, Store
 from domain import clock
 from domain.errors import WrongStage
 from domain.protection import TOKEN_PATTERN, TOKEN_PREFIX
+
+log = logging.getLogger("ledger.data_protection")
 
 NONCE = 12
 CACHE_SECONDS = 5.0
@@ -296,7 +299,12 @@ class FieldCipher:
         if match is None:
             return token
         key_id = UUID(match.group(1))
-        key = self._data_key(key_id, create=False)
+        try:
+            key = self._data_key(key_id, create=False)
+        except InvalidTag:  # another master key wrapped it: unreadable here, not an error
+            log.error("the master key does not unwrap data key %s (a wrong LEDGER_MASTER_KEY "
+                      "or key file?)", key_id)
+            return UNREADABLE
         if isinstance(key, date):
             return ERASED.format(day=key.isoformat())
         if key is None:

@@ -52,3 +52,16 @@ def test_a_reviews_key_seals_its_actions_and_challenges_and_erasure_reaches_them
     assert protected.get_challenge(challenge).grounds.startswith("[erased on ")
     assert erased.status == "open" and erased.due_on is not None  # structure unchanged
     assert len(protected.get_agency(agency).names) == 2
+
+
+def test_a_wrong_master_key_shows_text_as_erased_never_an_error(protected: Ledger):
+    scenario = Scenario(protected)
+    recommended = scenario.review([scenario.agency("Police")])
+    cipher = protected.text_cipher
+    assert isinstance(cipher, FieldCipher)
+    other = FieldCipher(cipher.keys, LocalKeyWrapper(b"x" * 32))
+    token = next(m.group(0) for r in protected.iter_notifications()
+                 for m in TOKEN_PATTERN.finditer(r.state.decode())
+                 if r.originator_id == recommended.review_id)
+    assert cipher.unseal(token) != "[erased]"
+    assert other.unseal(token) == "[erased]"
