@@ -143,6 +143,10 @@ def test_erasure_keeps_counts_and_proofs_and_leaves_no_byte_of_the_text(
         answer = protected.get(path, min_position=head)
         assert answer.status_code == 200 and "Zebrafinch" not in answer.text, path
     assert "[erased on" in protected.get("/board/actions").text
+    for path in ("/board/actions", "/reports/yearly"):
+        csv = protected.client.get(path, headers={**protected.headers, "Accept": "text/csv"})
+        assert csv.status_code == 200 and "Zebrafinch" not in csv.text
+        assert "[erased on" in csv.text and "sealed:v1:" not in csv.text, path
 
     exported_after = export(protected)
     assert verifies(protected, exported_before) and verifies(protected, exported_after)
