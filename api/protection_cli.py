@@ -54,17 +54,20 @@ def register(app: typer.Typer) -> None:
     def retention(
         dry_run: Annotated[bool, typer.Option("--dry-run", help="list, erase nothing")] = False,
     ) -> None:
-        """Erase the text of reviews closed more than LEDGER_RETENTION_YEARS ago; with
-        --dry-run, list them and the events stored in clear (before protection was on)."""
-        years = settings().retention_years
+        """Erase the text of reviews closed more than LEDGER_RETENTION_YEARS ago (or their
+        partnership's LEDGER_RETENTION_YEARS_BY_PARTNERSHIP); with --dry-run, list them and
+        the events stored in clear (before protection was on)."""
+        configured = settings()
         with services(views=False, integrity=False, merkle=False) as opened:
             ledger = opened.ledger
-            due = ledger.retention_due(clock.today(), years)
+            due = ledger.retention_due(clock.today(), configured.retention_years,
+                                       configured.retention_years_by_partnership)
             table = Table("review", "reference", "closed on", "retention ended", "why")
             for d in due:
                 table.add_row(str(d.review_id), d.reference, str(d.closed_on),
                               str(d.retention_ended_on),
-                              f"closed {d.closed_on}; {years} years ended {d.retention_ended_on}")
+                              f"closed {d.closed_on}; {d.partnership}'s {d.years} years ended "
+                              f"{d.retention_ended_on}")
             out.print(f"{len(due)} review(s) due for erasure")
             if due:
                 out.print(table)
@@ -80,7 +83,7 @@ def register(app: typer.Typer) -> None:
                 try:
                     ledger.erase_review_text(
                         operator(), d.review_id, basis="retention_ended",
-                        reason=f"retention period of {years} years after closure "
+                        reason=f"retention period of {d.years} years after closure "
                                f"({d.closed_on}) ended on {d.retention_ended_on}")
                 except DomainError as error:
                     raise fail(f"review {d.review_id}: {error}", code=2) from None

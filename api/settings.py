@@ -84,7 +84,9 @@ class Settings(BaseSettings):
         description="the pseudonymous case reference, as a regular expression")
     forbidden_names: list[str] = Field(default_factory=list, description=(
         "names refused in free text (e.g. the partnership's list of family names)"))
-    retention_years: int = Field(7, description="years after a review closes until erased")
+    retention_years: int = Field(7, ge=0, description="years after a review closes until erased")
+    retention_years_by_partnership: dict[str, int] = Field(default_factory=dict, description=(
+        "a partnership's own retention schedule, e.g. {\"Staffordshire\": 10} (JSON)"))
 
     @property
     def text_protected(self) -> bool:

@@ -33,6 +33,8 @@ class RetentionDue:
     reference: str
     closed_on: date
     retention_ended_on: date
+    partnership: str = ""
+    years: int = 0
 
 
 @dataclass(frozen=True)
@@ -256,12 +258,16 @@ class ReviewUseCases(PartnershipChecks):
         self.text_cipher.destroy(review_id, reason)
         return outcome
 
-    def retention_due(self, today: date, years: int) -> list[RetentionDue]:
-        """Reviews closed more than `years` years before `today` whose text is not yet
-        erased, from the log (Closed and TextErased events), oldest first."""
+    def retention_due(self, today: date, years: int,
+                      by_partnership: dict[str, int] | None = None) -> list[RetentionDue]:
+        """Reviews closed more than `years` years before `today` (or their partnership's own
+        period, `by_partnership`, by name regardless of case) whose text is not yet erased,
+        from the log (Closed and TextErased events), oldest first."""
         closed: dict[UUID, date] = {}
         erased: set[UUID] = set()
         references: dict[UUID, str] = {}
+        partnerships: dict[UUID, str] = {}
+        schedule = {k.casefold(): v for k, v in (by_partnership or {}).items()}
         for row in self.iter_notifications():
             name = event_name(row.topic)
             if name not in ("Review.Closed", "Review.TextErased", "Review.IncidentRecorded"):
@@ -273,12 +279,15 @@ class ReviewUseCases(PartnershipChecks):
                 erased.add(event.originator_id)
             else:
                 references[event.originator_id] = event.reference
+                partnerships[event.originator_id] = event.partnership
         due = []
         for review_id, closed_on in closed.items():
-            ends = _years_after(closed_on, years)
+            partnership = partnerships.get(review_id, "")
+            period = schedule.get(partnership.casefold(), years)
+            ends = _years_after(closed_on, period)
             if review_id not in erased and ends <= today:
                 due.append(RetentionDue(review_id, references.get(review_id, ""), closed_on,
-                                        ends))
+                                        ends, partnership, period))
         return sorted(due, key=lambda d: (d.retention_ended_on, d.reference))
 
     def stored_in_clear(self) -> list[StoredInClear]:

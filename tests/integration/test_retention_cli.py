@@ -164,3 +164,15 @@ def test_the_master_key_file_is_private_and_an_unsafe_one_refused(tmp_path: Path
         assert "readable by others" in str(error)
     else:
         raise AssertionError("an unsafe master key file was accepted")
+
+
+def test_a_partnerships_own_schedule_overrides_the_default(where: dict[str, str]):
+    make(where)
+    longer = {**where, "LEDGER_RETENTION_YEARS_BY_PARTNERSHIP": '{"ssscb": 20}'}
+    dry = CliRunner().invoke(app, ["retention", "--dry-run"], env=longer)
+    assert dry.exit_code == 0, dry.output
+    assert "0 review(s) due" in dry.output
+    shorter = {**where, "LEDGER_RETENTION_YEARS": "50",
+               "LEDGER_RETENTION_YEARS_BY_PARTNERSHIP": '{"SSSCB": 1}'}
+    dry = CliRunner().invoke(app, ["retention", "--dry-run"], env=shorter)
+    assert "2 review(s) due" in dry.output  # the default alone (50 years) would give 0
