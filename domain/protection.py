@@ -165,17 +165,22 @@ class SealingMapper(Mapper[UUID]):
         if name == "Challenge.Raised":
             subject: UUID = domain_event.subject_id
             key = (subject if domain_event.subject_type in _REVIEW_SUBJECTS
-                   else self.text_cipher.alias(subject) or subject)
+                   else self._review_of(subject))
             self.text_cipher.set_alias(originator, key)
             return key
         if aggregate in ("Action", "Challenge"):
-            key = self.text_cipher.alias(originator)
-            if key is None and self.resolve is not None:
-                key = self.resolve(originator)  # recorded before protection was on
-                if key is not None:
-                    self.text_cipher.set_alias(originator, key)
-            return key or originator
+            return self._review_of(originator)
         return originator  # an agency's or a user's text: a key of its own
+
+    def _review_of(self, subject: UUID) -> UUID:
+        """The review an action or challenge belongs to: known in this process, else read
+        from its first event (once); the subject itself if it has none."""
+        key = self.text_cipher.alias(subject)
+        if key is None and self.resolve is not None:
+            key = self.resolve(subject)
+            if key is not None:
+                self.text_cipher.set_alias(subject, key)
+        return key or subject
 
     def _seal(self, key_id: UUID, value: Any) -> Any:
         if isinstance(value, str):

@@ -33,6 +33,7 @@ def test_a_reviews_key_seals_its_actions_and_challenges_and_erasure_reaches_them
     agency = scenario.agency("Police")
     recommended = scenario.review([agency])
     action = scenario.assign(recommended, agency).id
+    protected.text_cipher._aliases.clear()  # type: ignore[union-attr]  # a new process
     protected.report_progress(as_lead_of(agency), action, narrative="Sessions held",
                               rag="green", evidence=["register"])
     challenge = protected.raise_challenge(
