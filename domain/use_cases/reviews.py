@@ -246,11 +246,11 @@ class ReviewUseCases(PartnershipChecks):
         """Make the review's free text (its actions' and challenges' too) unreadable: record
         TextErased, then destroy the review's data key. Counts, stages and dates stay; every
         hash still verifies (they cover the sealed bytes)."""
+        if ctx.actor.role is not Role.OPERATOR:  # the CLI's operator runs retention
+            ctx.actor.require(Permission.MANAGE_REVIEWS, "erase a review's text")
         if self.text_cipher is None:
             raise WrongStage("text protection is off (LEDGER_PROTECT_TEXT): the review's "
                              "text is stored in clear and cannot be erased by destroying a key")
-        if ctx.actor.role is not Role.OPERATOR:  # the CLI's operator runs retention
-            ctx.actor.require(Permission.MANAGE_REVIEWS, "erase a review's text")
         review = self._load_for_change(Review, review_id, "review", ctx)
         review.erase_text(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
                           reason=reason, basis=basis)

@@ -31,3 +31,13 @@ def test_identifying_data_in_free_text_is_refused(api: Any, case: Case, who: str
     assert [e["field"] for e in problem["errors"]] == [field]
     assert "must not hold identifying data" in problem["detail"]
     assert "943 476 5919" not in problem["detail"] and "ST4 1AA" not in problem["detail"]
+
+
+def test_erasure_without_text_protection_is_refused_writing_nothing(api: Any,
+                                                                    case: Case):  # noqa: F811
+    problem = refused(api, 409, lambda: api.post(
+        "scb_manager", case.path("/reviews/{review}/erasure"),
+        {"reason": "subject request", "basis": "right_to_erasure"}))
+    assert "LEDGER_PROTECT_TEXT" in problem["detail"]
+    refused(api, 403, lambda: api.post("board_member", case.path("/reviews/{review}/erasure"),
+                                       {"reason": "r", "basis": "right_to_erasure"}))
