@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.composition import open_services
+from api.reveal import RevealMiddleware
 from api.routes import (
     actions,
     agencies,
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         lifespan=lifespan,
     )
     errors.install(app, html_page=error_page)
+    app.add_middleware(RevealMiddleware)
     for router in (health.router, partnerships.router, agencies.router, users.router,
                    reviews.router,
                    actions.router, challenges.router, board.router, reports.router,
