@@ -95,6 +95,7 @@ SEALED_FIELDS: dict[str, tuple[str, ...]] = {
     "User.TokenRevoked": ("reason",),
     "User.Deactivated": ("reason",),
     "User.SignedOut": ("reason",),
+    "User.EmailAddressSet": ("email",),  # a member of staff's address (reminders)
 }
 
 def sealed_fields(name: str, state: dict[str, Any]) -> tuple[str, ...]:
