@@ -61,7 +61,8 @@ def step(page: Any, command: str, fills: dict[str, str], button: str,
     form = opened(page, command)
     for label, value in fills.items():
         form.get_by_label(re.compile(rf"^{re.escape(label)}( \(optional\))?$")).fill(value)
-    form.get_by_role("button", name=button).click()
+    with page.expect_navigation():  # the answer is a new page (a redirect, or the refusal)
+        form.get_by_role("button", name=button).click()
     if done:
         assert page.locator('[data-testid="done"]').count() == 1, page.locator(
             '[role="alert"], .field-error').all_inner_texts()
@@ -79,8 +80,10 @@ def test_lead_reports_progress_from_my_work_and_the_overview_changes(
     before = overview_cell(page, agency, "stalled")
     assert before > 0, "the demo has stalled police actions"
     page.get_by_role("link", name="My work").click()
+    page.wait_for_url("**/view/my-work*")
     checked(page, "lead-my-work")
     page.locator('[data-testid="queue-stalled"] li a').first.click()
+    page.wait_for_url("**/view/actions/**")
     page.get_by_text("Report progress", exact=True).click()
     checked(page, "lead-action-forms")
     form = page.locator("#f-report_progress")
@@ -104,6 +107,7 @@ def test_bad_input_is_shown_beside_the_field_and_a_stale_form_is_refused(
     page.get_by_role("link", name="My work").click()
     page.locator('[data-testid="queue-overdue"] li a, [data-testid="queue-stalled"] li a'
                  ).first.click()
+    page.wait_for_url("**/view/actions/**")
     url = page.url
     page.get_by_text("Report progress", exact=True).click()
     page.get_by_role("button", name="Record progress").click()  # nothing filled in
@@ -116,7 +120,8 @@ def test_bad_input_is_shown_beside_the_field_and_a_stale_form_is_refused(
     page.get_by_text("Report progress", exact=True).click()
     page.get_by_label("What has been done").fill("First tab's report")
     page.get_by_label("Your agency's rating").select_option("green")
-    page.get_by_role("button", name="Record progress").click()
+    with page.expect_navigation():  # recorded before the second tab sends its form
+        page.get_by_role("button", name="Record progress").click()
     other.get_by_label("What has been done").fill("Second tab's stale report")
     other.get_by_label("Your agency's rating").select_option("red")
     other.get_by_role("button", name="Record progress").click()
@@ -132,6 +137,7 @@ def test_a_double_submit_records_once(person: Any, pages_server: Any) -> None:
     page.get_by_role("link", name="My work").click()
     page.locator('[data-testid="queue-stalled"] li a, [data-testid="queue-overdue"] li a'
                  ).first.click()
+    page.wait_for_url("**/view/actions/**")
     action_id = page.url.split("/view/actions/")[1].split("?")[0]
     page.get_by_text("Report progress", exact=True).click()
     page.get_by_label("What has been done").fill("Sent twice")
@@ -151,6 +157,7 @@ def test_manager_records_a_rapid_review_decides_and_assigns_an_action(
     page = sign_in(person, pages_server, "scb_manager")
     page.goto(pages_server.base_url + "/view/reviews")
     page.get_by_role("link", name="Record a serious incident").click()
+    page.wait_for_url("**/view/reviews-new*")
     checked(page, "manager-incident-form")
     form = page.locator("#f-record_incident")
     form.get_by_label("Pseudonymous reference").fill("SSSCB-2026-91")
@@ -161,7 +168,8 @@ def test_manager_records_a_rapid_review_decides_and_assigns_an_action(
     form.get_by_label("Category").select_option("non_accidental_injury")
     form.get_by_label("Legal status").select_option("child_in_need")
     form.get_by_label("Staffordshire Police").check()
-    form.get_by_role("button", name="Record the incident").click()
+    with page.expect_navigation():
+        form.get_by_role("button", name="Record the incident").click()
     assert "Review SSSCB-2026-91" in page.locator("h1").inner_text()
     step(page, "notify_panel", {}, "Record notification")
     step(page, "complete_rapid_review", {"What the rapid review found and decided":
@@ -206,7 +214,8 @@ def test_scrutineer_raises_a_challenge_and_the_lead_answers_it(
     page.get_by_text("Raise a challenge", exact=True).click()
     checked(page, "scrutineer-raise-form")
     page.get_by_label("Grounds of the challenge").fill("The evidence does not show impact")
-    page.get_by_role("button", name="Raise the challenge").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Raise the challenge").click()
     assert "Open at stage 1" in page.locator('[data-testid="challenge-status"]').inner_text()
     challenge_url = page.url.split("?")[0]
     lead_context = browser.new_context(viewport={"width": 1280, "height": 900},
@@ -247,13 +256,15 @@ def test_an_action_plan_with_two_bad_rows_is_refused_then_imported_once_fixed(
     page.goto(f"{pages_server.base_url}/view/reviews/{review['review_id']}/import")
     checked(page, "manager-import-form")
     page.get_by_label("Action plan (.xlsx)").set_input_files(str(bad))
-    page.get_by_role("button", name="Preview").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Preview").click()
     problems = page.locator('[data-testid="import-problems"]').inner_text()
     assert "Row 6:" in problems and "unknown agency" in problems
     assert "Row 11:" in problems and "not a date" in problems
     checked(page, "manager-import-refused")
     page.get_by_label("Action plan (.xlsx)").set_input_files(str(good))
-    page.get_by_role("button", name="Preview").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Preview").click()
     checked(page, "manager-import-preview")
     page.get_by_role("button", name="Record 12 actions").click()
     assert "Imported 12 actions" in page.locator('[data-testid="done"]').inner_text()
@@ -276,6 +287,7 @@ def test_the_people_page_and_the_board_forms_are_accessible(
         escalated = board.locator('[data-testid="queue-escalated"] li a')
         if escalated.count():
             escalated.first.click()
+            board.wait_for_url("**/view/actions/**")
             checked(board, "board-action-forms")
             assert board.locator("#f-hold_to_account").count() == 1
     finally:
