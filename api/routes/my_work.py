@@ -55,7 +55,8 @@ def work_for(board: Board, page: Page, stalled_days: int,
         challenges = board.challenges(at=page.when.at, status="open",
                                       partnerships=partnerships(page),
                                       agency_id=scope(actor, None), limit=100_000)["items"]
-    due_soon = [a for a in live if not a["overdue"] and _day(a["due_on"]) <= horizon]
+    due_soon = [a for a in live if a["status"] == "open"
+                and today <= _day(a["due_on"]) <= horizon]
     if actor.role is Role.AGENCY_LEAD:
         mine = [a for a in live if str(a["agency_id"]) == str(actor.agency_id)]
         return [
