@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 from api import errors
 from api.composition import open_services
+from api.edge import Edge
+from api.observability import RequestLog
 from api.routes import (
     actions,
     agencies,
@@ -48,6 +50,9 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         lifespan=lifespan,
     )
     errors.install(app)
+    # Outermost but for Starlette's error middleware: refuses oversized bodies and control
+    # characters before routing or authentication, and logs and counts every request.
+    app.add_middleware(Edge, max_body=settings.max_request_body, request_log=RequestLog())
     for router in (health.router, agencies.router, users.router, reviews.router,
                    actions.router, challenges.router, board.router, audit.router,
                    dashboard.router, integrity.router):

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import DomainError
+from domain.errors import DomainError, OutcomeUnknown
 
 log = logging.getLogger("ledger.api")
 PROBLEM = "application/problem+json"
@@ -86,21 +86,57 @@ def install(app: FastAPI) -> None:
         return problem(503, "Service unavailable", str(error), kind="unavailable",
                        headers={"Retry-After": "5"})
 
+    @app.exception_handler(OutcomeUnknown)
+    def outcome_unknown(_: Request, error: OutcomeUnknown) -> JSONResponse:
+        return problem(503, "Service unavailable: outcome unknown", str(error),
+                       kind="outcome-unknown", headers={"Retry-After": "2"})
+
+    def store_unavailable(_: Request, error: Exception) -> JSONResponse:
+        log.warning("store unavailable: %s: %s", type(error).__name__, error)
+        return problem(503, "Service unavailable", "the ledger store cannot be reached",
+                       kind="unavailable", headers={"Retry-After": "2"})
+
+    # Registered by class, so that Starlette answers them without re-raising (as it does
+    # for the catch-all below): the store being away is not a server error.
+    for cls in _store_error_classes():
+        app.add_exception_handler(cls, store_unavailable)
+
     @app.exception_handler(Exception)
     def unexpected(_: Request, error: Exception) -> JSONResponse:
         # A store that cannot be reached is a 503 (retry), anything else a logged 500.
         if _is_store_unavailable(error):
             return problem(503, "Service unavailable", "the ledger store cannot be reached",
-                           kind="unavailable", headers={"Retry-After": "5"})
+                           kind="unavailable", headers={"Retry-After": "2"})
         log.error("unexpected error", exc_info=error)
         return problem(500, "Internal error", "an unexpected error occurred; it was logged",
                        kind="internal")
 
 
-def _is_store_unavailable(error: Exception) -> bool:
-    from eventsourcing.persistence import OperationalError
+def _store_error_classes() -> list[type[Exception]]:
+    from eventsourcing.persistence import InterfaceError, OperationalError
 
-    return isinstance(error, OperationalError | TimeoutError)
+    classes: list[type[Exception]] = [OperationalError, InterfaceError]
+    try:
+        import psycopg
+        from psycopg_pool import PoolTimeout, TooManyRequests
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return classes
+    return [*classes, psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout,
+            TooManyRequests]
+
+
+def _is_store_unavailable(error: Exception) -> bool:
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    if isinstance(error, OperationalError | InterfaceError | TimeoutError | ConnectionError):
+        return True
+    try:  # the read side's own pool and queries raise psycopg's errors
+        import psycopg
+        from psycopg_pool import PoolTimeout, TooManyRequests
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError | PoolTimeout
+                      | TooManyRequests)
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

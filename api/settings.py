@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     postgres_max_overflow: int = 10
     postgres_connect_timeout: int = 5
 
+    max_request_body: int = Field(256 * 1024, ge=1024, description=(
+        "largest request body in bytes; larger ones get 413 before they are read"))
+    log_level: str = "INFO"
+
     projections: ProjectionMode = ProjectionMode.IN_PROCESS
     sqlite_poll_interval: float = 0.05
     read_wait_timeout: float = 2.0  # max seconds a read with min_position waits

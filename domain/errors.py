@@ -63,3 +63,9 @@ class ConcurrentWrite(DomainError):
 class IdempotencyKeyReused(DomainError):
     status = 422
     title = "Idempotency-Key reused with a different request"
+
+
+class OutcomeUnknown(Exception):
+    """A write was sent but whether it was recorded cannot be told now (the store went away
+    before it could be checked). Not a DomainError: it may have been recorded. The client
+    retries with the same Idempotency-Key, which records it at most once."""

@@ -519,17 +519,23 @@ class PostgresDb(Db):
     dialect = "postgres"
 
     def __init__(self, conninfo: str, kwargs: dict[str, Any], schema: str, *,
-                 max_size: int = 4) -> None:
+                 max_size: int = 4, timeout: float = 2.0) -> None:
         super().__init__()
         from psycopg_pool import ConnectionPool
 
         self.schema = schema or "public"
         self.kwargs = {k: v for k, v in kwargs.items() if k != "row_factory"}
+        # A server that went away must cost a reader about `timeout`, not minutes.
+        self.kwargs.setdefault("connect_timeout", max(1, int(timeout)))
         self.conninfo = conninfo
         self.identity = f"{self.schema}@{self.kwargs.get('dbname', '')}"
         self._staged: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+        # Connections are checked before they are lent (a restarted server leaves every
+        # pooled connection broken), and a caller waits at most `timeout` for one.
         self.pool = ConnectionPool(conninfo, kwargs=self.kwargs, min_size=1,
-                                   max_size=max_size, open=True, timeout=10,
+                                   max_size=max_size, open=True, timeout=timeout,
+                                   check=ConnectionPool.check_connection,
+                                   reconnect_timeout=24 * 3600,
                                    configure=_configure, name="ledger-views")
 
     def table(self, name: str) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from api.deps import LedgerDep, ReadModelsDep
+from api.deps import LedgerDep, ReadModelsDep, ServicesDep
+from api.gauges import sample_gauges
+from api.observability import metrics_payload
 
 router = APIRouter(tags=["health"])
 
@@ -31,3 +33,13 @@ def readyz(ledger: LedgerDep, read_models: ReadModelsDep) -> JSONResponse:
     ready = bool(views.get("ok"))
     body: dict[str, Any] = {"status": "ready" if ready else "degraded", "store": "ok", **views}
     return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(services: ServicesDep) -> Response:
+    """Prometheus exposition (every worker's samples in multiprocess mode). The gauges that
+    describe the store (projection positions and lag, the Merkle log, the latest checkpoint,
+    the pools) are sampled now."""
+    sample_gauges(services)
+    payload, content_type = metrics_payload()
+    return Response(payload, media_type=content_type)
