@@ -4,6 +4,7 @@ validation, the fields at fault. Domain rule breaches map to 4xx by their class,
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -91,8 +92,14 @@ def install(app: FastAPI) -> None:
         return problem(503, "Service unavailable: outcome unknown", str(error),
                        kind="outcome-unknown", headers={"Retry-After": "2"})
 
+    last_logged = [0.0]
+
     def store_unavailable(_: Request, error: Exception) -> JSONResponse:
-        log.warning("store unavailable: %s: %s", type(error).__name__, error)
+        now = time.monotonic()
+        if now - last_logged[0] > 10:  # once per outage, not once per request
+            last_logged[0] = now
+            log.warning("store unavailable: %s: %s", type(error).__name__,
+                        str(error).strip()[:200])
         return problem(503, "Service unavailable", "the ledger store cannot be reached",
                        kind="unavailable", headers={"Retry-After": "2"})
 

@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     postgres_schema: str = "public"
     postgres_pool_size: int = 10
     postgres_max_overflow: int = 10
-    postgres_connect_timeout: int = 5
+    # Seconds a request waits for a pooled connection (and, at least 2 s, for a new one):
+    # with the server away, a request answers 503 within about twice this (api/pg_recorder).
+    postgres_connect_timeout: int = Field(1, ge=1, le=60)
 
     max_request_body: int = Field(256 * 1024, ge=1024, description=(
         "largest request body in bytes; larger ones get 413 before they are read"))
@@ -52,6 +54,8 @@ class Settings(BaseSettings):
     projections: ProjectionMode = ProjectionMode.IN_PROCESS
     sqlite_poll_interval: float = 0.05
     read_wait_timeout: float = 2.0  # max seconds a read with min_position waits
+    ready_max_lag: int = Field(10_000, ge=0, description=(
+        "/readyz answers 503 when a view is more than this many events behind"))
 
     rapid_review_clock: str = "awareness"  # or "notification"
     stalled_days: int = 60
@@ -76,9 +80,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def refuse_default_secrets_in_production(self) -> Settings:
         if self.environment is Environment.PRODUCTION and self.store is Store.POSTGRES and (
-            self.postgres_password.get_secret_value() == "ledger"
+            self.postgres_password.get_secret_value().strip() in {"", "ledger"}
         ):
-            raise ValueError("LEDGER_POSTGRES_PASSWORD must be set outside development")
+            raise ValueError("LEDGER_POSTGRES_PASSWORD must be set (not empty, not blank, not "
+                             "the development default) outside development")
         if self.rapid_review_clock not in {"awareness", "notification"}:
             raise ValueError("LEDGER_RAPID_REVIEW_CLOCK must be 'awareness' or 'notification'")
         return self
@@ -103,4 +108,8 @@ class Settings(BaseSettings):
             "POSTGRES_MAX_OVERFLOW": str(self.postgres_max_overflow),
             "POSTGRES_CONNECT_TIMEOUT": str(self.postgres_connect_timeout),
             "POSTGRES_CONN_MAX_AGE": "600",
+            # A pooled connection is checked before it is lent: after a server restart the
+            # pool's connections are all dead, and without the check each became a 500.
+            "POSTGRES_PRE_PING": "y",
+            "APPLICATION_RECORDER_TOPIC": "api.pg_recorder:LedgerRecorder",
         }
