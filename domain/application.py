@@ -108,7 +108,7 @@ class LedgerCore(Application[UUID]):
             recordings = self.save(*events)
         except IntegrityError as error:
             if self.already_recorded(events):
-                return self._recorded(subject, len(events))
+                return self._recorded(subject, events)
             raise ConcurrentWrite(
                 "another write to this record was saved first; reload it and try again"
             ) from error
@@ -121,7 +121,7 @@ class LedgerCore(Application[UUID]):
                     "the store could not be reached to confirm this write; retry with the "
                     "same Idempotency-Key to be sure it is recorded once") from error
             if recorded:
-                return self._recorded(subject, len(events))
+                return self._recorded(subject, events)
             raise
         position = max((r.notification.id for r in recordings), default=0)
         return Outcome(id=subject.id, version=subject.version, position=position,
@@ -139,9 +139,13 @@ class LedgerCore(Application[UUID]):
                 return False
         return True
 
-    def _recorded(self, subject: LedgerAggregate, count: int) -> Outcome:
-        position = self.positions_of(subject.id).get(subject.version, 0)
-        return Outcome(id=subject.id, version=subject.version, position=position, events=count)
+    def _recorded(self, subject: LedgerAggregate, events: list[Any]) -> Outcome:
+        """The outcome of a save found in the store: the position of its last event, as the
+        save itself would have answered."""
+        last = events[-1]
+        position = self.positions_of(last.originator_id).get(last.originator_version, 0)
+        return Outcome(id=subject.id, version=subject.version, position=position,
+                       events=len(events))
 
     def replay_idempotent(self, actor: Actor, idem: Idempotency) -> Outcome | None:
         """The earlier outcome of this key, or None if it is new. Refuse a different request."""
