@@ -43,7 +43,13 @@ def serve(
     if workers > 1 and settings().projections is ProjectionMode.IN_PROCESS:
         raise fail("several workers need LEDGER_PROJECTIONS=external and a `ledger project` "
                    "process (in-process projections would race on one tracking table)")
-    uvicorn.run("api.asgi:app_factory", factory=True, host=host, port=port, workers=workers)
+    # Slow clients cannot hold a worker: an idle keep-alive connection is closed after 5 s,
+    # and h11 refuses a request whose headers exceed 16 KB (uvicorn's h11 limit). Bodies
+    # are bounded by the app (LEDGER_MAX_REQUEST_BODY, api/edge.py). Access logs are the
+    # app's own JSON lines, without query strings (api/observability.py).
+    uvicorn.run("api.asgi:app_factory", factory=True, host=host, port=port, workers=workers,
+                timeout_keep_alive=5, h11_max_incomplete_event_size=16 * 1024,
+                timeout_graceful_shutdown=10, access_log=False)
 
 
 @users_app.command("add")
@@ -138,8 +144,10 @@ def project() -> None:
     import signal
     import threading
 
+    from api.observability import configure_logging
     from projections.locks import ViewBusy
 
+    configure_logging(settings().log_level)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

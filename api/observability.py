@@ -81,29 +81,33 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO", *, stream: Any = None) -> None:
-    """Every log record as one JSON line on stderr (or `stream`). Idempotent."""
+def configure_logging(level: str = "INFO", *, stream: Any = None) -> logging.Handler:
+    """Every log record as one JSON line on stderr (or `stream`). Idempotent; returns the
+    handler."""
     from pythonjsonlogger.json import JsonFormatter
 
     root = logging.getLogger()
     for handler in root.handlers:
-        if getattr(handler, "_ledger_json", False):
+        if getattr(handler, "_ledger_json", False) and stream is None:
             root.setLevel(level)
-            return
+            return handler
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter(
-        "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-        timestamp=False))
+        "%(levelname)s %(name)s %(message)s %(request_id)s",
+        rename_fields={"levelname": "level", "name": "logger"}, timestamp="time"))
     handler.addFilter(_RequestIdFilter())
     handler._ledger_json = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     # uvicorn's access log carries the query string: the request log below replaces it.
     logging.getLogger("uvicorn.access").disabled = True
+    # HTTP clients log whole URLs (query strings included) at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    return handler
 
 
 class RequestLog:

@@ -546,8 +546,9 @@ def skip_event(settings: ProjectionSettings, ledger: Ledger, view_name: str, pos
         with side.db.transaction() as tx:
             set_position(tx, view_name, position)
             clear_failure(tx, view_name)
-        log.warning("view %s: event at position %s skipped by %s: %s", view_name, position,
-                    actor.user_id, reason)
+        # The reason is free text: it is in the ledger, not in the log.
+        log.warning("view %s: event at position %s skipped by %s (reason recorded in the "
+                    "ledger)", view_name, position, actor.user_id)
         return side.states()[view_name]
     finally:
         if read_side is None:

@@ -8,6 +8,7 @@ self-contained C2SP tlog-proofs of single events, and the whole log as an export
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated
 from uuid import UUID
 
@@ -194,5 +195,9 @@ def tlog_proof(position: Annotated[int, Path(ge=1, le=2**62)], integrity: Integr
 def export(integrity: IntegrityDep, actor: ActorDep) -> StreamingResponse:
     """The whole log as an export bundle, streamed (auditors, scrutineers)."""
     actor.require(Permission.EXPORT, "export the ledger")
-    return StreamingResponse(chunked(integrity.export_lines()), media_type=NOTE, headers={
+    # The first chunk is read before the status line is sent: a store that cannot be read
+    # is a 503 problem, not a 200 with a truncated body.
+    chunks = iter(chunked(integrity.export_lines()))
+    first = next(chunks, b"")
+    return StreamingResponse(itertools.chain([first], chunks), media_type=NOTE, headers={
         "Content-Disposition": 'attachment; filename="ledger.sglb"'})

@@ -1,17 +1,24 @@
 """The API under a write load while its private PostgreSQL is fast-restarted and then stopped
 for 10 s: no 500, 503 within about 2 s while it is down, service back within 5 s of its
-return with nothing restarted, the in-process projections still running, every 2xx command
-recorded exactly once, and the views equal to a rebuild."""
+return with nothing restarted, the projections still running (the API's thread, or the
+`ledger project` worker), every 2xx command recorded exactly once, and the views equal to a
+rebuild."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Self
 
 import httpx
+import pytest
 
 from api.settings import Settings
 from domain.ledger import Ledger
@@ -72,7 +79,8 @@ class Load:
     def __exit__(self, *_: object) -> None:
         self.stop.set()
         for thread in self.threads:
-            thread.join(60)
+            if thread.is_alive():
+                thread.join(60)
 
 
 def registered_names(ledger: Ledger) -> Counter[str]:
@@ -94,14 +102,33 @@ def view_rows(side: ReadSide) -> dict[str, list[str]]:
             f'SELECT * FROM "{db.schema}"."{t}"').fetchall())) for t in tables}  # type: ignore[attr-defined]
 
 
-def test_restart_and_outage_under_write_load(private_pg, fault_schema):
-    env = private_pg.env(fault_schema)
+@contextmanager
+def worker(env: dict[str, str], mode: str) -> Iterator[subprocess.Popen | None]:
+    """The projection worker (`ledger project`) in its own process, for external mode."""
+    if mode != "external":
+        yield None
+        return
+    process = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "project"],
+                               env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.mark.parametrize("mode", ["in_process", "external"])
+def test_restart_and_outage_under_write_load(private_pg, fault_schema, mode):
+    env = {**private_pg.env(fault_schema), "LEDGER_PROJECTIONS": mode}
     settings = Settings(**{k.removeprefix("LEDGER_").lower(): v for k, v in env.items()})
     ledger = Ledger(env=settings.eventsourcing_env())
     token = bearer_token(ledger, "scb_manager")
     ledger.close()
-    with running_server({**env, "LEDGER_PROJECTIONS": "in_process"}) as base, \
+    alive = lambda base: httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+    with running_server(env, ready=alive) as base, worker(env, mode) as process, \
             Load(base, token) as load:
+        # Ready: the store answers and the projections run (an external worker holds its views).
+        wait_until(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, 15)
         time.sleep(1.5)
         private_pg.restart()
         time.sleep(2.0)
@@ -122,6 +149,11 @@ def test_restart_and_outage_under_write_load(private_pg, fault_schema):
             raise AssertionError(f"not back within 5 s: {after[:40]}; readyz: "
                                  f"{httpx.get(f'{base}/readyz', timeout=5).text}") from None
         time.sleep(1.0)
+        load.__exit__()
+        wait_until(lambda: all(v["lag"] == 0 for v in httpx.get(
+            f"{base}/readyz", timeout=2).json()["views"]), 10)
+        if process is not None:
+            assert process.poll() is None, "the projection worker stopped"
     answers = load.answers
     statuses = Counter(a.status for a in answers)
     assert set(statuses) <= {201, 503}, statuses
@@ -142,8 +174,6 @@ def test_restart_and_outage_under_write_load(private_pg, fault_schema):
         assert all(count == 1 for count in names.values()), "a command recorded twice"
         side = ReadSide(settings, ledger)
         try:
-            wait_until(lambda: side.status()["views"] and all(
-                v["lag"] == 0 for v in side.status()["views"]), 10)
             live = view_rows(side)
             rebuild(settings, ledger, read_side=side)
             assert view_rows(side) == live
