@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from api import errors
@@ -35,6 +36,9 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The threads that run requests (the sync routes and dependencies): the pools are
+        # sized to them (api/settings.py), so a request never waits long for a connection.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         with open_services(settings, ledger=ledger) as services:
             app.state.services = services
             try:

@@ -152,7 +152,8 @@ def project() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     # The views' and the Merkle log's loop runs here, in the foreground.
-    with services(integrity=False, merkle=True, run_projections=False) as opened:
+    with services(integrity=False, merkle=True, run_projections=False,
+                  worker=True) as opened:
         try:
             out.print("Projection worker running (views and the Merkle log); Ctrl-C to stop.")
             opened.run_worker(stop)

@@ -41,8 +41,20 @@ class Settings(BaseSettings):
     postgres_user: str = "ledger"
     postgres_password: SecretStr = SecretStr("ledger")
     postgres_schema: str = "public"
-    postgres_pool_size: int = 10
-    postgres_max_overflow: int = 10
+    # Connections, per process (README, "Sizing"): a request holds at most one connection of
+    # each pool at a time, so no pool needs more than the threads that run requests. Per
+    # API worker: the events pool api_threads (half kept open, half overflow), the views'
+    # and the Merkle log's pools max(2, api_threads // 2) each, and 2 dedicated ones (LISTEN
+    # and the views' locks) with in-process projections. The projection worker: 2 + 2 + 2
+    # + 2 (Settings.for_worker). At most:
+    #   workers * (api_threads + 2 * max(2, api_threads // 2) + 2) + 8
+    # which must stay under PostgreSQL's max_connections less its 3 reserved, with room for
+    # a rolling restart or a second deployment. The compose file (2 workers, 8 threads): 44.
+    api_threads: int = Field(8, ge=2, le=200, description="threads that run requests, per "
+                             "API worker (also the size of its pools)")
+    postgres_pool_size: int | None = Field(None, ge=1, description="default: api_threads // 2")
+    postgres_max_overflow: int | None = Field(None, ge=0, description=(
+        "default: api_threads - pool size"))
     # Seconds a request waits for a pooled connection (and, at least 2 s, for a new one):
     # with the server away, a request answers 503 within about twice this (api/pg_recorder).
     postgres_connect_timeout: int = Field(1, ge=1, le=60)
@@ -72,6 +84,25 @@ class Settings(BaseSettings):
     @property
     def views_sqlite_file(self) -> Path:
         return self.views_sqlite_path or self.data_dir / "views.sqlite3"
+
+    @property
+    def events_pool_size(self) -> int:
+        return self.postgres_pool_size or max(1, self.api_threads // 2)
+
+    @property
+    def events_pool_overflow(self) -> int:
+        if self.postgres_max_overflow is not None:
+            return self.postgres_max_overflow
+        return max(0, self.api_threads - self.events_pool_size)
+
+    @property
+    def views_pool_size(self) -> int:
+        return max(2, self.api_threads // 2)
+
+    def for_worker(self) -> Settings:
+        """The projection worker's settings: one loop, so small pools (2 + 2)."""
+        return self.model_copy(update={"api_threads": 2, "postgres_pool_size": 1,
+                                       "postgres_max_overflow": 1})
 
     @property
     def key_file(self) -> Path:
@@ -104,8 +135,8 @@ class Settings(BaseSettings):
             "POSTGRES_USER": self.postgres_user,
             "POSTGRES_PASSWORD": self.postgres_password.get_secret_value(),
             "POSTGRES_SCHEMA": self.postgres_schema,
-            "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
-            "POSTGRES_MAX_OVERFLOW": str(self.postgres_max_overflow),
+            "POSTGRES_POOL_SIZE": str(self.events_pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.events_pool_overflow),
             "POSTGRES_CONNECT_TIMEOUT": str(self.postgres_connect_timeout),
             "POSTGRES_CONN_MAX_AGE": "600",
             # A pooled connection is checked before it is lent: after a server restart the

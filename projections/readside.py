@@ -41,7 +41,7 @@ class ProjectionSettings(Protocol):
     at_risk_due_within_days: int
     at_risk_no_update_days: int
     rapid_review_clock: str
-    postgres_pool_size: int
+    views_pool_size: int
 
 
 class ViewStopped(Exception):
@@ -60,7 +60,7 @@ class ViewBehind(Exception):
 def open_db(settings: ProjectionSettings, ledger: Ledger) -> Db:
     store = ledger.store
     if isinstance(store, PostgresStore):
-        size = max(2, min(int(getattr(settings, "postgres_pool_size", 4)), 8))
+        size = int(getattr(settings, "views_pool_size", 4))
         return PostgresDb(store.conninfo, store.connect_kwargs, store.schema, max_size=size)
     if isinstance(store, SqliteStore) and store.path is not None:
         return SqliteDb(views_file(settings, store.path))

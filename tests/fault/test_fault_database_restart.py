@@ -117,6 +117,19 @@ def worker(env: dict[str, str], mode: str) -> Iterator[subprocess.Popen | None]:
         process.wait(10)
 
 
+def reads_while_the_worker_restarts(base: str, token: str, env: dict[str, str],
+                                    process: subprocess.Popen) -> None:
+    """The worker stopped: reads go on (200), /readyz says the worker is missing (503); a
+    new worker makes it ready again."""
+    process.terminate()
+    process.wait(10)
+    headers = {"Authorization": f"Bearer {token}"}
+    wait_until(lambda: "projection worker" in httpx.get(f"{base}/readyz").json()["down"], 5)
+    assert httpx.get(f"{base}/board/agencies", headers=headers).status_code == 200
+    with worker(env, "external"):
+        wait_until(lambda: httpx.get(f"{base}/readyz").status_code == 200, 15)
+
+
 @pytest.mark.parametrize("mode", ["in_process", "external"])
 def test_restart_and_outage_under_write_load(private_pg, fault_schema, mode):
     env = {**private_pg.env(fault_schema), "LEDGER_PROJECTIONS": mode}
@@ -154,6 +167,7 @@ def test_restart_and_outage_under_write_load(private_pg, fault_schema, mode):
             f"{base}/readyz", timeout=2).json()["views"]), 10)
         if process is not None:
             assert process.poll() is None, "the projection worker stopped"
+            reads_while_the_worker_restarts(base, token, env, process)
     answers = load.answers
     statuses = Counter(a.status for a in answers)
     assert set(statuses) <= {201, 503}, statuses
