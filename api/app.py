@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     errors.install(app)
     # Outermost but for Starlette's error middleware: refuses oversized bodies and control
     # characters before routing or authentication, and logs and counts every request.
-    app.add_middleware(Edge, max_body=settings.max_request_body, request_log=RequestLog())
+    app.add_middleware(Edge, max_body=settings.max_request_body,
+                       body_timeout=settings.body_timeout, request_log=RequestLog())
     for router in (health.router, agencies.router, users.router, reviews.router,
                    actions.router, challenges.router, board.router, audit.router,
                    dashboard.router, integrity.router):

@@ -44,12 +44,17 @@ def serve(
         raise fail("several workers need LEDGER_PROJECTIONS=external and a `ledger project` "
                    "process (in-process projections would race on one tracking table)")
     # Slow clients cannot hold a worker: an idle keep-alive connection is closed after 5 s,
-    # and h11 refuses a request whose headers exceed 16 KB (uvicorn's h11 limit). Bodies
+    # headers must be complete within LEDGER_HEADER_TIMEOUT (api/server.py), and h11
+    # refuses a request whose headers exceed 16 KB (uvicorn's h11 limit). Bodies
     # are bounded by the app (LEDGER_MAX_REQUEST_BODY, api/edge.py). Access logs are the
     # app's own JSON lines, without query strings (api/observability.py).
+    from api.server import BoundedH11Protocol
+
+    BoundedH11Protocol.header_timeout = settings().header_timeout
     uvicorn.run("api.asgi:app_factory", factory=True, host=host, port=port, workers=workers,
-                timeout_keep_alive=5, h11_max_incomplete_event_size=16 * 1024,
-                timeout_graceful_shutdown=10, access_log=False)
+                http=BoundedH11Protocol, timeout_keep_alive=5,
+                h11_max_incomplete_event_size=16 * 1024, timeout_graceful_shutdown=10,
+                access_log=False)
 
 
 @users_app.command("add")

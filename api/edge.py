@@ -6,6 +6,8 @@ anything. A pure ASGI middleware (no BaseHTTPMiddleware: it would buffer and cop
 - a body limit: a Content-Length over `max_body` is refused with 413 before a byte of the body
   is read; a body without a length (chunked) is counted as it streams and refused with 413 as
   soon as it passes the limit;
+- a body deadline: a body still arriving `body_timeout` seconds after the request began is
+  refused with 408 (uvicorn has none; the headers' deadline is api/server.py's);
 - control characters: NUL and the other C0 controls (and DEL) are refused with 422 naming the
   field, in the path, the query, the headers and (JSON) bodies; a body may keep tab, newline
   and carriage return in its strings, which free text legitimately holds.
@@ -15,6 +17,7 @@ The body is buffered here (at most `max_body` bytes) and replayed to the applica
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -38,6 +41,10 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class TooLarge(Exception):
+    pass
+
+
+class TooSlow(Exception):
     pass
 
 
@@ -93,10 +100,11 @@ def control_outside_body(scope: Scope) -> str | None:
 class Edge:
     """See the module's docstring."""
 
-    def __init__(self, app: ASGIApp, *, max_body: int, request_log: RequestLog | None = None
-                 ) -> None:
+    def __init__(self, app: ASGIApp, *, max_body: int, body_timeout: float = 30.0,
+                 request_log: RequestLog | None = None) -> None:
         self.app = app
         self.max_body = max_body
+        self.body_timeout = body_timeout
         self.request_log = request_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -125,6 +133,10 @@ class Edge:
                     body = await self._read_body(receive)
                 except TooLarge:
                     refusal = self._too_large()
+                except TooSlow:
+                    refusal = _problem(408, "Request timeout", f"the request body did not "
+                                       f"arrive within {self.body_timeout:g} s", "408",
+                                       headers=[(b"connection", b"close")])
             if refusal is None:
                 refusal = self._body_refusal(scope, body)
             if refusal is not None:
@@ -166,8 +178,12 @@ class Edge:
     async def _read_body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
         size = 0
+        deadline = time.monotonic() + self.body_timeout
         while True:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), deadline - time.monotonic())
+            except TimeoutError:
+                raise TooSlow from None
             if message["type"] != "http.request":
                 break  # the client went away; the app sees an empty body
             chunk = message.get("body", b"")

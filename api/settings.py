@@ -61,6 +61,10 @@ class Settings(BaseSettings):
 
     max_request_body: int = Field(256 * 1024, ge=1024, description=(
         "largest request body in bytes; larger ones get 413 before they are read"))
+    header_timeout: float = Field(10.0, gt=0, description=(
+        "seconds a connection may take to send a request's headers (`ledger serve`)"))
+    body_timeout: float = Field(30.0, gt=0, description=(
+        "seconds a request may take to send its body; then 408"))
     log_level: str = "INFO"
 
     projections: ProjectionMode = ProjectionMode.IN_PROCESS
