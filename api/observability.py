@@ -66,12 +66,6 @@ def metrics_payload() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
-def mark_process_dead(pid: int) -> None:
-    """uvicorn's worker exit hook in multiprocess mode (live gauges of a dead worker go)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        _multiprocess.mark_process_dead(pid)
-
-
 # ---- logs ----------------------------------------------------------------------------------
 
 class _RequestIdFilter(logging.Filter):

@@ -132,10 +132,13 @@ class LedgerCore(Application[UUID]):
         a save whose commit was acknowledged to nobody may still have been recorded."""
         if not events:
             return False
+        mapper = self.mapper
         for event in events:
             stored = list(self.events.get(event.originator_id, gt=event.originator_version - 1,
                                           lte=event.originator_version))
-            if len(stored) != 1 or stored[0] != event:
+            # Compared as a stored event reads back (tuples become lists, and so on).
+            if len(stored) != 1 or stored[0] != mapper.to_domain_event(
+                    mapper.to_stored_event(event)):
                 return False
         return True
 

@@ -147,7 +147,12 @@ def test_restart_and_outage_under_write_load(private_pg, fault_schema, mode):
         time.sleep(2.0)
         private_pg.stop()
         down_from = time.monotonic()
-        time.sleep(10)
+        time.sleep(1.0)
+        asked = time.monotonic()
+        readyz = httpx.get(f"{base}/readyz", timeout=10)
+        assert readyz.status_code == 503 and readyz.json()["down"] == ["store"], readyz.text
+        assert time.monotonic() - asked < 2.6
+        time.sleep(10 - (time.monotonic() - down_from))
         down_until = time.monotonic()
         private_pg.start()
         up_at = time.monotonic()
