@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from api.observability import configure_logging
-from tests.servers import running_server
+from tests.servers import answers_healthz, running_server
 
 FAMILIES = [
     "ledger_http_requests_total", "ledger_http_request_duration_seconds",
@@ -59,8 +59,7 @@ def test_a_request_logs_one_json_line_with_its_request_id(api, json_log):
 def test_metrics_are_aggregated_across_workers(tmp_path):
     env = {"LEDGER_STORE": "sqlite", "LEDGER_DATA_DIR": str(tmp_path),
            "LEDGER_PROJECTIONS": "external", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
-    ready = lambda base: httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-    with running_server(env, workers=2, ready=ready) as base:
+    with running_server(env, workers=2, ready=answers_healthz) as base:
         for _ in range(20):
             httpx.get(f"{base}/healthz")
         text = httpx.get(f"{base}/metrics").text

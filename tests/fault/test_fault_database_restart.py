@@ -26,7 +26,7 @@ from projections.readside import ReadSide
 from projections.rebuild import rebuild
 from tests.fault.conftest import wait_until
 from tests.principals import bearer_token
-from tests.servers import running_server
+from tests.servers import answers_healthz, running_server
 
 CLIENTS = 4
 
@@ -137,8 +137,7 @@ def test_restart_and_outage_under_write_load(private_pg, fault_schema, mode):
     ledger = Ledger(env=settings.eventsourcing_env())
     token = bearer_token(ledger, "scb_manager")
     ledger.close()
-    alive = lambda base: httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-    with running_server(env, ready=alive) as base, worker(env, mode) as process, \
+    with running_server(env, ready=answers_healthz) as base, worker(env, mode) as process, \
             Load(base, token) as load:
         # Ready: the store answers and the projections run (an external worker holds its views).
         wait_until(lambda: httpx.get(f"{base}/readyz", timeout=2).status_code == 200, 15)
