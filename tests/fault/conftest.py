@@ -22,11 +22,10 @@ import pytest
 from tests.servers import free_port
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/fault/" in str(item.fspath):
-            item.add_marker(pytest.mark.fault)
-            item.add_marker(pytest.mark.xdist_group("fault"))
+@pytest.fixture(autouse=True)
+def _skippable() -> None:
+    if os.environ.get("LEDGER_SKIP_FAULT") == "1":
+        pytest.skip("LEDGER_SKIP_FAULT=1")
 
 
 def _bin() -> str | None:
@@ -73,8 +72,6 @@ def _as_postgres(command: list[str]) -> list[str]:
 
 @pytest.fixture(scope="session")
 def private_pg() -> Iterator[PrivatePostgres]:
-    if os.environ.get("LEDGER_SKIP_FAULT") == "1":
-        pytest.skip("LEDGER_SKIP_FAULT=1")
     bin_dir = _bin()
     if bin_dir is None:
         if os.environ.get("CI", "").lower() == "true":

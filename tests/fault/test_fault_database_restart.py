@@ -28,6 +28,9 @@ from tests.fault.conftest import wait_until
 from tests.principals import bearer_token
 from tests.servers import answers_healthz, running_server
 
+# One private PostgreSQL per xdist worker: the fault tests all run on one.
+pytestmark = [pytest.mark.fault, pytest.mark.xdist_group("fault")]
+
 CLIENTS = 4
 
 

@@ -6,8 +6,12 @@ from __future__ import annotations
 import threading
 
 import httpx
+import pytest
 
 from tests.servers import running_server
+
+# One private PostgreSQL per xdist worker: the fault tests all run on one.
+pytestmark = [pytest.mark.fault, pytest.mark.xdist_group("fault")]
 
 BODY = 100 * 1024 * 1024
 CHUNK = 1024 * 1024

@@ -17,6 +17,9 @@ from api.settings import Settings
 from domain.ledger import Ledger
 from tests.principals import bearer_token
 
+# One private PostgreSQL per xdist worker: the fault tests all run on one.
+pytestmark = [pytest.mark.fault, pytest.mark.xdist_group("fault")]
+
 AGENCY = {"kind": "health", "statutory_partner": False, "partnerships": ["Staffordshire"]}
 
 

@@ -13,9 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import pytest
 
 from tests.fault.conftest import wait_until
 from tests.servers import free_port
+
+# One private PostgreSQL per xdist worker: the fault tests all run on one.
+pytestmark = [pytest.mark.fault, pytest.mark.xdist_group("fault")]
 
 
 @contextmanager
