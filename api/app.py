@@ -21,10 +21,13 @@ from api.routes import (
     dashboard,
     health,
     integrity,
+    partnerships,
+    reports,
     reviews,
     users,
 )
 from api.settings import Settings
+from domain.actors import ROLES_PREAMBLE, render_roles_table
 from domain.ledger import Ledger
 
 
@@ -50,7 +53,8 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         title="Safeguarding accountability ledger",
         version="0.1.0",
         description="Every decision, action update and professional challenge of child "
-                    "safeguarding practice reviews, as immutable events.",
+                    "safeguarding practice reviews, as immutable events.\n\n"
+                    "## Who may do what\n\n" + ROLES_PREAMBLE + render_roles_table(),
         lifespan=lifespan,
     )
     errors.install(app)
@@ -58,8 +62,10 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     # characters before routing or authentication, and logs and counts every request.
     app.add_middleware(Edge, max_body=settings.max_request_body,
                        body_timeout=settings.body_timeout, request_log=RequestLog())
-    for router in (health.router, agencies.router, users.router, reviews.router,
-                   actions.router, challenges.router, board.router, audit.router,
+    for router in (health.router, partnerships.router, agencies.router, users.router,
+                   reviews.router,
+                   actions.router, challenges.router, board.router, reports.router,
+                   audit.router,
                    dashboard.router, integrity.router):
         app.include_router(router)
     return app

@@ -15,7 +15,7 @@ from rich.table import Table
 from api.cli_common import begin, fail, operator, out, services, settings
 from api.integrity_cli import register as register_integrity_commands
 from api.settings import ProjectionMode
-from domain.actors import USER_ROLES
+from domain.actors import ROLES_PREAMBLE, USER_ROLES, render_roles_table
 from domain.errors import DomainError
 
 app = typer.Typer(help="The safeguarding accountability ledger.", no_args_is_help=True)
@@ -23,6 +23,10 @@ users_app = typer.Typer(help="Users and their tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 views_app = typer.Typer(help="Projection (read model) operations.", no_args_is_help=True)
 app.add_typer(views_app, name="projections")
+docs_app = typer.Typer(help="Documentation generated from the code.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+report_app = typer.Typer(help="Reports built from the views.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 register_integrity_commands(app)  # init, checkpoint, export, verify, verify-proof, rotate-key
 
 
@@ -241,6 +245,57 @@ def projections_skip(
         except (KeyError, ValueError) as error:
             raise fail(str(error).strip("'\""), code=2) from None
     out.print(f"{view}: event {position} skipped and recorded; now at {state.position}")
+
+
+@report_app.command("yearly")
+def report_yearly(
+    partnership: Annotated[str | None, typer.Option(help="one partnership (default: all)")]
+    = None,
+    start: Annotated[str | None, typer.Option("--from", help="first day, YYYY-MM-DD "
+                                                              "(default: a year before --to)")]
+    = None,
+    end: Annotated[str | None, typer.Option("--to", help="last day (default today)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json or csv")] = "json",
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="the ledger as it stood at this moment (ISO date-time, UTC if no "
+                        "offset)")] = None,
+) -> None:
+    """The partners' yearly report: per review its decisions, deadlines, recommendations and
+    their actions (little or no evidence of progress flagged), and the recurrent themes."""
+    import json
+    from datetime import UTC, date, datetime, timedelta
+
+    from api.routes.reports import to_csv
+    from domain import clock
+    from projections.board import At
+
+    if fmt not in ("json", "csv"):
+        raise fail("--format must be json or csv", 2)
+    try:
+        last = date.fromisoformat(end) if end else clock.today()
+        first = date.fromisoformat(start) if start else last - timedelta(days=364)
+    except ValueError as error:
+        raise fail(f"--from/--to must be dates (YYYY-MM-DD): {error}", 2) from error
+    if first > last:
+        raise fail("--from must not be after --to", 2)
+    try:
+        moment = datetime.fromisoformat(as_of) if as_of else None
+    except ValueError as error:
+        raise fail(f"--as-of must be an ISO date-time: {error}", 2) from error
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    with services(integrity=False) as opened:
+        board = opened.read_models.board
+        at = (At(as_of=moment) if moment is not None
+              else At(min_position=opened.ledger.head_position()))
+        body = board.yearly_report(start=first, end=last, partnership=partnership, at=at)
+    sys.stdout.write(to_csv(body) if fmt == "csv" else json.dumps(body, indent=2) + "\n")
+
+
+@docs_app.command("roles")
+def docs_roles() -> None:
+    """Who may do what: the table of the code's grants (the README's Roles section)."""
+    sys.stdout.write(ROLES_PREAMBLE + render_roles_table())
 
 
 def main() -> None:

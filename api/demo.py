@@ -41,6 +41,9 @@ AGENCIES = [  # key, name, kind, statutory partner, partnerships
     ("wmas", "West Midlands Ambulance Service", "health", False, BOTH),
 ]
 
+# A merger (key -> successor key, effective date): its open actions and challenges pass on.
+MERGERS = {"nscht": ("mpft", date(2026, 4, 1))}
+
 THEMES = ["information-sharing", "voice-of-the-child", "neglect-recognition",
           "safe-sleep", "professional-curiosity", "domestic-abuse", "mental-health-transition",
           "exploitation-pathway", "think-family", "escalation-culture"]
@@ -126,6 +129,14 @@ class Demo:
     def lead(self, agency: str) -> str:
         return f"lead_{agency}"
 
+    def lead_now(self, agency: str) -> str:
+        """The lead who answers for `agency`'s records today: after a merger, the
+        successor's (the merger passed its open actions and challenges on)."""
+        merged = MERGERS.get(agency)
+        if merged is not None and clock.today() >= merged[1]:
+            return self.lead(merged[0])
+        return self.lead(agency)
+
 
 OPERATOR = Context(Actor("operator:demo", Role.OPERATOR, name="demo loader"))
 
@@ -176,7 +187,26 @@ def _agencies_and_users(demo: Demo) -> None:
                                            role="agency_lead", agency_id=demo.agencies[key]).id
             demo.users[demo.lead(key)] = ledger.get_user(user_id).as_actor()
 
+    def register_partnerships() -> None:
+        # Since the joint board, each area runs its own partnership; they share one ICB (a
+        # CCG until July 2022) and one police force.
+        for name, la in ((STOKE, "stoke_cc"), (STAFFS, "staffs_cc")):
+            ledger.register_partnership(
+                OPERATOR, name=name, areas=[name],
+                safeguarding_partners=[demo.agencies[k] for k in (la, "police", "ccg")],
+                occurred_on=date(2019, 4, 1))
+            # A Board member of each partnership sees that partnership's records only.
+            ledger.register_user(OPERATOR, name=f"Board member, {name} (demo)",
+                                 role="board_member", partnerships=[name])
+
     demo.plan.at(date(2019, 4, 1), register_all, hour=9)
+    demo.plan.at(date(2019, 4, 1), register_partnerships, hour=9)
+    for key, (successor, effective) in MERGERS.items():
+        demo.plan.at(effective, lambda key=key, successor=successor, effective=effective:
+                     ledger.merge_agency(
+                         OPERATOR, demo.agencies[key], into_agency_id=demo.agencies[successor],
+                         reason="The two NHS trusts merged; the successor answers for the "
+                                "open actions", occurred_on=effective), hour=9)
     demo.plan.at(date(2022, 7, 1), lambda: ledger.rename_agency(
         OPERATOR, demo.agencies["ccg"],
         name="Staffordshire and Stoke-on-Trent Integrated Care Board",
@@ -322,7 +352,7 @@ def _findings(demo: Demo, number: int, s: Scenario) -> None:
     review_id = demo.reviews[s.ref]
     picks = rng.sample(range(len(FINDINGS)), 3 if number % 2 else 4)
     demo.recs[s.ref] = []
-    for i in picks:
+    for n, i in enumerate(picks):
         themes = [THEMES[i]] + ([THEMES[(i + 3) % len(THEMES)]] if rng.random() < 0.4 else [])
         finding = ledger.record_finding(demo.ctx("scb_manager"), review_id, text=FINDINGS[i],
                                         themes=themes, occurred_on=day)
@@ -330,6 +360,15 @@ def _findings(demo: Demo, number: int, s: Scenario) -> None:
                                            text=RECOMMENDATIONS[i],
                                            finding_ids=[finding.item_id], occurred_on=day)
         demo.recs[s.ref].append(rec.item_id)
+        if number == 1 and n == 0:  # a finding minuted wrongly, corrected a fortnight on
+            later, version = day + timedelta(days=14), finding.outcome.version
+            demo.plan.at(later, lambda later=later, version=version, text=FINDINGS[i]:
+                         ledger.correct_review_entry(
+                             demo.ctx("scb_manager"), review_id, corrects_version=version,
+                             field="text", corrected=f"{text} (as agreed with the reviewer)",
+                             reason="The finding was minuted before the reviewer's final "
+                             "wording was agreed", approved_by="Significant Incident "
+                             "sub-committee", occurred_on=later), hour=15)
         owners = [a for a in s.agencies if a != "wmas"][: 3 + (i % 2)]
         assign_on = s.steps.get("sign_off", day) + timedelta(days=7)
         for owner in owners:
@@ -381,7 +420,7 @@ def _action(demo: Demo, s: Scenario, rec_id: UUID, owner: str, i: int, on: date)
 def _action_life(demo: Demo, action_id: UUID, owner: str, start: date, due: date,
                  profile: str) -> None:
     ledger, rng, plan = demo.ledger, demo.rng, demo.plan
-    lead = lambda: demo.ctx(demo.lead(owner))
+    lead = lambda: demo.ctx(demo.lead_now(owner))
     mgr = lambda: demo.ctx("scb_manager")
     claim = due - timedelta(days=rng.randint(0, 20))
     # Updates stop when the agency claims completion, stalls, or the action is withdrawn.
@@ -425,15 +464,24 @@ def _action_life(demo: Demo, action_id: UUID, owner: str, start: date, due: date
                 narrative="Re-audit six months on shows the change embedded in most teams",
                 occurred_on=later), hour=16)
     elif profile == "escalated":
+        # Up the ladder, three weeks a rung: the sub-group, the delegated then the lead
+        # safeguarding partners; some stop part-way, some reach the Board.
         esc = due + timedelta(days=30)
-        plan.at(esc, lambda: ledger.escalate_action(
-            mgr(), action_id, reason="Overdue with no credible plan to complete",
-            occurred_on=esc), hour=11)
-        board = esc + timedelta(days=21)
-        plan.at(board, lambda: ledger.hold_to_account(
-            demo.ctx("board_member"), action_id,
-            outcome="Agency to present a recovery plan to the next Board",
-            meeting=f"Full Board meeting {board:%d %B %Y}", occurred_on=board), hour=11)
+        levels = 1 + rng.randrange(3)
+        reasons = ["Overdue with no credible plan to complete",
+                   "No recovery plan after the sub-group's request",
+                   "Delegated partners could not agree a recovery plan with the agency"]
+        for rung in range(levels):
+            when = esc + timedelta(days=21 * rung)
+            plan.at(when, lambda when=when, rung=rung: ledger.escalate_action(
+                mgr(), action_id, reason=reasons[rung], occurred_on=when), hour=11)
+        if levels == 3 and rng.random() < 0.5:
+            board = esc + timedelta(days=63)
+            # The SCB manager minutes the Board's outcome.
+            plan.at(board, lambda: ledger.hold_to_account(
+                mgr(), action_id,
+                outcome="Agency to present a recovery plan to the next Board",
+                meeting=f"Full Board meeting {board:%d %B %Y}", occurred_on=board), hour=11)
     elif profile == "due_revised":
         when = due - timedelta(days=14)
         plan.at(when, lambda: ledger.revise_due_date(
@@ -451,7 +499,7 @@ def _challenge_path(demo: Demo, challenge_id: UUID, addressed: str, day: date, *
                     target_stage: int, resolve: bool) -> None:
     ledger, plan = demo.ledger, demo.plan
     plan.at(day + timedelta(days=5), lambda: ledger.respond_to_challenge(
-        demo.ctx(demo.lead(addressed)), challenge_id,
+        demo.ctx(demo.lead_now(addressed)), challenge_id,
         response="The agency has reviewed the grounds and sets out its position",
         occurred_on=day + timedelta(days=5)), hour=13)
     for stage in range(2, target_stage + 1):
@@ -462,8 +510,11 @@ def _challenge_path(demo: Demo, challenge_id: UUID, addressed: str, day: date, *
             occurred_on=when), hour=13)
     if resolve:
         when = day + timedelta(days=7 * target_stage + 10)
+        # Stage 4 is the Board's to resolve; before it the SCB manager records the agreed
+        # outcome (DOMAIN.md: who may do what).
+        resolver = "board_member" if target_stage == 4 else "scb_manager"
         plan.at(when, lambda: ledger.resolve_challenge(
-            demo.ctx("board_member"), challenge_id,
+            demo.ctx(resolver), challenge_id,
             outcome=["upheld", "not_upheld"][target_stage % 2],
             reason="Decision recorded with the partnership's written outcome",
             occurred_on=when), hour=13)
@@ -495,7 +546,7 @@ def _free_challenge(demo: Demo, day: date, stage: int, resolve: bool, ref: str) 
     else:
         owner, subject_type, subject_id = "stoke_cc", "review_decision", review_id
         grounds = "The decision not to conduct a review does not address criterion (b)"
-    raiser = "scrutineer" if stage % 2 else "board_member"
+    raiser = "scrutineer" if stage % 2 else "scb_manager"
     challenge_id = ledger.raise_challenge(
         demo.ctx(raiser), subject_type=subject_type, subject_id=subject_id, grounds=grounds,
         addressed_to=demo.agencies[owner], occurred_on=day).id

@@ -8,8 +8,10 @@ failed, 2 the command could not run.
 
 from __future__ import annotations
 
+import base64
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -31,6 +33,33 @@ KeyOption = Annotated[list[str], typer.Option(
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
     return fail(message, code)  # here 2: the command could not run
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """Whatever stops an integrity command is a message and a non-zero exit, never a
+    traceback: a refusal by a rule or by the integrity checks (the log was changed, the
+    signer will not sign a fork) is exit 1; a part that cannot work (the Merkle log stopped,
+    an unreadable state file or key, the store) is exit 2."""
+    from api.errors import ServiceUnavailable
+    from api.integrity_keys import KeyFileError
+    from api.signer_state import SignerStateError
+    from domain.errors import DomainError
+    from ledger_verifier.verifier import IntegrityError
+    from projections.merkle_log import MerkleLogError
+
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except DomainError as error:
+        raise _fail(error.detail, 1) from None
+    except IntegrityError as error:
+        raise _fail(str(error), 1) from None
+    except (ServiceUnavailable, MerkleLogError, SignerStateError, KeyFileError) as error:
+        raise _fail(str(error), 2) from None
+    except (LeafError, OSError) as error:
+        raise _fail(f"{type(error).__name__}: {error}", 2) from None
 
 
 def _progress() -> Progress:
@@ -65,14 +94,17 @@ def register(app: typer.Typer) -> None:
     app.command("verify")(verify)
     app.command("verify-proof")(verify_proof)
     app.command("rotate-key")(rotate_key)
+    app.command("merkle-rebuild")(merkle_rebuild)
+    app.command("witness", context_settings={"allow_extra_args": True,
+                                             "ignore_unknown_options": True,
+                                             "help_option_names": []})(witness)
 
 
 def init() -> None:
-    """Create the log's signing key (if absent), guard the PostgreSQL events table, open the
-    integrity log and build the Merkle log."""
-    from domain.errors import DomainError
-
-    with services(views=False) as opened:
+    """Create the log's signing key (if absent), guard the PostgreSQL events table, build the
+    Merkle log, check it extends the last checkpoint this key signed, and open the integrity
+    log."""
+    with services(views=False) as opened, _refusals():
         service = opened.integrity
         if service.key_created:
             out.print(f"[green]created[/green] the log key {opened.settings.key_file} (mode "
@@ -86,29 +118,27 @@ def init() -> None:
             out.print("PostgreSQL: the events table now refuses UPDATE, DELETE and TRUNCATE "
                       "(a superuser can still bypass it; the evidence is the checkpoints "
                       "held outside the service)")
-        if service.integrity_log() is None:
-            try:
-                service.ledger.open_integrity_log(operator(), origin=service.origin,
-                                                  signer=service.signer)
-                out.print(f"opened the integrity log {service.origin}")
-            except DomainError as error:
-                raise _fail(error.detail, 1) from None
         with _progress() as bar:
             task = bar.add_task("Merkle log", total=service.ledger.head_position())
             size = service.merkle.catch_up(
                 progress=lambda done, total: bar.update(task, completed=done, total=total))
+        # Before anything is written: a key that signed before must find its history here.
+        last = service.signer_state.check_tree(service.merkle)
+        if last is not None:
+            out.print(f"the Merkle log extends the last checkpoint this key signed "
+                      f"({last.describe()})")
+        if service.integrity_log() is None:
+            service.ledger.open_integrity_log(operator(), origin=service.origin,
+                                              signer=service.signer)
+            out.print(f"opened the integrity log {service.origin}")
+            size = service.merkle.catch_up()
         out.print(f"Merkle log: {size} leaves")
 
 
 def checkpoint(reason: Annotated[str, typer.Option(help="why a checkpoint now")]) -> None:
     """Sign and record a checkpoint of the log as it is now (as the operator)."""
-    from domain.errors import DomainError
-
-    with services(views=False) as opened:
-        try:
-            made = opened.integrity.make_checkpoint(operator(), reason=reason)
-        except DomainError as error:
-            raise _fail(error.detail, 1) from None
+    with services(views=False) as opened, _refusals():
+        made = opened.integrity.make_checkpoint(operator(), reason=reason)
     sys.stdout.write(made.checkpoint.note)
 
 
@@ -116,24 +146,36 @@ def rotate_key(
     new_origin: Annotated[str, typer.Argument(help="the new log's origin (a new key name)")],
     new_key: Annotated[Path, typer.Option(help="where to create the new key file")],
     reason: Annotated[str, typer.Option(help="why the key is rotated (recorded)")],
+    rebuilt: Annotated[bool, typer.Option(
+        "--rebuilt", help="the old log cannot be extended (it had to be rebuilt): start the "
+                          "new origin without a final checkpoint of the old one")] = False,
 ) -> None:
     """Rotate the signing key: a final checkpoint of the old log, a new key, and a new log
-    (new origin) whose first entry records the old log's final checkpoint."""
+    (new origin) whose first entry records the old log's final checkpoint. With --rebuilt,
+    a new origin is started deliberately for a log that no longer extends what the old key
+    signed: no final checkpoint (the old key refuses one), a new log with no predecessor;
+    the old key's state file keeps what it last signed."""
     from api.integrity_keys import load_or_create_signer
-    from domain.errors import DomainError
 
     if new_key.exists():
         raise _fail(f"{new_key} already exists: choose a path for a new key")
-    with services(views=False) as opened:
+    with services(views=False) as opened, _refusals():
         service = opened.integrity
-        try:
+        if rebuilt:
+            last = service.signer_state.read()
+            signer, _ = load_or_create_signer(new_key, new_origin)
+            service.ledger.open_integrity_log(operator(), origin=new_origin, signer=signer)
+            service.settle()
+            if last is not None:
+                out.print(f"the old key last signed {last.describe()}; publish that this log "
+                          f"was rebuilt, and why: '{reason}'")
+        else:
             service.make_checkpoint(operator(),
                                     reason=f"final checkpoint before rotation: {reason}")
             signer, _ = load_or_create_signer(new_key, new_origin)
             service.ledger.rotate_log(operator(), origin=service.origin, new_signer=signer,
                                       reason=reason)
-        except (DomainError, ValueError) as error:
-            raise _fail(getattr(error, "detail", str(error)), 1) from None
+            service.settle()
     out.print(f"rotated {service.origin} -> {new_origin}")
     out.print(f"new public key  {signer.verifier.vkey}")
     out.print(f"Now set LEDGER_INTEGRITY_ORIGIN={new_origin} and "
@@ -141,10 +183,37 @@ def rotate_key(
               "Keep the old public key: the old log's checkpoints still verify with it.")
 
 
+def witness(ctx: typer.Context) -> None:
+    """A scrutineer's witness kit: `ledger witness init NAME | register | cosign ...`, the
+    standalone verifier's `ledger-verify witness` (ledger_verifier/witness.py), which needs
+    nothing of the service."""
+    try:
+        code = standalone.main(["witness", *ctx.args])
+    except SystemExit as stop:  # argparse: --help, or a usage error
+        code = stop.code if isinstance(stop.code, int) else 2
+    if code:
+        raise typer.Exit(code)
+
+
+def merkle_rebuild() -> None:
+    """Rebuild the Merkle log's node table (the proof cache) from the events, after `ledger
+    verify --live` found a corrupt node. Refused if an event no longer matches its leaf: that
+    is a changed history, not a corrupt cache."""
+    with services(views=False, integrity=False, merkle=True) as opened, _refusals():
+        merkle = opened.merkle
+        with _progress() as bar:
+            task = bar.add_task("Nodes", total=merkle.tree_size())
+            written = merkle.rebuild_nodes(
+                progress=lambda done, total: bar.update(task, completed=done, total=total))
+        size = merkle.tree_size()
+        out.print(f"rebuilt {written} nodes of the Merkle log from its {size} leaves, each "
+                  f"checked against its event; root {base64.b64encode(merkle.root(size)).decode() if size else '-'}")
+
+
 def export(path: Annotated[Path, typer.Argument(help="the bundle file to write ('-': stdout)")]
            ) -> None:
     """Write the whole log as an sgl-bundle/v1 export (streamed, constant memory)."""
-    with services(views=False) as opened:
+    with services(views=False) as opened, _refusals():
         service = opened.integrity
         head = service.ledger.head_position()
         target = sys.stdout.buffer if str(path) == "-" else path.open("wb")

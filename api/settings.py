@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     store: Store = Store.SQLITE
     data_dir: Path = Path("var")
     sqlite_path: Path | None = Field(None, description="defaults to <data_dir>/ledger.sqlite3")
-    views_sqlite_path: Path | None = Field(None, description="defaults to <data_dir>/views.sqlite3")
+    views_sqlite_path: Path | None = Field(None, description="defaults to views.sqlite3 beside the ledger's SQLite file")
 
     postgres_host: str = "127.0.0.1"
     postgres_port: int = 5432
@@ -84,10 +84,6 @@ class Settings(BaseSettings):
     @property
     def sqlite_file(self) -> Path:
         return self.sqlite_path or self.data_dir / "ledger.sqlite3"
-
-    @property
-    def views_sqlite_file(self) -> Path:
-        return self.views_sqlite_path or self.data_dir / "views.sqlite3"
 
     @property
     def events_pool_size(self) -> int:

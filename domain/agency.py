@@ -14,7 +14,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.actors import Actor
-from domain.base import LedgerAggregate, require_text
+from domain.base import LedgerAggregate, check_flag, check_not_future, require_text
 from domain.errors import InvalidInput, WrongStage
 
 
@@ -62,6 +62,8 @@ class Agency(LedgerAggregate):
         except ValueError:
             allowed = ", ".join(k.value for k in AgencyKind)
             raise InvalidInput(f"kind must be one of {allowed}", field="kind") from None
+        check_not_future(occurred_on)
+        check_flag(statutory_partner, "statutory_partner")
         cleaned = [require_text(p, "partnerships", max_length=200) for p in partnerships]
         if not cleaned:
             raise InvalidInput("an agency serves at least one partnership", field="partnerships")
@@ -82,6 +84,7 @@ class Agency(LedgerAggregate):
 
     def rename(self, *, actor: Actor, occurred_on: date, name: str, reason: str) -> None:
         self.check_active("be renamed")
+        self.check_business_date(occurred_on)
         name = require_text(name, "name", max_length=200)
         if name == self.name:
             raise InvalidInput(f"the agency is already called {name}", field="name")
@@ -99,6 +102,7 @@ class Agency(LedgerAggregate):
 
     def merge_into(self, *, actor: Actor, occurred_on: date, into: Agency, reason: str) -> None:
         self.check_active("be merged")
+        self.check_business_date(occurred_on)
         if into.id == self.id:
             raise InvalidInput("an agency cannot merge into itself", field="into_agency_id")
         into.check_active("receive a merger")
@@ -113,6 +117,7 @@ class Agency(LedgerAggregate):
 
     def retire(self, *, actor: Actor, occurred_on: date, reason: str) -> None:
         self.check_active("be retired")
+        self.check_business_date(occurred_on)
         self._retired(actor=actor, occurred_on=occurred_on, reason=require_text(reason, "reason"))
 
     @event("Retired")

@@ -31,13 +31,56 @@ class LedgerAggregate(Aggregate):
         check_not_future(occurred_on, field)
 
 
-def check_not_future(day: Any, field: str = "occurred_on") -> date:
-    """A business date may be in the past (backdating is visible) but never the future."""
-    if not isinstance(day, date):
+EARLIEST_BUSINESS_DATE = date(1990, 1, 1)
+YEARS_AHEAD = 10  # a due date may be set at most this many years after today
+
+
+def latest_due_date() -> date:
+    """The latest plausible due date: today plus ten years (29 February -> 28 February)."""
+    today = clock.today()
+    try:
+        return today.replace(year=today.year + YEARS_AHEAD)
+    except ValueError:
+        return today.replace(year=today.year + YEARS_AHEAD, day=28)
+
+
+def _check_not_before_1990(day: Any, field: str) -> date:
+    if isinstance(day, datetime) or not isinstance(day, date):
         raise InvalidInput(f"{field} must be a date", field=field)
+    if day < EARLIEST_BUSINESS_DATE:
+        raise InvalidInput(
+            f"{field} {day} is before {EARLIEST_BUSINESS_DATE}: not a plausible date for this "
+            "record", field=field,
+        )
+    return day
+
+
+def check_not_future(day: Any, field: str = "occurred_on") -> date:
+    """A business date (when something happened or became known) may be in the past
+    (backdating is visible) but never the future, nor before 1 January 1990."""
+    _check_not_before_1990(day, field)
     if day > clock.today():
         raise InvalidInput(f"{field} {day} is in the future", field=field)
     return day
+
+
+def check_due_date(day: Any, field: str = "due_on") -> date:
+    """A due date lies between 1 January 1990 and ten years from today."""
+    _check_not_before_1990(day, field)
+    latest = latest_due_date()
+    if day > latest:
+        raise InvalidInput(
+            f"{field} {day} is more than {YEARS_AHEAD} years ahead (latest {latest})",
+            field=field,
+        )
+    return day
+
+
+def check_flag(value: Any, field: str) -> bool:
+    """A strict boolean: true or false, never "yes", 1 or "true"."""
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{field} must be true or false", field=field)
+    return value
 
 
 def one_of(enum: type[StrEnum], value: Any, field: str) -> str:

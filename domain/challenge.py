@@ -5,6 +5,11 @@ Stages: 1 practitioner, 2 manager, 3 senior manager, 4 the Board. Escalation mov
 one stage at a time (to_stage = stage + 1), never skipping: the partnership's escalation
 procedure goes stage by stage, and each stage's waiting time is what the Board watches.
 Responses are allowed at any stage while the challenge is open; Resolved ends it.
+
+Who resolves (DOMAIN.md): at stages 1-3 the one who raised it (accepting the response, or
+withdrawing) or the SCB manager recording the agreed outcome; at stage 4 only the Board: a
+board member, or the SCB manager recording the Board's decision at a named meeting
+(`check_resolver`). Only the agency addressed answers it (the use case checks the agency).
 """
 
 from __future__ import annotations
@@ -17,9 +22,9 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.actors import Actor
+from domain.actors import Actor, Role
 from domain.base import LedgerAggregate, check_not_future, one_of, require_text
-from domain.errors import InvalidInput, WrongStage
+from domain.errors import Forbidden, InvalidInput, WrongStage
 
 FIRST_STAGE = 1
 LAST_STAGE = 4
@@ -72,6 +77,8 @@ class Challenge(LedgerAggregate):
         self.outcome: str | None = None
         self.resolution_reason: str | None = None
         self.resolved_on: date | None = None
+        self.resolution_meeting: str | None = None
+        self.addressed_history: list[tuple[UUID, date]] = [(addressed_to, occurred_on)]
 
     @classmethod
     def raise_challenge(
@@ -175,15 +182,77 @@ class Challenge(LedgerAggregate):
                 StageEntry(self.to_stage, self.occurred_on, self.timestamp),
             ]
 
-    def resolve(self, *, actor: Actor, occurred_on: date, outcome: str, reason: str) -> None:
-        self.check_allowed("resolve_challenge")
-        self.check_date(occurred_on)
-        self._resolved(actor=actor, occurred_on=occurred_on,
-                       outcome=one_of(ChallengeOutcome, outcome, "outcome"),
-                       reason=require_text(reason, "reason"))
+    def check_resolver(self, actor: Actor, meeting: str | None) -> None:
+        """Who may resolve at this stage (DOMAIN.md); the role's grant is checked first."""
+        raised_by_them = actor.user_id == self.raised_by.user_id
+        if self.stage == LAST_STAGE:
+            if actor.role is Role.BOARD_MEMBER:
+                return
+            if actor.role is Role.SCB_MANAGER:
+                if meeting is None or not str(meeting).strip():
+                    raise InvalidInput(
+                        "at stage 4 the SCB manager records the Board's decision: name the "
+                        "Board meeting that took it", field="meeting")
+                return
+            raise Forbidden("at stage 4 (the Board) only the Board resolves a challenge: a "
+                            "board member, or the SCB manager recording its decision")
+        if actor.role is Role.SCB_MANAGER or raised_by_them:
+            return
+        if actor.role is Role.BOARD_MEMBER:
+            raise Forbidden(f"the Board resolves challenges at stage 4 only; this one is at "
+                            f"stage {self.stage} ({self.stage_name})")
+        raise Forbidden(f"at stage {self.stage} a challenge is resolved by the one who raised "
+                        "it or by the SCB manager recording the agreed outcome")
 
-    @event("Resolved")
-    def _resolved(self, *, actor: Actor, occurred_on: date, outcome: str, reason: str) -> None:
-        self.outcome = outcome
-        self.resolution_reason = reason
-        self.resolved_on = occurred_on
+    def resolve(self, *, actor: Actor, occurred_on: date, outcome: str, reason: str,
+                meeting: str | None = None) -> None:
+        self.check_allowed("resolve_challenge")
+        self.check_resolver(actor, meeting)
+        self.check_date(occurred_on)
+        self.trigger_event(
+            self.Resolved, actor=actor, occurred_on=occurred_on,
+            outcome=one_of(ChallengeOutcome, outcome, "outcome"),
+            reason=require_text(reason, "reason"),
+            meeting=None if meeting is None else require_text(meeting, "meeting",
+                                                              max_length=500),
+        )
+
+    class Resolved(LedgerAggregate.Event):
+        """Version 2 adds `meeting`: the Board meeting whose decision the SCB manager records
+        (None otherwise). Version 1 events (no meeting) load with meeting None."""
+
+        class_version = 2
+        actor: Actor
+        occurred_on: date
+        outcome: str
+        reason: str
+        meeting: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["meeting"] = None
+
+        def apply(self, aggregate: Challenge) -> None:  # type: ignore[override]
+            aggregate.outcome = self.outcome
+            aggregate.resolution_reason = self.reason
+            aggregate.resolved_on = self.occurred_on
+            aggregate.resolution_meeting = self.meeting
+
+    # ---- a merger of the agency addressed ---------------------------------------------
+    def readdress(self, *, actor: Actor, occurred_on: date, to_agency_id: UUID,
+                  reason: str) -> None:
+        """An open challenge passes to the agency its addressee merged into."""
+        if not self.is_open:
+            raise WrongStage(f"challenge {self.id} is resolved; it stays with its agency")
+        if to_agency_id == self.addressed_to:
+            raise InvalidInput("the challenge is already addressed to that agency",
+                               field="into_agency_id")
+        self._readdressed(actor=actor, occurred_on=max(occurred_on, self.raised_on),
+                          from_agency_id=self.addressed_to, to_agency_id=to_agency_id,
+                          reason=require_text(reason, "reason"))
+
+    @event("Readdressed")
+    def _readdressed(self, *, actor: Actor, occurred_on: date, from_agency_id: UUID,
+                     to_agency_id: UUID, reason: str) -> None:
+        self.addressed_to = to_agency_id
+        self.addressed_history = [*self.addressed_history, (to_agency_id, occurred_on)]

@@ -146,13 +146,23 @@ class IntegrityLog(LedgerAggregate):
                          proof: Sequence[bytes], field: str) -> None:
         """An equal size needs an equal root; a larger one a verifying consistency proof."""
         if size < old.size:
-            raise InvalidInput(f"tree size {size} is smaller than checkpoint {old.size}: "
+            raise InvalidInput(f"tree size {size} is smaller than the checkpoint of log "
+                               f"{self.origin} of size {old.size} (root {old.root_hash}): "
                                "sizes only grow", field=field)
         try:
             verify_consistency(old.size, size, old.root, root, list(proof))
         except IntegrityError as error:
-            raise InvalidInput(f"not consistent with the checkpoint of size {old.size}: "
-                               f"{error}", field=field) from None
+            raise InvalidInput(f"not consistent with the checkpoint of log {self.origin} of "
+                               f"size {old.size} (root {old.root_hash}): {error}",
+                               field=field) from None
+
+    def check_extension(self, size: int, root: bytes, proof: Sequence[bytes]) -> None:
+        """What record_checkpoint will require of (size, root), checked before it is signed."""
+        self.check_active("record checkpoints")
+        if size < 1:
+            raise InvalidInput("a checkpoint covers at least one event", field="size")
+        if self.latest is not None:
+            self.check_consistent(self.latest, size, root, proof, "size")
 
     # ---- commands -------------------------------------------------------------------------
     def record_checkpoint(self, *, actor: Actor, occurred_on: date, note: str, reason: str,

@@ -4,10 +4,14 @@ deadlines of a review (Working Together to Safeguard Children, chapter 4).
 Working days exclude weekends and the England bank holidays of the maintained `holidays`
 calendar (GB, subdivision ENG), built lazily per year and cached; never a hand-typed list.
 
-Counting rule. The day the clock starts is day 0 and the deadline is the Nth working day after
-it. If the clock starts on a weekend or bank holiday, day 0 moves to the next working day and
-the N working days are counted after that: a clock started on Saturday 6 January 2024 has day 0
-on Monday 8 January, so 1 working day later is Tuesday 9 January and 5 is Monday 15 January.
+Counting rule (DOMAIN: "within N working days of becoming aware"). The day the clock starts
+is day 0, whatever kind of day it is (a working day, a weekend or a bank holiday), and the
+deadline is the Nth working day after it: the working days that follow the day of awareness are
+days 1, 2, 3 ... So awareness on Saturday 21 December 2024 gives the same deadlines as on
+Friday 20 December: the Panel is notified by Tuesday 31 December 2024 (5 working days, over
+Christmas and Boxing Day) and the rapid review is due on Wednesday 15 January 2025 (15 working
+days, over New Year's Day). A weekend or bank holiday start never moves day 0 forward; it simply
+has no working day of its own to count.
 
 Lateness rule. A deadline is late only once a working day has passed after its due date:
 `working_days_late = working_days_between(due_on, done_on or today)`, missed when that is
@@ -54,11 +58,11 @@ def next_working_day_on_or_after(day: date) -> date:
 
 
 def add_working_days(start: date, n: int) -> date:
-    """The Nth working day after `start` (day 0); a non-working start moves day 0 to the next
-    working day first. n = 0 gives day 0 itself."""
+    """The Nth working day after `start` (day 0, whatever kind of day it is): the working days
+    after `start` are days 1, 2, 3 ... n = 0 gives `start` itself."""
     if n < 0:
         raise ValueError("n must not be negative; use subtract_working_days")
-    day = next_working_day_on_or_after(start)
+    day = start
     for _ in range(n):
         day = next_working_day_on_or_after(day + _ONE_DAY)
     return day

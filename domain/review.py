@@ -7,7 +7,9 @@ Besides the stage-moving steps: findings and recommendations are recorded while 
 is commissioned; the National Panel's decision is recorded once, from panel_notified on (closed
 included: the Panel decides independently and may answer after a no-CSPR case is closed);
 publication may be deferred, with a reason, once signed off and until published; a recorded
-date may be corrected at any stage.
+date may be corrected at any stage, and so may a decision's rationale or criteria, a finding's
+or a recommendation's text (EntryCorrected); a finding or recommendation may be retracted
+(EntryRetracted). Each names the version of the event it corrects (domain/corrections.py).
 
 Privacy: a case is known only by a pseudonymous reference ("Child A", "SSSCB-2025-03") and
 non-identifying facts. The reference pattern (letters, digits, spaces, hyphens, slashes; 3 to
@@ -23,7 +25,7 @@ something.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -32,7 +34,14 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from eventsourcing.domain import event
 
 from domain.actors import Actor
-from domain.base import LedgerAggregate, check_not_future, one_of, require_text
+from domain.base import LedgerAggregate, check_flag, check_not_future, one_of, require_text
+from domain.corrections import (
+    EntryCorrection,
+    check_approval,
+    check_changed,
+    check_field,
+    check_version,
+)
 from domain.deadlines import Deadline, RapidReviewClock, review_deadlines
 from domain.errors import InvalidInput, WrongStage
 
@@ -128,6 +137,8 @@ class Finding:
     id: UUID
     text: str
     themes: tuple[str, ...]
+    corrected_fields: tuple[str, ...] = ()  # the marker: fields corrected since recorded
+    retracted: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +146,8 @@ class Recommendation:
     id: UUID
     text: str
     finding_ids: tuple[UUID, ...]
+    corrected_fields: tuple[str, ...] = ()
+    retracted: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,17 @@ class Decision:
     criteria: tuple[str, ...]
     rationale: str
     decided_on: date
+    corrected_fields: tuple[str, ...] = ()
+
+
+# What each kind of entry lets be corrected; findings and recommendations may be retracted.
+CORRECTABLE = {
+    "local_decision": ("rationale", "criteria"),
+    "panel_decision": ("rationale", "criteria"),
+    "finding": ("text",),
+    "recommendation": ("text",),
+}
+RETRACTABLE = ("finding", "recommendation")
 
 
 @dataclass(frozen=True)
@@ -191,10 +215,18 @@ def many_of(values: Any, allowed: type[StrEnum], field: str) -> list[str]:
     return checked
 
 
-def check_flag(value: Any, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidInput(f"{field} must be true or false", field=field)
-    return value
+def check_criteria(values: Any, allowed: type[StrEnum], conduct: bool, review: str,
+                   whose: str) -> list[str]:
+    """A decision to hold a review rests on at least one criterion; a decision not to may cite
+    none (its rationale, always required, says why)."""
+    checked = many_of(values, allowed, "criteria")
+    if conduct and not checked:
+        names = ", ".join(m.value for m in allowed)
+        raise InvalidInput(
+            f"a decision to hold {review} must rest on at least one of {whose} criteria "
+            f"({names})", field="criteria",
+        )
+    return checked
 
 
 def check_ids(values: Any, field: str) -> list[UUID]:
@@ -253,6 +285,8 @@ class Review(LedgerAggregate):
         self.publication_location: str | None = None
         self.publication_deferrals: list[str] = []
         self.corrections: list[DateCorrection] = []
+        self.entry_corrections: list[EntryCorrection] = []
+        self._entries: dict[int, tuple[str, UUID | None]] = {}  # version -> (entry, item id)
         self.close_reason: str | None = None
 
     @classmethod
@@ -400,6 +434,10 @@ class Review(LedgerAggregate):
         check_not_future(occurred_on)
         self.check_date_order(field, occurred_on, input_field="occurred_on")
 
+    def _note_entry(self, entry: str, item_id: UUID | None) -> None:
+        # Applied before the library bumps the version: this event is version + 1.
+        self._entries = {**self._entries, self.version + 1: (entry, item_id)}
+
     def _set_date(self, field: str, day: date) -> None:
         # Applied before the library bumps the version: this event is version + 1.
         self._dates = {**self._dates, field: day}
@@ -431,10 +469,12 @@ class Review(LedgerAggregate):
         rationale: str,
     ) -> None:
         self._check_stage_step("record_local_decision", "decided_on", occurred_on)
+        conduct = check_flag(conduct_review, "conduct_review")
         self._local_decision_made(
-            actor=actor, occurred_on=occurred_on,
-            conduct_review=check_flag(conduct_review, "conduct_review"),
-            criteria=many_of(criteria, LocalCriterion, "criteria"),
+            actor=actor, occurred_on=occurred_on, conduct_review=conduct,
+            criteria=check_criteria(criteria, LocalCriterion, conduct,
+                                    "a local child safeguarding practice review",
+                                    "regulation 11"),
             rationale=require_text(rationale, "rationale"),
         )
 
@@ -444,6 +484,7 @@ class Review(LedgerAggregate):
         rationale: str,
     ) -> None:
         self._set_date("decided_on", occurred_on)
+        self._note_entry("local_decision", None)
         self.local_decision = Decision(conduct_review, tuple(criteria), rationale, occurred_on)
         self.stage = Stage.DECIDED
 
@@ -453,10 +494,11 @@ class Review(LedgerAggregate):
     ) -> None:
         self.check_allowed("record_panel_decision")
         self.check_step_date(occurred_on, "notified_on")
+        national = check_flag(national_review, "national_review")
         self._national_panel_decision_recorded(
-            actor=actor, occurred_on=occurred_on,
-            national_review=check_flag(national_review, "national_review"),
-            criteria=many_of(criteria, PanelCriterion, "criteria"),
+            actor=actor, occurred_on=occurred_on, national_review=national,
+            criteria=check_criteria(criteria, PanelCriterion, national, "a national review",
+                                    "the Panel's"),
             rationale=require_text(rationale, "rationale"),
         )
 
@@ -465,6 +507,7 @@ class Review(LedgerAggregate):
         self, *, actor: Actor, occurred_on: date, national_review: bool, criteria: list[str],
         rationale: str,
     ) -> None:
+        self._note_entry("panel_decision", None)
         self.panel_decision = Decision(national_review, tuple(criteria), rationale, occurred_on)
 
     def commission_reviewer(self, *, actor: Actor, occurred_on: date, reviewer: str) -> None:
@@ -494,6 +537,7 @@ class Review(LedgerAggregate):
         self, *, actor: Actor, occurred_on: date, finding_id: UUID, text: str,
         themes: list[str],
     ) -> None:
+        self._note_entry("finding", finding_id)
         self.findings = [*self.findings, Finding(finding_id, text, tuple(themes))]
 
     def record_recommendation(
@@ -522,6 +566,7 @@ class Review(LedgerAggregate):
         self, *, actor: Actor, occurred_on: date, recommendation_id: UUID, text: str,
         finding_ids: list[UUID],
     ) -> None:
+        self._note_entry("recommendation", recommendation_id)
         self.recommendations = [
             *self.recommendations, Recommendation(recommendation_id, text, tuple(finding_ids))
         ]
@@ -652,6 +697,120 @@ class Review(LedgerAggregate):
             *self.corrections,
             DateCorrection(field, previous, corrected, reason, corrects_version, occurred_on),
         ]
+
+    # ---- corrections of entries ------------------------------------------------------
+    def _entry_value(self, entry: str, item_id: UUID | None, field: str) -> Any:
+        if entry == "local_decision":
+            return getattr(self.local_decision, field)
+        if entry == "panel_decision":
+            return getattr(self.panel_decision, field)
+        items = self.findings if entry == "finding" else self.recommendations
+        return getattr(next(i for i in items if i.id == item_id), field)
+
+    def _item(self, entry: str, item_id: UUID | None) -> Finding | Recommendation | None:
+        items = {"finding": self.findings, "recommendation": self.recommendations}.get(entry)
+        return next((i for i in items if i.id == item_id), None) if items else None
+
+    def _themes_of(self, entry: str, item_id: UUID | None) -> list[str]:
+        item = self._item(entry, item_id)
+        return list(item.themes) if isinstance(item, Finding) else []
+
+    def correct_entry(
+        self, *, actor: Actor, occurred_on: date, corrects_version: int, field: str,
+        corrected: Any, reason: str, approved_by: str,
+    ) -> None:
+        """Correct a decision's rationale or criteria, or a finding's or recommendation's
+        text, naming the version of the event that recorded it."""
+        self.check_business_date(occurred_on)
+        entry, item_id = check_version(self._entries, corrects_version,
+                                       "a decision, finding or recommendation")
+        field = check_field(field, CORRECTABLE[entry], entry)
+        item = self._item(entry, item_id)
+        if item is not None and item.retracted:
+            raise WrongStage(f"that {entry} was retracted; it cannot be corrected")
+        previous = self._entry_value(entry, item_id, field)
+        if field == "criteria":
+            decision = self.local_decision if entry == "local_decision" else self.panel_decision
+            assert decision is not None
+            local = entry == "local_decision"
+            value: Any = check_criteria(
+                corrected, LocalCriterion if local else PanelCriterion, decision.conduct,
+                "a local child safeguarding practice review" if local else "a national review",
+                "regulation 11" if local else "the Panel's")
+            previous = list(previous)
+        else:
+            value = require_text(corrected, "corrected")
+        check_changed(previous, value, field)
+        why, approver = check_approval(reason, approved_by)
+        self._entry_corrected(
+            actor=actor, occurred_on=occurred_on, corrects_version=corrects_version,
+            entry=entry, item_id=item_id, field=field, previous=previous, corrected=value,
+            reason=why, approved_by=approver, themes=self._themes_of(entry, item_id))
+
+    @event("EntryCorrected")
+    def _entry_corrected(
+        self, *, actor: Actor, occurred_on: date, corrects_version: int, entry: str,
+        item_id: UUID | None, field: str, previous: Any, corrected: Any, reason: str,
+        approved_by: str, themes: list[str],
+    ) -> None:
+        value = tuple(corrected) if field == "criteria" else corrected
+
+        def fix(item: Any) -> Any:
+            return replace(item, **{field: value},
+                           corrected_fields=tuple(dict.fromkeys(
+                               (*item.corrected_fields, field))))
+
+        if entry == "local_decision":
+            self.local_decision = fix(self.local_decision)
+        elif entry == "panel_decision":
+            self.panel_decision = fix(self.panel_decision)
+        elif entry == "finding":
+            self.findings = [fix(f) if f.id == item_id else f for f in self.findings]
+        else:
+            self.recommendations = [fix(r) if r.id == item_id else r
+                                    for r in self.recommendations]
+        self.entry_corrections = [*self.entry_corrections, EntryCorrection(
+            corrects_version, entry, item_id, field, previous, corrected, False, reason,
+            approved_by, occurred_on, actor.user_id)]
+
+    def retract_entry(
+        self, *, actor: Actor, occurred_on: date, corrects_version: int, reason: str,
+        approved_by: str,
+    ) -> None:
+        """Retract a finding or recommendation recorded in error (it stays in the history,
+        marked retracted)."""
+        self.check_business_date(occurred_on)
+        entry, item_id = check_version(self._entries, corrects_version,
+                                       "a finding or recommendation")
+        if entry not in RETRACTABLE:
+            raise InvalidInput(
+                f"a {entry.replace('_', ' ')} is corrected, not retracted (the review's stage "
+                "rests on it)", field="corrects_version")
+        item = self._item(entry, item_id)
+        assert item is not None
+        if item.retracted:
+            raise InvalidInput(f"that {entry} is already retracted", field="corrects_version")
+        why, approver = check_approval(reason, approved_by)
+        self._entry_retracted(
+            actor=actor, occurred_on=occurred_on, corrects_version=corrects_version,
+            entry=entry, item_id=item_id, previous=item.text, reason=why,
+            approved_by=approver, themes=self._themes_of(entry, item_id))
+
+    @event("EntryRetracted")
+    def _entry_retracted(
+        self, *, actor: Actor, occurred_on: date, corrects_version: int, entry: str,
+        item_id: UUID | None, previous: str, reason: str, approved_by: str,
+        themes: list[str],
+    ) -> None:
+        if entry == "finding":
+            self.findings = [replace(f, retracted=True) if f.id == item_id else f
+                             for f in self.findings]
+        else:
+            self.recommendations = [replace(r, retracted=True) if r.id == item_id else r
+                                    for r in self.recommendations]
+        self.entry_corrections = [*self.entry_corrections, EntryCorrection(
+            corrects_version, entry, item_id, "entry", previous, None, True, reason,
+            approved_by, occurred_on, actor.user_id)]
 
     def close_review(self, *, actor: Actor, occurred_on: date, reason: str) -> None:
         self._check_stage_step("close_review", "closed_on", occurred_on)

@@ -50,6 +50,7 @@ class User(LedgerAggregate):
         self.agency_id = agency_id
         self.active = True
         self.tokens: dict[str, TokenInfo] = {}
+        self.partnerships: list[str] = []  # a Board member sees these partnerships' records
 
     @classmethod
     def register(
@@ -68,7 +69,23 @@ class User(LedgerAggregate):
 
     def as_actor(self) -> Actor:
         return Actor(user_id=str(self.id), role=self.role, agency_id=self.agency_id,
-                     name=self.name)
+                     name=self.name, partnerships=tuple(self.partnerships))
+
+    def set_partnerships(self, *, actor: Actor, occurred_on: date,
+                         partnerships: list[str]) -> None:
+        """The partnerships the user belongs to (a Board member then sees theirs only)."""
+        if isinstance(partnerships, str) or not isinstance(partnerships, list | tuple):
+            raise InvalidInput("partnerships must be a list of names", field="partnerships")
+        names = [require_text(p, "partnerships", max_length=200) for p in partnerships]
+        if names == self.partnerships:
+            raise InvalidInput("the user already belongs to exactly these partnerships",
+                               field="partnerships")
+        self._partnerships_set(actor=actor, occurred_on=occurred_on, partnerships=names)
+
+    @event("PartnershipsSet")
+    def _partnerships_set(self, *, actor: Actor, occurred_on: date,
+                          partnerships: list[str]) -> None:
+        self.partnerships = list(partnerships)
 
     def issue_token(self, *, actor: Actor, occurred_on: date) -> tuple[str, TokenIndex]:
         """Issue a token; returns the token (shown once) and its index record to save."""

@@ -70,6 +70,7 @@ class Kind(StrEnum):
     EMPTY = "empty"
     NO_CHECKPOINT = "no_checkpoint"  # nothing signed covers the events
     TOO_FEW_COSIGNATURES = "too_few_cosignatures"
+    CORRUPT_NODE = "corrupt_node"  # --live only: a stored Merkle node is not the events' hash
 
 
 class Failure(Exception):
@@ -240,14 +241,16 @@ class LogAudit:
         for earlier, later in zip(self.recorded, self.recorded[1:]):
             if later.size < earlier.size:
                 raise Failure(Kind.INCONSISTENT, f"checkpoint sizes went down: {earlier.size} "
-                                                 f"was recorded before {later.size}")
+                                                 f"was recorded before {later.size} (origin "
+                                                 f"{self.origin})")
         for size, targets in sorted(self.targets.items()):
             if size == 0:
                 raise Failure(Kind.MALFORMED, "a checkpoint of an empty log proves nothing")
             if len({t.root for t in targets}) > 1:
                 sources = ", ".join(sorted({t.source for t in targets}))
-                raise Failure(Kind.FORKED, f"two signed checkpoints of size {size} have "
-                                           f"different roots (from: {sources})")
+                raise Failure(Kind.FORKED, f"two signed checkpoints of origin {self.origin}, "
+                                           f"size {size} have different roots (from: "
+                                           f"{sources})")
         self._sizes = sorted(self.targets)
 
     # ---- the hot path -------------------------------------------------------------------
@@ -336,6 +339,11 @@ class LogAudit:
             else:
                 self.mismatches.append((target, root))
 
+    def _name(self, target: Target) -> str:
+        """'the <source> checkpoint (origin <o>, size <n>)'."""
+        origin = target.note.partition("\n")[0] if target.note else self.origin
+        return f"the {target.source} checkpoint (origin {origin}, size {target.size})"
+
     # ---- the verdict --------------------------------------------------------------------
     def finish(self) -> Verdict:
         verdict = self._judge()
@@ -352,42 +360,46 @@ class LogAudit:
                 beyond = {t.source for ts in self.targets.values() for t in ts
                           if t.size > self.divergence}
                 kind = Kind.ROLLED_BACK if beyond == {"state"} else Kind.TRUNCATED
-                what = (f"the log ends at leaf {self.divergence}, below a checkpoint of size "
-                        f"{largest} ({', '.join(sorted(beyond))}); {what}")
+                what = (f"the log ends at leaf {self.divergence}, below a checkpoint of origin "
+                        f"{self.origin}, size {largest} ({', '.join(sorted(beyond))}); {what}")
             covered = [t for t in self.mismatches if t[0].size > self.divergence]
             short = [t for ts in self.targets.values() for t in ts if t.size > self.tree.size]
             if covered or short:
                 confirm = self._confirmation()
                 raise Failure(kind, f"{what}{confirm}", position)
             if self.divergence >= largest and not self.mismatches:
-                raise Failure(kind, f"{what} (after the last checkpoint, size {largest}: the "
-                                    "evidence is the service's own log, not a signature)",
-                              position)
+                where = (f"after the last checkpoint (origin {self.origin}, size {largest})"
+                         if largest else "with no signed checkpoint covering it")
+                raise Failure(kind, f"{what} ({where}: the evidence is the service's own log, "
+                                    "not a signature)", position)
         if self.mismatches:
             target, _ = self.mismatches[0]
             bundle_ok = not any(t.source == "bundle" for t, _ in self.mismatches)
             if bundle_ok and self.matched:
-                raise Failure(Kind.FORKED, f"the log does not match the {target.source} "
-                                           f"checkpoint of size {target.size}, although it "
-                                           "matches its own checkpoints: it was rewritten")
+                raise Failure(Kind.FORKED, f"the log does not match {self._name(target)}, "
+                                           "although it matches its own checkpoints: it was "
+                                           "rewritten")
             why = ("the service's own log agrees with the altered events" if
                    self.claimed_count else "there are no leaf hashes from the service's log")
             raise Failure(Kind.ALTERED,
-                          f"the events below the {target.source} checkpoint of size "
-                          f"{target.size} do not hash to its signed root; {why}, so the first "
-                          "bad position cannot be told (an earlier checkpoint narrows it down)")
+                          f"the events below {self._name(target)} do not hash to its signed "
+                          f"root; {why}, so the first bad position cannot be told (an earlier "
+                          "checkpoint narrows it down)")
         short = sorted((t for ts in self.targets.values() for t in ts
                         if t.size > self.tree.size), key=lambda t: t.size)
         if short:
             first = short[0]
+            gone = (f"at least {first.size - self.tree.size} of the events it covers are gone; "
+                    "without the service's leaf hashes the first missing position cannot be "
+                    f"told (the last event present is at position {self.last_position})")
             if first.source == "state":
                 raise Failure(Kind.ROLLED_BACK,
                               f"the log has {self.tree.size} leaves, fewer than the "
-                              f"checkpoint of size {first.size} accepted on an earlier run")
+                              f"checkpoint (origin {self.origin}, size {first.size}) accepted "
+                              f"on an earlier run: {gone}")
             raise Failure(Kind.TRUNCATED,
-                          f"the log has {self.tree.size} leaves, fewer than the "
-                          f"{first.source} checkpoint of size {first.size}: events after "
-                          f"position {self.last_position} are missing")
+                          f"the log has {self.tree.size} leaves, fewer than "
+                          f"{self._name(first)}: {gone}")
         if not self.matched:
             raise Failure(Kind.NO_CHECKPOINT, f"{self.events} events, but no signed checkpoint "
                                               "covers them: nothing is proven")

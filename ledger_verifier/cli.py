@@ -2,6 +2,7 @@
 
     ledger-verify bundle BUNDLE --public-key KEY [--checkpoint FILE ...] [--state FILE]
     ledger-verify proof FILE --public-key KEY
+    ledger-verify witness init NAME | register | cosign   (ledger_verifier/witness.py)
 
 Given the log's public key (and any checkpoints the scrutineer holds), it runs the checks of
 bundle.py and nothing else: no service, no database. The service's `ledger verify BUNDLE` and
@@ -20,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ledger_verifier import bundle, parallel
+from ledger_verifier import bundle, parallel, witness
 from ledger_verifier.leaf import LeafError
 from ledger_verifier.verifier import IntegrityError, Verifier
 
@@ -175,12 +176,91 @@ def parser() -> argparse.ArgumentParser:
     proof.add_argument("--public-key", action="append", default=[], help=key_help)
     proof.add_argument("--min-cosignatures", type=int, default=0,
                        help="witness cosignatures the checkpoint must carry")
+
+    kit = commands.add_parser("witness", help="your own witness key: cosign the log's "
+                              "checkpoints, never two histories")
+    kit_commands = kit.add_subparsers(dest="witness_command", required=True)
+    where = {"type": Path, "default": Path("ledger-witness"),
+             "help": "the witness's directory: its key and state (default ledger-witness/)"}
+    server_help = "the ledger's base URL, e.g. https://ledger.example"
+    token_help = "your bearer token (default: $LEDGER_TOKEN)"
+    made = kit_commands.add_parser("init", help="create the witness key; prints the verifier "
+                                   "key line to register")
+    made.add_argument("name", help="the witness's name (no spaces, no '+')")
+    made.add_argument("--dir", **where)
+    registered = kit_commands.add_parser("register", help="register the witness key with the "
+                                         "ledger (POST /integrity/witnesses)")
+    registered.add_argument("--server", required=True, help=server_help)
+    registered.add_argument("--token", help=token_help)
+    registered.add_argument("--dir", **where)
+    cosign = kit_commands.add_parser("cosign", help="check the latest checkpoint against what "
+                                     "this witness cosigned before, then cosign it")
+    source = cosign.add_mutually_exclusive_group(required=True)
+    source.add_argument("--server", help=server_help + ": fetch the latest checkpoint and the "
+                        "consistency proof, post the cosignature")
+    source.add_argument("--checkpoint", type=Path, help="offline: a checkpoint note file; the "
+                        "cosignature line is printed")
+    cosign.add_argument("--proof", type=Path, help="offline: the consistency proof from the "
+                        "size last cosigned (the JSON of GET /integrity/proofs/consistency, or "
+                        "one base64 hash per line)")
+    cosign.add_argument("--public-key", action="append", default=[],
+                        help="the log's public key (needed once: the witness pins it)")
+    cosign.add_argument("--token", help=token_help)
+    cosign.add_argument("--dir", **where)
     return top
+
+
+def witness_main(args: argparse.Namespace) -> int:
+    """`ledger-verify witness ...`: 0 done, 1 refused (a fork, a rollback, a bad signature),
+    2 could not run."""
+    kit = witness.Witness(args.dir)
+    token = getattr(args, "token", None) or os.environ.get("LEDGER_TOKEN")
+    try:
+        if args.witness_command == "init":
+            vkey = kit.init(args.name).vkey
+            print(f"created the witness key {kit.key_path} (mode 0600); keep it, back it up")
+            print("register this verifier key with the ledger (`ledger-verify witness register "
+                  "--server URL`, or POST /integrity/witnesses {\"vkey\": ...}):")
+            print(vkey)
+            return 0
+        if args.witness_command == "register":
+            status = witness.Server(args.server, token).register(kit.signer().verifier.vkey)
+            print("registered" if status == 201 else "already registered",
+                  kit.signer().verifier.vkey)
+            return 0
+        keys = read_keys(args.public_key) if args.public_key else []
+        if args.server:
+            done, status = witness.cosign_online(kit, witness.Server(args.server, token), keys)
+        else:
+            try:
+                note = args.checkpoint.read_text()
+            except (OSError, UnicodeDecodeError) as error:
+                raise CannotRun(f"cannot read {args.checkpoint}: {error}") from None
+            proof = witness.read_proof(args.proof) if args.proof else None
+            done = kit.cosign(note, None if proof is None else lambda _a, _b: proof, keys)
+            status = 0
+    except witness.WitnessRefused as error:
+        print(f"REFUSED: {error}", file=sys.stderr)
+        return 1
+    except witness.WitnessError as error:
+        raise CannotRun(str(error)) from None
+    cp = done.checkpoint
+    since = ("its first cosignature" if done.previous_size is None
+             else f"consistent with size {done.previous_size}")
+    if args.server:
+        posted = "posted" if status == 201 else "already posted"
+        print(f"cosigned {cp.origin} size {cp.size} ({since}); {posted}")
+    else:
+        print(f"cosigned {cp.origin} size {cp.size} ({since}); the line:", file=sys.stderr)
+        sys.stdout.write(done.line)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        if args.command == "witness":
+            return witness_main(args)
         if args.command == "proof":
             return verify_proof(args.proof, args.public_key,
                                 min_cosignatures=args.min_cosignatures)

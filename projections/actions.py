@@ -16,6 +16,7 @@ from typing import Any
 
 from projections.base import Changes, Table, ViewProjection, iso, later, on, uid
 from projections.db import Tx, page_limit
+from projections.reviews import in_partnerships
 
 ACTIONS = Table(
     "view_actions",
@@ -27,48 +28,66 @@ ACTIONS = Table(
      ("last_progress_on", "TEXT"), ("last_rag", "TEXT"), ("updated_on", "TEXT NOT NULL"),
      ("progress_reports", "INTEGER NOT NULL"), ("claimed_on", "TEXT"), ("assured_on", "TEXT"),
      ("escalated", "INTEGER NOT NULL"), ("escalated_on", "TEXT"),
-     ("held_to_account", "INTEGER NOT NULL"), ("impact", "TEXT"), ("withdrawn_on", "TEXT")),
+     ("held_to_account", "INTEGER NOT NULL"), ("impact", "TEXT"), ("withdrawn_on", "TEXT"),
+     ("escalation_level", "TEXT"), ("evidence_items", "INTEGER NOT NULL"),
+     ("partnership", "TEXT NOT NULL")),
     key=("action_id",),
     indexes=("due_on, action_id", "status, due_on, action_id",
              "agency_id, due_on, action_id", "agency_id, status, due_on, action_id",
-             "review_id, due_on, action_id"),
+             "review_id, due_on, action_id", "escalated, agency_id"),
 )
 
-# The agency accountability rollup (projections/accountability.py queries it): per agency,
-# counts that do not depend on the date, among them the actions waiting on the agency; and
-# those waiting actions by month and by day due and last updated. "Overdue" on any day is the
-# waiting ones less those due from that day on, "stalled" less those updated since: whole
-# months after the day's month plus some days of one month, a few rows a month ahead (or
-# since), never the whole history and never the number of actions.
+# Each review's partnership (a review's partnership never changes), so that an action is
+# stored with its review's partnership: the events of an action do not name it.
+REVIEW_PARTNERSHIPS = Table(
+    "view_action_review_partnerships",
+    (("review_id", "TEXT"), ("partnership", "TEXT NOT NULL")),
+    key=("review_id",),
+)
+
+# The agency accountability rollup (projections/accountability.py queries it): per agency and
+# partnership (an action belongs to its review's partnership), counts that do not depend on
+# the date, among them the actions waiting on the agency; and those waiting actions by month
+# and by day due and last updated. "Overdue" on any day is the waiting ones less those due
+# from that day on, "stalled" less those updated since: whole months after the day's month
+# plus some days of one month, a few rows a month ahead (or since) per agency and partnership
+# it has actions in, never the whole history and never the number of actions. The list of all
+# partnerships sums an agency's rows (one per partnership it has actions in).
 AGENCY_ACTIONS = Table(
     "view_agency_actions",
-    (("agency_id", "TEXT"), ("open", "BIGINT NOT NULL"), ("waiting", "BIGINT NOT NULL"),
-     ("completed", "BIGINT NOT NULL"), ("completed_on_time", "BIGINT NOT NULL"),
-     ("escalated", "BIGINT NOT NULL"), ("held_to_account", "BIGINT NOT NULL")),
-    key=("agency_id",),
+    (("agency_id", "TEXT"), ("partnership", "TEXT"), ("open", "BIGINT NOT NULL"),
+     ("waiting", "BIGINT NOT NULL"), ("completed", "BIGINT NOT NULL"),
+     ("completed_on_time", "BIGINT NOT NULL"), ("escalated", "BIGINT NOT NULL"),
+     ("held_to_account", "BIGINT NOT NULL")),
+    key=("agency_id", "partnership"),
 )
 DUE_MONTHS = Table(
     "view_agency_due_months",
-    (("agency_id", "TEXT"), ("month", "TEXT"), ("n", "BIGINT NOT NULL")),
-    key=("agency_id", "month"), indexes=("month",),
+    (("agency_id", "TEXT"), ("partnership", "TEXT"), ("month", "TEXT"),
+     ("n", "BIGINT NOT NULL")),
+    key=("agency_id", "partnership", "month"), indexes=("month",),
 )
 UPDATED_MONTHS = Table(
     "view_agency_updated_months",
-    (("agency_id", "TEXT"), ("month", "TEXT"), ("n", "BIGINT NOT NULL")),
-    key=("agency_id", "month"), indexes=("month",),
+    (("agency_id", "TEXT"), ("partnership", "TEXT"), ("month", "TEXT"),
+     ("n", "BIGINT NOT NULL")),
+    key=("agency_id", "partnership", "month"), indexes=("month",),
 )
 DUE_DAYS = Table(
     "view_agency_due_days",
-    (("agency_id", "TEXT"), ("day", "TEXT"), ("n", "BIGINT NOT NULL")),
-    key=("agency_id", "day"), indexes=("day",),
+    (("agency_id", "TEXT"), ("partnership", "TEXT"), ("day", "TEXT"),
+     ("n", "BIGINT NOT NULL")),
+    key=("agency_id", "partnership", "day"), indexes=("day",),
 )
 UPDATED_DAYS = Table(
     "view_agency_updated_days",
-    (("agency_id", "TEXT"), ("day", "TEXT"), ("n", "BIGINT NOT NULL")),
-    key=("agency_id", "day"), indexes=("day",),
+    (("agency_id", "TEXT"), ("partnership", "TEXT"), ("day", "TEXT"),
+     ("n", "BIGINT NOT NULL")),
+    key=("agency_id", "partnership", "day"), indexes=("day",),
 )
 
 ACTION = "domain.action:Action."
+REVIEW = "domain.review:Review."
 
 # Statuses (stored) and RAG values (derived at query time).
 OPEN, CLAIMED, ASSURED, WITHDRAWN = "open", "completion_claimed", "assured", "withdrawn"
@@ -77,18 +96,21 @@ RAGS = ("assured", "complete_awaiting_assurance", "overdue", "at_risk", "on_trac
 
 def _rollups() -> list[tuple[Table, str]]:
     """Each rollup table and the SELECT that derives its rows of some agencies (`{in}`) from
-    their actions' rows. In the order the agency list reads them (a range of days or months,
-    every agency): in the order a hash aggregate gave, each row was on a page of its own."""
-    counts = (f"SELECT agency_id, SUM(CASE WHEN status = '{ASSURED}' THEN 0 ELSE 1 END), "
+    their actions' rows, per agency and partnership. In the order the agency list reads them
+    (a range of days or months, every agency): in the order a hash aggregate gave, each row
+    was on a page of its own."""
+    counts = (f"SELECT agency_id, partnership, "
+              f"SUM(CASE WHEN status = '{ASSURED}' THEN 0 ELSE 1 END), "
               f"SUM(CASE WHEN status = '{OPEN}' THEN 1 ELSE 0 END), "
               f"SUM(CASE WHEN status = '{ASSURED}' THEN 1 ELSE 0 END), "
               f"SUM(CASE WHEN status = '{ASSURED}' AND COALESCE(claimed_on, assured_on) <= "
               f"due_on THEN 1 ELSE 0 END), SUM(escalated), "
               f"SUM(CASE WHEN held_to_account > 0 THEN 1 ELSE 0 END) FROM {{{ACTIONS.name}}} "
-              f"WHERE status <> '{WITHDRAWN}' AND {{in}} GROUP BY agency_id")
+              f"WHERE status <> '{WITHDRAWN}' AND {{in}} GROUP BY agency_id, partnership")
     return [(AGENCY_ACTIONS, counts), *(
-        (table, (f"SELECT agency_id, {value}, COUNT(*) FROM {{{ACTIONS.name}}} "
-                f"WHERE status = '{OPEN}' AND {{in}} GROUP BY agency_id, {value} ORDER BY 2, 1"))
+        (table, (f"SELECT agency_id, partnership, {value}, COUNT(*) FROM {{{ACTIONS.name}}} "
+                f"WHERE status = '{OPEN}' AND {{in}} GROUP BY agency_id, partnership, {value} "
+                f"ORDER BY 3, 1, 2"))
         for table, value in ((DUE_DAYS, "due_on"), (DUE_MONTHS, "SUBSTR(due_on, 1, 7)"),
                              (UPDATED_DAYS, "updated_on"),
                              (UPDATED_MONTHS, "SUBSTR(updated_on, 1, 7)")))]
@@ -97,15 +119,31 @@ def _rollups() -> list[tuple[Table, str]]:
 ROLLUPS = _rollups()
 
 
+def _agencies_left(changes: Changes) -> set[str]:
+    """The agencies this unit of work moved actions away from (a merger), kept with it."""
+    left: set[str] = changes.__dict__.setdefault("agencies_left", set())
+    return left
+
+
 class ActionStatusProjection(ViewProjection):
     name = "actions"
     # 4: the agency rollup counts the actions waiting on the agency; 5: the rollups are
-    # derived in SQL from the actions' rows
-    version = 5
-    tables = (ACTIONS, AGENCY_ACTIONS, DUE_MONTHS, UPDATED_MONTHS, DUE_DAYS, UPDATED_DAYS)
+    # derived in SQL from the actions' rows; 6: the escalation ladder's level and the
+    # evidence items (the yearly report); 7: each action's partnership (its review's), and
+    # the rollups per agency and partnership
+    version = 7
+    tables = (ACTIONS, AGENCY_ACTIONS, DUE_MONTHS, UPDATED_MONTHS, DUE_DAYS, UPDATED_DAYS,
+              REVIEW_PARTNERSHIPS)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
         changes.prefetch(ACTIONS.name, [uid(e.originator_id) for e in events])
+        changes.prefetch(REVIEW_PARTNERSHIPS.name, [
+            uid(e.review_id) for e in events if getattr(e, "review_id", None) is not None])
+
+    @on(REVIEW + "IncidentRecorded")
+    def review_recorded(self, ch: Changes, e: Any) -> None:
+        ch.put(REVIEW_PARTNERSHIPS.name, {"review_id": uid(e.originator_id),
+                                          "partnership": e.partnership})
 
     def _change(self, ch: Changes, e: Any, values: Callable[[dict[str, Any]], dict[str, Any]],
                 ) -> None:
@@ -115,8 +153,9 @@ class ActionStatusProjection(ViewProjection):
 
     def flushed(self, changes: Changes) -> None:
         """The agency rollups of the agencies whose actions changed, derived again from the
-        actions' rows (an action never changes agency)."""
-        agencies = sorted({row["agency_id"] for row in changes.changed(ACTIONS.name)})
+        actions' rows (and of those a merger moved actions away from)."""
+        agencies = sorted({row["agency_id"] for row in changes.changed(ACTIONS.name)}
+                          | _agencies_left(changes))
         tx = changes.tx
         for i in range(0, len(agencies), 500):  # SQLite caps the number of parameters
             chunk = agencies[i:i + 500]
@@ -129,6 +168,7 @@ class ActionStatusProjection(ViewProjection):
     @on(ACTION + "Assigned")
     def assigned(self, ch: Changes, e: Any) -> None:
         on_ = iso(e.occurred_on)
+        review = ch.get(REVIEW_PARTNERSHIPS.name, uid(e.review_id))
         row = {
             "action_id": uid(e.originator_id), "review_id": uid(e.review_id),
             "recommendation_id": uid(e.recommendation_id), "agency_id": uid(e.agency_id),
@@ -137,6 +177,8 @@ class ActionStatusProjection(ViewProjection):
             "last_progress_on": None, "last_rag": None, "updated_on": on_,
             "progress_reports": 0, "claimed_on": None, "assured_on": None, "escalated": 0,
             "escalated_on": None, "held_to_account": 0, "impact": None, "withdrawn_on": None,
+            "escalation_level": None, "evidence_items": 0,
+            "partnership": review["partnership"] if review else "",
         }
         ch.put(ACTIONS.name, row)
 
@@ -146,7 +188,8 @@ class ActionStatusProjection(ViewProjection):
             last = later(row["last_progress_on"], iso(e.occurred_on))
             return {"last_progress_on": last, "last_rag": e.rag,
                     "updated_on": later(row["updated_on"], last),
-                    "progress_reports": row["progress_reports"] + 1}
+                    "progress_reports": row["progress_reports"] + 1,
+                    "evidence_items": row["evidence_items"] + len(e.evidence)}
         self._change(ch, e, values)
 
     @on(ACTION + "CompletionClaimed")
@@ -154,7 +197,8 @@ class ActionStatusProjection(ViewProjection):
         def values(row: dict[str, Any]) -> dict[str, Any]:
             last = later(row["last_progress_on"], iso(e.occurred_on))
             return {"status": CLAIMED, "claimed_on": iso(e.occurred_on),
-                    "last_progress_on": last, "updated_on": later(row["updated_on"], last)}
+                    "last_progress_on": last, "updated_on": later(row["updated_on"], last),
+                    "evidence_items": row["evidence_items"] + len(e.evidence)}
         self._change(ch, e, values)
 
     @on(ACTION + "CompletionAssured")
@@ -170,14 +214,42 @@ class ActionStatusProjection(ViewProjection):
         self._change(ch, e, lambda row: {"due_on": iso(e.due_on),
                                          "due_revisions": row["due_revisions"] + 1})
 
-    @on(ACTION + "EscalatedToBoard")
+    @on(ACTION + "Escalated")
     def escalated(self, ch: Changes, e: Any) -> None:
-        self._change(ch, e, lambda row: {"escalated": 1, "escalated_on": iso(e.occurred_on)})
+        self._change(ch, e, lambda row: {"escalated": 1, "escalated_on": iso(e.occurred_on),
+                                         "escalation_level": e.level})
+
+    @on(ACTION + "EscalatedToBoard")
+    def escalated_to_board(self, ch: Changes, e: Any) -> None:
+        # Recorded before the ladder: the top of it (the Board's turn).
+        self._change(ch, e, lambda row: {"escalated": 1, "escalated_on": iso(e.occurred_on),
+                                         "escalation_level": "lead_partners"})
 
     @on(ACTION + "HeldToAccount")
     def held(self, ch: Changes, e: Any) -> None:
         self._change(ch, e, lambda row: {"escalated": 0, "escalated_on": None,
+                                         "escalation_level": None,
                                          "held_to_account": row["held_to_account"] + 1})
+
+    @on(ACTION + "EntryCorrected")
+    def entry_corrected(self, ch: Changes, e: Any) -> None:
+        if e.field == "evidence":
+            change = len(e.corrected) - len(e.previous)
+            self._change(ch, e, lambda row: {"evidence_items": row["evidence_items"] + change})
+
+    @on(ACTION + "EntryRetracted")
+    def evidence_retracted(self, ch: Changes, e: Any) -> None:
+        self._change(ch, e, lambda row: {"evidence_items": row["evidence_items"] - 1})
+
+    @on(ACTION + "OwnerTransferred")
+    def transferred(self, ch: Changes, e: Any) -> None:
+        """A merger: the action moves to the successor; the rollups of the agency it left
+        are derived again too when the batch is flushed."""
+        row = ch.get(ACTIONS.name, uid(e.originator_id))
+        if row is None:
+            return
+        _agencies_left(ch).add(row["agency_id"])
+        ch.update(ACTIONS.name, row["action_id"], agency_id=uid(e.to_agency_id))
 
     @on(ACTION + "ImpactEvaluated")
     def impact(self, ch: Changes, e: Any) -> None:
@@ -272,7 +344,7 @@ def list_actions(
     tx: Tx, *, today: date, thresholds: Thresholds, agency_id: str | None = None,
     review_id: str | None = None, status: str | None = None, rag: str | None = None,
     overdue: bool | None = None, stalled_days: int | None = None, limit: int = 100,
-    after: tuple[str, str] | None = None,
+    after: tuple[str, str] | None = None, partnerships: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
     """A page of actions, most urgent due date first, and the cursor of the next page.
 
@@ -289,6 +361,8 @@ def list_actions(
     if status is not None:
         where.append("a.status = ?")
         params.append(status)
+    if partnerships is not None:  # the actions of these partnerships' reviews
+        where.append(in_partnerships("a.review_id", partnerships, params) or "")
     if rag is not None:
         where.append(rag_condition(rag, today, thresholds))
     if overdue is not None:
@@ -327,6 +401,8 @@ def present(row: dict[str, Any], today: date, t: Thresholds) -> dict[str, Any]:
     """The row as the API gives it (the row itself, fresh from the query, is completed)."""
     out = row
     out["escalated"] = bool(row["escalated"])
+    out["days_at_escalation_level"] = (days_between(row["escalated_on"], today)
+                                       if row["escalated"] and row["escalated_on"] else None)
     out["rag"] = rag_of(row, today, t)
     open_ = row["status"] == OPEN
     out["overdue"] = open_ and row["due_on"] < _bounds(today, t)[0]

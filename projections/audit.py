@@ -100,8 +100,26 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
     "Action.DueDateRevised": lambda e: (
         f"due date revised from {e.previous_due_on} to {e.due_on}"),
     "Action.EscalatedToBoard": lambda e: "escalated to the Board",
+    "Action.Escalated": lambda e: f"escalated to {e.level.replace('_', ' ')}",
     "Action.HeldToAccount": lambda e: f"agency held to account at {e.meeting}",
+    "Action.EntryCorrected": lambda e: (
+        f"{e.entry} (version {e.corrects_version}) {e.field} corrected, approved by "
+        f"{e.approved_by}"),
+    "Action.EntryRetracted": lambda e: (
+        f"evidence reference of {e.entry} (version {e.corrects_version}) retracted, approved "
+        f"by {e.approved_by}"),
+    "Review.EntryCorrected": lambda e: (
+        f"{e.entry.replace('_', ' ')} (version {e.corrects_version}) {e.field} corrected, "
+        f"approved by {e.approved_by}"),
+    "Review.EntryRetracted": lambda e: (
+        f"{e.entry} (version {e.corrects_version}) retracted, approved by {e.approved_by}"),
     "Action.ImpactEvaluated": lambda e: f"impact evaluated: {e.impact}",
+    "Action.OwnerTransferred": lambda e: (
+        f"action passed from agency {uid(e.from_agency_id)} to {uid(e.to_agency_id)} "
+        f"({e.reason})"),
+    "Challenge.Readdressed": lambda e: (
+        f"challenge readdressed from agency {uid(e.from_agency_id)} to "
+        f"{uid(e.to_agency_id)} ({e.reason})"),
     "Action.Withdrawn": lambda e: "action withdrawn",
     "Challenge.Raised": lambda e: (
         f"challenge raised on {e.subject_type} {e.subject_id}, "

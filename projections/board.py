@@ -16,7 +16,16 @@ from datetime import date, datetime
 from typing import Any
 
 from domain import clock
-from projections import accountability, actions, audit, challenges, directory, reviews, themes
+from projections import (
+    accountability,
+    actions,
+    audit,
+    challenges,
+    directory,
+    reviews,
+    themes,
+    yearly,
+)
 from projections.db import Db, Tx
 from projections.point_in_time import PointInTime
 from projections.readside import ReadSide, thresholds
@@ -43,10 +52,11 @@ NEEDS = {
     "actions": ("actions", "directory", "reviews"),
     "agencies": ("actions", "challenges", "directory"),
     "reviews": ("reviews",),
-    "challenges": ("challenges", "directory"),
+    "challenges": ("challenges", "directory", "reviews", "actions"),
     "themes": ("themes", "reviews"),
     "audit": ("audit", "directory"),
     "directory": ("directory",),
+    "yearly": ("reviews", "actions", "themes", "directory"),
 }
 
 
@@ -97,59 +107,68 @@ class Board:
                 review_id: str | None = None, status: str | None = None,
                 rag: str | None = None, overdue: bool | None = None,
                 stalled_days: int | None = None, limit: int = 100,
-                cursor: str | None = None) -> dict[str, Any]:
+                cursor: str | None = None,
+                partnerships: list[str] | None = None) -> dict[str, Any]:
         after = _split_cursor(cursor, 2)
         with self._read("actions", at) as (tx, position):
             day = self._today(at, position, today)
             items, nxt = actions.list_actions(
                 tx, today=day, thresholds=thresholds(self.settings), agency_id=agency_id,
                 review_id=review_id, status=status, rag=rag, overdue=overdue,
-                stalled_days=stalled_days, limit=limit, after=after)  # type: ignore[arg-type]
+                stalled_days=stalled_days, limit=limit, after=after,  # type: ignore[arg-type]
+                partnerships=partnerships)
         return {"position": position, "today": day.isoformat(), "items": items,
                 "next_cursor": _join_cursor(nxt)}
 
     def agencies(self, *, at: At = NOW, today: date | None = None,
                  stalled_days: int | None = None,
-                 agency_id: str | None = None) -> dict[str, Any]:
+                 agency_id: str | None = None,
+                 partnerships: list[str] | None = None) -> dict[str, Any]:
         days = stalled_days if stalled_days is not None else self.settings.stalled_days
         with self._read("agencies", at) as (tx, position):
             day = self._today(at, position, today)
             items = accountability.agency_accountability(tx, today=day, stalled_days=days,
-                                                         agency_id=agency_id)
+                                                         agency_id=agency_id,
+                                                         partnerships=partnerships)
         return {"position": position, "today": day.isoformat(), "stalled_days": days,
                 "items": items}
 
     def reviews(self, *, at: At = NOW, today: date | None = None, stage: str | None = None,
                 agency_id: str | None = None, limit: int = 100,
-                cursor: str | None = None) -> dict[str, Any]:
+                cursor: str | None = None,
+                partnerships: list[str] | None = None) -> dict[str, Any]:
         after = _split_cursor(cursor, 2)
         with self._read("reviews", at) as (tx, position):
             day = self._today(at, position, today)
             items, nxt = reviews.list_reviews(
                 tx, today=day, rapid_review_clock=self.settings.rapid_review_clock,
-                stage=stage, agency_id=agency_id, limit=limit, after=after)  # type: ignore[arg-type]
+                stage=stage, agency_id=agency_id, limit=limit, after=after,  # type: ignore[arg-type]
+                partnerships=partnerships)
         return {"position": position, "today": day.isoformat(), "items": items,
                 "next_cursor": _join_cursor(nxt)}
 
     def challenges(self, *, at: At = NOW, today: date | None = None, status: str | None = None,
                    agency_id: str | None = None, stage: int | None = None, limit: int = 100,
-                   cursor: str | None = None) -> dict[str, Any]:
+                   cursor: str | None = None,
+                   partnerships: list[str] | None = None) -> dict[str, Any]:
         after = _split_cursor(cursor, 3)
         with self._read("challenges", at) as (tx, position):
             day = self._today(at, position, today)
             items, nxt = challenges.list_challenges(
                 tx, today=day, status=status, agency_id=agency_id, stage=stage, limit=limit,
-                after=after)  # type: ignore[arg-type]
+                after=after, partnerships=partnerships)  # type: ignore[arg-type]
         return {"position": position, "today": day.isoformat(), "items": items,
                 "next_cursor": _join_cursor(nxt)}
 
     def themes(self, *, at: At = NOW, theme: str | None = None,
-               recurrent_only: bool = False) -> dict[str, Any]:
+               recurrent_only: bool = False,
+               partnerships: list[str] | None = None) -> dict[str, Any]:
         with self._read("themes", at) as (tx, position):
             if theme is not None:
-                detail = themes.theme_detail(tx, theme)
+                detail = themes.theme_detail(tx, theme, partnerships=partnerships)
                 return {"position": position, "items": [detail] if detail else []}
-            items = themes.list_themes(tx, recurrent_only=recurrent_only)
+            items = themes.list_themes(tx, recurrent_only=recurrent_only,
+                                       partnerships=partnerships)
         return {"position": position, "items": items}
 
     def audit(self, *, at: At = NOW, entity_id: str | None = None, actor: str | None = None,
@@ -174,6 +193,17 @@ class Board:
             item["agency_name"] = names.get(item["agency_id"])
         return {"position": up_to if up_to is not None else position, "items": items,
                 "next_cursor": nxt}
+
+    def yearly_report(self, *, start: date, end: date, partnership: str | None = None,
+                      at: At = NOW, today: date | None = None) -> dict[str, Any]:
+        """The partners' yearly report for [start, end] (projections/yearly.py)."""
+        with self._read("yearly", at) as (tx, position):
+            day = self._today(at, position, today)
+            body = yearly.yearly_report(
+                tx, today=day, start=start, end=end, partnership=partnership,
+                rapid_review_clock=self.settings.rapid_review_clock,
+                thresholds=thresholds(self.settings))
+        return {"position": position, **body}
 
     def agency_directory(self, *, at: At = NOW,
                          agency_id: str | None = None) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from itertools import zip_longest
 from domain.checkpoint import IntegrityLog
 from domain.ledger import Ledger
 from ledger_verifier import bundle
-from ledger_verifier.verifier import Verifier
-from projections.merkle_log import MerkleLog, leaf_of
+from ledger_verifier.verifier import Verifier, leaf_hash
+from projections.merkle_log import MerkleLog, NodeAudit, describe_node, leaf_of
 
 Entry = tuple[bytes | None, tuple[int, bytes] | None]
 CHUNK = 1 << 16  # bytes per streamed chunk
@@ -109,9 +109,34 @@ def chunked(lines: Iterator[bytes], size: int = CHUNK) -> Iterator[bytes]:
 def verify_live(ledger: Ledger, merkle: MerkleLog, log: IntegrityLog | None, origin: str,
                 keys: Sequence[Verifier], *, trusted: Sequence[str] = (),
                 state: bundle.Target | None = None) -> bundle.Verdict:
-    """The bundle verifier's checks, run against the database itself (read-only)."""
+    """The bundle verifier's checks, run against the database itself (read-only); and, in
+    the same pass, every stored interior node of the Merkle log (the proof cache) compared
+    with the node recomputed from the events."""
     earlier, notes = all_checkpoint_notes(ledger, log)
     head, log_end = snapshot_bounds(ledger, merkle)
-    return bundle.verify_entries(origin, keys, notes, entries(ledger, merkle, head, log_end),
-                                 trusted=trusted, state=state,
-                                 earlier=[older.origin for older in earlier])
+    audit = merkle.node_audit()
+    verdict = bundle.verify_entries(origin, keys, notes,
+                                    _audited(entries(ledger, merkle, head, log_end), audit),
+                                    trusted=trusted, state=state,
+                                    earlier=[older.origin for older in earlier])
+    if not verdict.ok:
+        return verdict  # the events themselves differ: that comes first
+    problem = audit.finish()
+    if problem is None:
+        return verdict
+    level, index, what = problem
+    leaf = merkle.leaf(index << level)
+    return bundle.Verdict(
+        False, f"the Merkle log's {describe_node(level, index)} is {what}: proofs served "
+        "over it would not verify (the events are intact; rebuild the node table with "
+        "`ledger merkle-rebuild`)", bundle.Kind.CORRUPT_NODE,
+        leaf[0] if leaf is not None else None, events=verdict.events,
+        verified_size=verdict.verified_size, checkpoints_verified=verdict.checkpoints_verified,
+        latest=verdict.latest, warnings=verdict.warnings)
+
+
+def _audited(items: Iterator[Entry], audit: NodeAudit) -> Iterator[Entry]:
+    for item in items:
+        if item[0] is not None:
+            audit.add(leaf_hash(item[0]))
+        yield item

@@ -3,8 +3,9 @@ waiting, and their status (each view's position and lag behind the head, for /re
 
 Where the views live: a PostgreSQL ledger's views live in the same database and schema as its
 events (tables prefixed view_); a ledger on SQLite or in memory has its views in their own
-SQLite file (settings.views_sqlite_file), never the events' file. In-memory events do not
-outlive the process, so their views are cleared when the read side opens.
+SQLite file (settings.views_sqlite_path, else views.sqlite3 beside the events' file), never
+the events' file. In-memory events do not outlive the process, so their views are cleared
+when the read side opens.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ log = logging.getLogger("ledger.projections")
 class ProjectionSettings(Protocol):
     """The settings the read side uses (api.settings.Settings has them all)."""
 
-    views_sqlite_file: Path
+    views_sqlite_path: Path | None
     sqlite_poll_interval: float
     read_wait_timeout: float
     stalled_days: int
@@ -60,7 +61,7 @@ class ViewBehind(Exception):
 def open_db(settings: ProjectionSettings, ledger: Ledger) -> Db:
     store = ledger.store
     if isinstance(store, PostgresStore):
-        size = int(getattr(settings, "views_pool_size", 4))
+        size = settings.views_pool_size
         return PostgresDb(store.conninfo, store.connect_kwargs, store.schema, max_size=size)
     if isinstance(store, SqliteStore) and store.path is not None:
         return SqliteDb(views_file(settings, store.path))
@@ -73,9 +74,8 @@ def views_file(settings: ProjectionSettings, events_file: str) -> Path:
     """settings.views_sqlite_path if set, else views.sqlite3 beside the ledger's own SQLite
     file (the same as <data_dir>/views.sqlite3 with the default paths), so views always sit
     with the events they come from."""
-    explicit = getattr(settings, "views_sqlite_path", None)
-    if explicit:
-        return Path(explicit)
+    if settings.views_sqlite_path:
+        return Path(settings.views_sqlite_path)
     events = Path(events_file)
     if events.name == "views.sqlite3":
         raise ValueError(f"the ledger's own file is {events}: set views_sqlite_path")

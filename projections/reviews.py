@@ -32,9 +32,18 @@ REVIEWS = Table(
      ("national_review", "INTEGER"), ("reviewer", "TEXT"), ("scrutiny_outcome", "TEXT"),
      ("sign_off_meeting", "TEXT"), ("publication_deferred", "INTEGER NOT NULL"),
      ("findings", "INTEGER NOT NULL"), ("recommendations", "INTEGER NOT NULL"),
-     ("date_corrections", "INTEGER NOT NULL"), ("recorded_at_version", "INTEGER NOT NULL")),
+     ("date_corrections", "INTEGER NOT NULL"), ("recorded_at_version", "INTEGER NOT NULL"),
+     ("panel_criteria", "TEXT")),
     key=("review_id",),
     indexes=("reference", "aware_on, review_id", "stage, aware_on, review_id"),
+)
+
+# Each review's recommendations (as corrected; retracted ones marked), for the yearly report.
+RECOMMENDATIONS = Table(
+    "view_recommendations",
+    (("recommendation_id", "TEXT"), ("review_id", "TEXT NOT NULL"), ("text", "TEXT NOT NULL"),
+     ("recorded_on", "TEXT NOT NULL"), ("correction", "TEXT")),
+    key=("recommendation_id",), indexes=("review_id, recorded_on",),
 )
 
 REVIEW = "domain.review:Review."
@@ -42,8 +51,8 @@ REVIEW = "domain.review:Review."
 
 class ReviewRegister(ViewProjection):
     name = "reviews"
-    version = 2
-    tables = (REVIEWS,)
+    version = 3  # 3: the recommendations' text (view_recommendations), the Panel's criteria
+    tables = (REVIEWS, RECOMMENDATIONS)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
         changes.prefetch(REVIEWS.name, [uid(e.originator_id) for e in events])
@@ -70,7 +79,7 @@ class ReviewRegister(ViewProjection):
             "conduct_review": None, "local_criteria": None, "panel_decided_on": None,
             "national_review": None, "reviewer": None, "scrutiny_outcome": None,
             "sign_off_meeting": None, "publication_deferred": 0, "findings": 0,
-            "recommendations": 0, "date_corrections": 0,
+            "recommendations": 0, "date_corrections": 0, "panel_criteria": None,
             "recorded_at_version": e.originator_version,
         })
         ch.put(REVIEWS.name, row)
@@ -92,7 +101,19 @@ class ReviewRegister(ViewProjection):
     @on(REVIEW + "NationalPanelDecisionRecorded")
     def panel_decided(self, ch: Changes, e: Any) -> None:
         self._set(ch, e, panel_decided_on=iso(e.occurred_on),
-                  national_review=int(bool(e.national_review)))
+                  national_review=int(bool(e.national_review)),
+                  panel_criteria=json.dumps(list(e.criteria)))
+
+    @on(REVIEW + "EntryCorrected")
+    def entry_corrected(self, ch: Changes, e: Any) -> None:
+        # The view keeps the local decision's criteria; the rest is on the record itself.
+        if e.entry == "local_decision" and e.field == "criteria":
+            self._set(ch, e, local_criteria=json.dumps(list(e.corrected)))
+        if e.entry == "panel_decision" and e.field == "criteria":
+            self._set(ch, e, panel_criteria=json.dumps(list(e.corrected)))
+        if e.entry == "recommendation" and e.field == "text":
+            ch.update(RECOMMENDATIONS.name, uid(e.item_id), text=e.corrected,
+                      correction="corrected")
 
     @on(REVIEW + "ReviewerCommissioned")
     def commissioned(self, ch: Changes, e: Any) -> None:
@@ -106,6 +127,14 @@ class ReviewRegister(ViewProjection):
     @on(REVIEW + "RecommendationRecorded")
     def recommendation(self, ch: Changes, e: Any) -> None:
         self._bump(ch, e, "recommendations")
+        ch.put(RECOMMENDATIONS.name, {
+            "recommendation_id": uid(e.recommendation_id), "review_id": uid(e.originator_id),
+            "text": e.text, "recorded_on": iso(e.occurred_on), "correction": None})
+
+    @on(REVIEW + "EntryRetracted")
+    def entry_retracted(self, ch: Changes, e: Any) -> None:
+        if e.entry == "recommendation":
+            ch.update(RECOMMENDATIONS.name, uid(e.item_id), correction="retracted")
 
     @on(REVIEW + "ReportSubmitted")
     def submitted(self, ch: Changes, e: Any) -> None:
@@ -187,6 +216,7 @@ def present(row: dict[str, Any], today: date, rapid_review_clock: str) -> dict[s
     out = dict(row)
     out["agencies_involved"] = json.loads(row["agencies_involved"])
     out["local_criteria"] = json.loads(row["local_criteria"]) if row["local_criteria"] else None
+    out["panel_criteria"] = json.loads(row["panel_criteria"]) if row["panel_criteria"] else None
     for flag in ("conduct_review", "national_review"):
         out[flag] = None if row[flag] is None else bool(row[flag])
     out["publication_deferred"] = bool(row["publication_deferred"])
@@ -195,9 +225,30 @@ def present(row: dict[str, Any], today: date, rapid_review_clock: str) -> dict[s
     return out
 
 
+def in_list(column: str, values: list[str], params: list[Any]) -> str:
+    """SQL keeping the rows whose `column` is one of `values` (none: no rows)."""
+    if not values:
+        return "1 = 0"
+    params += list(values)
+    return f"{column} IN ({', '.join('?' for _ in values)})"
+
+
+def in_partnerships(column: str, partnerships: list[str] | None,
+                    params: list[Any]) -> str | None:
+    """SQL keeping the rows whose `column` (a review id) is a review of these partnerships."""
+    if partnerships is None:
+        return None
+    if not partnerships:
+        return "1 = 0"
+    params += list(partnerships)
+    marks = ", ".join("?" for _ in partnerships)
+    return (f"{column} IN (SELECT review_id FROM {{view_reviews}} "
+            f"WHERE partnership IN ({marks}))")
+
+
 def list_reviews(tx: Tx, *, today: date, rapid_review_clock: str, stage: str | None = None,
                  agency_id: str | None = None, limit: int = 100,
-                 after: tuple[str, str] | None = None,
+                 after: tuple[str, str] | None = None, partnerships: list[str] | None = None,
                  ) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
     """A page of reviews, newest incident first, and the cursor of the next page.
     `agency_id` keeps the reviews that agency is involved in (what an agency lead sees)."""
@@ -209,6 +260,8 @@ def list_reviews(tx: Tx, *, today: date, rapid_review_clock: str, stage: str | N
     if agency_id is not None:
         where.append("agencies_involved LIKE ?")
         params.append(f'%"{agency_id}"%')
+    if partnerships is not None:
+        where.append(in_partnerships("review_id", partnerships, params) or "")
     if after is not None:
         where.append("(aware_on, review_id) < (?, ?)")
         params += list(after)

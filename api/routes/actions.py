@@ -20,10 +20,12 @@ from api.schemas.actions import (
     BoardOutcomeIn,
     ClaimIn,
     DueDateIn,
+    EscalationIn,
+    EvidenceRetractionIn,
     ImpactIn,
     ProgressIn,
 )
-from api.schemas.common import DatedReasonIn, History, HistoryEntryOut
+from api.schemas.common import DatedReasonIn, EntryCorrectionIn, History, HistoryEntryOut
 from domain.action import Action
 from domain.actors import Actor
 from domain.application import Outcome
@@ -41,9 +43,13 @@ def _render(ledger: Ledger) -> Callable[[Outcome], ActionOut]:
     return lambda o: ActionOut.of(ledger.get_action(o.id, version=o.version))
 
 
-def _readable(actor: Actor, action: Action) -> Action:
-    """An agency lead sees only its own agency's actions (403 otherwise); others see all."""
+def _readable(actor: Actor, action: Action, ledger: Ledger) -> Action:
+    """An agency lead sees only its own agency's actions, a user who belongs to partnerships
+    only those of their partnerships' reviews (403 otherwise); others see all."""
     actor.require_agency(action.agency_id, "read actions")
+    if actor.partnerships:
+        actor.require_partnership(ledger.get_review(action.review_id).partnership,
+                                  "read the actions")
     return action
 
 
@@ -63,14 +69,15 @@ def assign_action(body: ActionIn, ledger: LedgerDep, ctx: ContextDep) -> Respons
 @router.get("/{action_id}", response_model=ActionOut, responses=READ_ERRORS)
 def get_action(action_id: UUID, ledger: LedgerDep, actor: ReaderDep, response: Response,
                version: VersionQuery = None, as_of: AsOfQuery = None) -> ActionOut:
-    action = _readable(actor, ledger.get_action(action_id, version=version, as_of=aware(as_of)))
+    action = _readable(actor, ledger.get_action(action_id, version=version, as_of=aware(as_of)),
+                       ledger)
     response.headers["ETag"] = etag(action.version)
     return ActionOut.of(action)
 
 
 @router.get("/{action_id}/history", response_model=History, responses=READ_ERRORS)
 def action_history(action_id: UUID, ledger: LedgerDep, actor: ReaderDep) -> History:
-    _readable(actor, ledger.get_action(action_id))
+    _readable(actor, ledger.get_action(action_id), ledger)
     return History(id=action_id, entries=[HistoryEntryOut.of(e) for e in
                                            ledger.action_history(action_id)])
 
@@ -116,10 +123,15 @@ def revise_due_date(action_id: UUID, body: DueDateIn, ledger: LedgerDep,
 
 
 @router.post("/{action_id}/escalation", response_model=ActionOut, responses=WRITE_ERRORS)
-def escalate_action(action_id: UUID, body: DatedReasonIn, ledger: LedgerDep,
+def escalate_action(action_id: UUID, body: EscalationIn, ledger: LedgerDep,
                     ctx: ContextDep) -> Response:
+    """One step up the escalation ladder: the sub-group, then the delegated safeguarding
+    partners, then the lead safeguarding partners; the Board then holds the agency to
+    account (board-outcome)."""
     return run_command(ledger, ctx, lambda: ledger.escalate_action(
-        ctx, action_id, reason=body.reason, occurred_on=body.occurred_on), _render(ledger))
+        ctx, action_id, reason=body.reason,
+        to_level=body.to_level.value if body.to_level else None,
+        occurred_on=body.occurred_on), _render(ledger))
 
 
 @router.post("/{action_id}/board-outcome", response_model=ActionOut, responses=WRITE_ERRORS)
@@ -143,3 +155,25 @@ def withdraw_action(action_id: UUID, body: DatedReasonIn, ledger: LedgerDep,
                     ctx: ContextDep) -> Response:
     return run_command(ledger, ctx, lambda: ledger.withdraw_action(
         ctx, action_id, reason=body.reason, occurred_on=body.occurred_on), _render(ledger))
+
+
+@router.post("/{action_id}/corrections", response_model=ActionOut, responses=WRITE_ERRORS)
+def correct_entry(action_id: UUID, body: EntryCorrectionIn, ledger: LedgerDep,
+                  ctx: ContextDep) -> Response:
+    """Correct a progress report's or completion claim's narrative or evidence, naming the
+    version of the event that recorded it, why and who approved."""
+    return run_command(ledger, ctx, lambda: ledger.correct_action_entry(
+        ctx, action_id, corrects_version=body.corrects_version, field=body.field,
+        corrected=body.corrected, reason=body.reason, approved_by=body.approved_by,
+        occurred_on=body.occurred_on), _render(ledger))
+
+
+@router.post("/{action_id}/evidence-retractions", response_model=ActionOut,
+             responses=WRITE_ERRORS)
+def retract_evidence(action_id: UUID, body: EvidenceRetractionIn, ledger: LedgerDep,
+                     ctx: ContextDep) -> Response:
+    """Retract one evidence reference of a progress report or completion claim."""
+    return run_command(ledger, ctx, lambda: ledger.retract_action_evidence(
+        ctx, action_id, corrects_version=body.corrects_version, reference=body.reference,
+        reason=body.reason, approved_by=body.approved_by, occurred_on=body.occurred_on),
+        _render(ledger))

@@ -76,6 +76,24 @@ def scope(actor: Actor, agency: UUID | None) -> str | None:
     return str(agency) if agency is not None else None
 
 
+PartnershipQuery = Annotated[str | None, Query(
+    max_length=200, description="only this partnership's rows (a Board member who belongs to "
+                                "partnerships sees only theirs)")]
+
+
+def partnerships_for(actor: Actor, partnership: str | None) -> list[str] | None:
+    """The partnership filter of a read: a user who belongs to partnerships reads only theirs
+    (one of them if asked); others read all, or the one asked for."""
+    mine = list(actor.partnerships)
+    if mine:
+        if partnership is None:
+            return mine
+        if partnership.strip().casefold() not in {p.casefold() for p in mine}:
+            raise Forbidden(f"you read only the partnerships you belong to: {', '.join(mine)}")
+        return [p for p in mine if p.casefold() == partnership.strip().casefold()]
+    return [partnership] if partnership is not None else None
+
+
 # ---- CSV ------------------------------------------------------------------------------------
 
 def wants_csv(request: Request) -> bool:
@@ -128,7 +146,7 @@ def board_actions(
     rag: DerivedRag | None = None, overdue: bool | None = None,
     stalled_days: Annotated[int | None, Query(ge=0, le=36_500, description=(
         "open actions with no update for at least this many days"))] = None,
-    limit: LimitQuery = 100, cursor: CursorQuery = None,
+    limit: LimitQuery = 100, cursor: CursorQuery = None, partnership: PartnershipQuery = None,
 ) -> Any:
     """Every action: state, owner agency (current name), review, due date, last update and a
     RAG derived for today. Most urgent due date first; `cursor` pages."""
@@ -136,7 +154,8 @@ def board_actions(
         body = board.actions(
             at=at, agency_id=scope(actor, agency), review_id=str(review) if review else None,
             status=status.value if status else None, rag=rag.value if rag else None,
-            overdue=overdue, stalled_days=stalled_days, limit=limit, cursor=cursor)
+            overdue=overdue, stalled_days=stalled_days, limit=limit, cursor=cursor,
+            partnerships=partnerships_for(actor, partnership))
     return respond(request, ActionsPage, body, ActionRow, "actions")
 
 
@@ -145,23 +164,26 @@ def board_agencies(
     request: Request, board: BoardDep, actor: ReaderDep, at: AtDep,
     stalled_days: Annotated[int | None, Query(ge=0, le=36_500, description=(
         "what 'stalled' means (default: the setting, 60)"))] = None,
+    partnership: PartnershipQuery = None,
 ) -> Any:
     """Per agency: actions open, overdue, stalled, completed on time, escalated, held to
     account; challenges addressed to it and open. The list the Board works from."""
     with answering():
-        body = board.agencies(at=at, stalled_days=stalled_days, agency_id=scope(actor, None))
+        body = board.agencies(at=at, stalled_days=stalled_days, agency_id=scope(actor, None),
+                              partnerships=partnerships_for(actor, partnership))
     return respond(request, AgenciesOut, body, AgencyRow, "agencies")
 
 
 @router.get("/reviews", response_model=ReviewsOut, responses=responses())
 def board_reviews(request: Request, board: BoardDep, actor: ReaderDep, at: AtDep,
                   stage: Annotated[str | None, Query(max_length=40)] = None,
-                  limit: LimitQuery = 100, cursor: CursorQuery = None) -> Any:
+                  limit: LimitQuery = 100, cursor: CursorQuery = None,
+                  partnership: PartnershipQuery = None) -> Any:
     """Every review, newest first: stage, key dates, and each statutory deadline with its due
     date, status and working days late. Agency leads see the reviews their agency is in."""
     with paging():
         body = board.reviews(at=at, stage=stage, agency_id=scope(actor, None), limit=limit,
-                             cursor=cursor)
+                             cursor=cursor, partnerships=partnerships_for(actor, partnership))
     return respond(request, ReviewsOut, body, ReviewRow, "reviews")
 
 
@@ -170,24 +192,27 @@ def board_challenges(
     request: Request, board: BoardDep, actor: ReaderDep, at: AtDep,
     status: Annotated[str | None, Query(pattern="^(open|resolved)$")] = None,
     agency: UUID | None = None, stage: Annotated[int | None, Query(ge=1, le=4)] = None,
-    limit: LimitQuery = 100, cursor: CursorQuery = None,
+    limit: LimitQuery = 100, cursor: CursorQuery = None, partnership: PartnershipQuery = None,
 ) -> Any:
     """Open challenges first, then closed: stage, addressed-to agency, age and the current
     stage's wait, in working days. Agency leads see those addressed to their agency."""
     with paging():
         body = board.challenges(at=at, status=status, agency_id=scope(actor, agency),
-                                stage=stage, limit=limit, cursor=cursor)
+                                stage=stage, limit=limit, cursor=cursor,
+                                partnerships=partnerships_for(actor, partnership))
     return respond(request, ChallengesOut, body, ChallengeRow, "challenges")
 
 
 @router.get("/themes", response_model=ThemesOut, responses=responses())
 def board_themes(
-    request: Request, board: BoardDep, _: ReaderDep, at: AtDep,
+    request: Request, board: BoardDep, actor: ReaderDep, at: AtDep,
     theme: Annotated[str | None, Query(max_length=60, description=(
         "one theme, with its reviews and findings"))] = None,
-    recurrent: bool = False,
+    recurrent: bool = False, partnership: PartnershipQuery = None,
 ) -> Any:
-    """Each theme with the reviews and findings that carry it; recurrent in 2+ reviews."""
+    """Each theme with the reviews and findings that carry it; recurrent in 2+ reviews. By
+    partnership: the themes of its reviews only, counted over them."""
     with answering():
-        body = board.themes(at=at, theme=theme, recurrent_only=recurrent)
+        body = board.themes(at=at, theme=theme, recurrent_only=recurrent,
+                            partnerships=partnerships_for(actor, partnership))
     return respond(request, ThemesOut, body, ThemeRow, "themes")

@@ -40,7 +40,7 @@ def _render(ledger: Ledger) -> Callable[[Outcome], ChallengeOut]:
     return lambda o: ChallengeOut.of(ledger.get_challenge(o.id, version=o.version))
 
 
-def _readable(actor: Actor, challenge: Challenge) -> Challenge:
+def _readable(actor: Actor, challenge: Challenge, ledger: Ledger | None = None) -> Challenge:
     """An agency lead sees a challenge addressed to its agency or raised by itself (403
     otherwise); every other role reads everything."""
     if actor.role is Role.AGENCY_LEAD and not (
@@ -49,6 +49,11 @@ def _readable(actor: Actor, challenge: Challenge) -> Challenge:
     ):
         raise Forbidden("an agency lead may only read challenges addressed to their agency "
                         "or raised by them")
+    if actor.partnerships and ledger is not None:
+        review_id = (ledger.get_action(challenge.subject_id).review_id
+                     if challenge.subject_type == "action_update" else challenge.subject_id)
+        actor.require_partnership(ledger.get_review(review_id).partnership,
+                                  "read the challenges")
     return challenge
 
 
@@ -68,14 +73,14 @@ def raise_challenge(body: ChallengeIn, ledger: LedgerDep, ctx: ContextDep) -> Re
 def get_challenge(challenge_id: UUID, ledger: LedgerDep, actor: ReaderDep, response: Response,
                   version: VersionQuery = None, as_of: AsOfQuery = None) -> ChallengeOut:
     challenge = _readable(actor, ledger.get_challenge(challenge_id, version=version,
-                                                      as_of=aware(as_of)))
+                                                      as_of=aware(as_of)), ledger)
     response.headers["ETag"] = etag(challenge.version)
     return ChallengeOut.of(challenge)
 
 
 @router.get("/{challenge_id}/history", response_model=History, responses=READ_ERRORS)
 def challenge_history(challenge_id: UUID, ledger: LedgerDep, actor: ReaderDep) -> History:
-    _readable(actor, ledger.get_challenge(challenge_id))
+    _readable(actor, ledger.get_challenge(challenge_id), ledger)
     return History(id=challenge_id, entries=[HistoryEntryOut.of(e) for e in
                                               ledger.challenge_history(challenge_id)])
 
@@ -103,4 +108,4 @@ def resolve_challenge(challenge_id: UUID, body: ResolutionIn, ledger: LedgerDep,
                       ctx: ContextDep) -> Response:
     return run_command(ledger, ctx, lambda: ledger.resolve_challenge(
         ctx, challenge_id, outcome=body.outcome.value, reason=body.reason,
-        occurred_on=body.occurred_on), _render(ledger))
+        meeting=body.meeting, occurred_on=body.occurred_on), _render(ledger))

@@ -23,12 +23,13 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", responses={503: {"description": "what is down, named"}})
-def readyz(ledger: LedgerDep, read_models: ReadModelsDep, settings: SettingsDep
-           ) -> JSONResponse:
+def readyz(ledger: LedgerDep, read_models: ReadModelsDep, settings: SettingsDep,
+           services: ServicesDep) -> JSONResponse:
     """Ready when the store answers, the projections run (the in-process thread is alive,
-    or an external worker holds every view), no view stopped, and no view lags more than
-    settings.ready_max_lag events. Otherwise 503, naming what is down. Either way it says
-    which process answered (host and pid): behind a load balancer, which worker was asked."""
+    or an external worker holds every view), no view stopped, no view lags more than
+    settings.ready_max_lag events, and no proof has found the Merkle log's node table
+    corrupt. Otherwise 503, naming what is down. Either way it says which process answered
+    (host and pid): behind a load balancer, which worker was asked."""
     process = {"host": socket.gethostname(), "pid": os.getpid()}
     try:
         ledger.ping()
@@ -46,9 +47,13 @@ def readyz(ledger: LedgerDep, read_models: ReadModelsDep, settings: SettingsDep
     down += [f"view {v['view']} stopped" for v in views.get("views", []) if v.get("failed")]
     down += [f"view {v['view']} lags {v['lag']} events" for v in views.get("views", [])
              if not v.get("failed") and v.get("lag", 0) > settings.ready_max_lag]
+    body: dict[str, Any] = {"store": "ok", **views}
+    integrity = services.opened_integrity
+    if integrity is not None and integrity.corruption is not None:
+        down.append("merkle log corrupt")
+        body["merkle_log"] = integrity.corruption
     ready = not down and bool(views.get("ok"))
-    body: dict[str, Any] = {"status": "ready" if ready else "degraded", "store": "ok",
-                            "down": down, "process": process, **views}
+    body.update(status="ready" if ready else "degraded", down=down, process=process)
     return JSONResponse(body, status_code=200 if ready else 503,
                         headers=None if ready else {"Retry-After": "2"})
 

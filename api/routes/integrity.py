@@ -157,10 +157,9 @@ def consistency_proof(integrity: IntegrityDep, _: ReaderDep,
                       second: Annotated[int, Query(alias="to", ge=1, le=2**62)]
                       ) -> ConsistencyOut:
     """RFC 9162 consistency proof between tree sizes `from` and `to`."""
-    path = integrity.consistency(first, second)
+    path, first_root, second_root = integrity.consistency(first, second)
     return ConsistencyOut(first=first, second=second, consistency_path=[b64(h) for h in path],
-                          first_root=b64(integrity.merkle.root(first)),
-                          second_root=b64(integrity.merkle.root(second)))
+                          first_root=b64(first_root), second_root=b64(second_root))
 
 
 @router.get("/records/{record_id}/proofs", response_model=RecordProofs, responses=READ_ERRORS)

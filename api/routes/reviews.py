@@ -15,7 +15,13 @@ from api.deps import ContextDep, IntegrityDep, LedgerDep, ReaderDep, SettingsDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.params import AsOfQuery, VersionQuery, aware
 from api.routes import board
-from api.schemas.common import DatedReasonIn, History, HistoryEntryOut
+from api.schemas.common import (
+    DatedReasonIn,
+    EntryCorrectionIn,
+    EntryRetractionIn,
+    History,
+    HistoryEntryOut,
+)
 from api.schemas.reviews import (
     DateCorrectionIn,
     DateOnlyIn,
@@ -74,18 +80,20 @@ def record_incident(body: IncidentIn, ledger: LedgerDep, settings: SettingsDep,
 
 
 @router.get("/{review_id}", response_model=ReviewOut, responses=READ_ERRORS)
-def get_review(review_id: UUID, ledger: LedgerDep, settings: SettingsDep, _: ReaderDep,
+def get_review(review_id: UUID, ledger: LedgerDep, settings: SettingsDep, actor: ReaderDep,
                response: Response, version: VersionQuery = None,
                as_of: AsOfQuery = None) -> ReviewOut:
     moment = aware(as_of)
     review = ledger.get_review(review_id, version=version, as_of=moment)
+    actor.require_partnership(review.partnership, "read the reviews")
     response.headers["ETag"] = etag(review.version)
     # As of a past moment, the deadlines are assessed as they stood on that day.
     return _out(review, settings, moment.date() if moment else None)
 
 
 @router.get("/{review_id}/history", response_model=History, responses=READ_ERRORS)
-def review_history(review_id: UUID, ledger: LedgerDep, _: ReaderDep) -> History:
+def review_history(review_id: UUID, ledger: LedgerDep, actor: ReaderDep) -> History:
+    actor.require_partnership(ledger.get_review(review_id).partnership, "read the reviews")
     return History(id=review_id, entries=[HistoryEntryOut.of(e) for e in
                                            ledger.review_history(review_id)])
 
@@ -234,6 +242,27 @@ def correct_date(review_id: UUID, body: DateCorrectionIn, ledger: LedgerDep,
     return run_command(ledger, ctx, lambda: ledger.correct_date(
         ctx, review_id, field=body.field.value, corrected=body.corrected, reason=body.reason,
         occurred_on=body.occurred_on), _render(ledger, settings))
+
+
+@router.post("/{review_id}/corrections", response_model=ReviewOut, responses=WRITE_ERRORS)
+def correct_entry(review_id: UUID, body: EntryCorrectionIn, ledger: LedgerDep,
+                  settings: SettingsDep, ctx: ContextDep) -> Response:
+    """Correct a decision's rationale or criteria, or a finding's or recommendation's text,
+    naming the version of the event that recorded it, why and who approved."""
+    return run_command(ledger, ctx, lambda: ledger.correct_review_entry(
+        ctx, review_id, corrects_version=body.corrects_version, field=body.field,
+        corrected=body.corrected, reason=body.reason, approved_by=body.approved_by,
+        occurred_on=body.occurred_on), _render(ledger, settings))
+
+
+@router.post("/{review_id}/retractions", response_model=ReviewOut, responses=WRITE_ERRORS)
+def retract_entry(review_id: UUID, body: EntryRetractionIn, ledger: LedgerDep,
+                  settings: SettingsDep, ctx: ContextDep) -> Response:
+    """Retract a finding or recommendation recorded in error (it stays in the history)."""
+    return run_command(ledger, ctx, lambda: ledger.retract_review_entry(
+        ctx, review_id, corrects_version=body.corrects_version, reason=body.reason,
+        approved_by=body.approved_by, occurred_on=body.occurred_on),
+        _render(ledger, settings))
 
 
 @router.post("/{review_id}/closure", response_model=ReviewOut, responses=WRITE_ERRORS)

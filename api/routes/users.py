@@ -12,6 +12,7 @@ from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.params import AsOfQuery, VersionQuery, aware
 from api.routes.board import answering, scope
 from api.schemas.common import History, HistoryEntryOut, ReasonIn
+from api.schemas.partnerships import UserPartnershipsIn
 from api.schemas.users import IssuedTokenOut, UserIn, UserList, UserOut
 from domain.application import Outcome
 
@@ -25,8 +26,17 @@ def _render(ledger: LedgerDep):
 @router.post("", status_code=201, response_model=UserOut, responses=WRITE_ERRORS)
 def register_user(body: UserIn, ledger: LedgerDep, ctx: ContextDep) -> Response:
     return run_command(ledger, ctx, lambda: ledger.register_user(
-        ctx, name=body.name, role=body.role.value, agency_id=body.agency_id),
+        ctx, name=body.name, role=body.role.value, agency_id=body.agency_id,
+        partnerships=body.partnerships),
         _render(ledger), status=201, location=lambda o: f"/users/{o.id}")
+
+
+@router.post("/{user_id}/partnerships", response_model=UserOut, responses=WRITE_ERRORS)
+def set_user_partnerships(user_id: UUID, body: UserPartnershipsIn, ledger: LedgerDep,
+                          ctx: ContextDep) -> Response:
+    """The partnerships the user belongs to; a Board member then reads only theirs."""
+    return run_command(ledger, ctx, lambda: ledger.set_user_partnerships(
+        ctx, user_id, partnerships=body.partnerships), _render(ledger))
 
 
 @router.get("", response_model=UserList, responses=READ_ERRORS)

@@ -6,10 +6,25 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
-from api.schemas.common import Command
-from domain.action import Action, Impact, Rag
+from api.schemas.common import Command, DatedReasonIn, EntryCorrectionOut
+from domain import clock
+from domain.action import Action, ActionStatus, EscalationLevel, Impact, Rag
+
+
+class EscalationIn(DatedReasonIn):
+    to_level: EscalationLevel | None = Field(
+        None, description="the next rung of the ladder (sub_group, delegated_partners, "
+                          "lead_partners); default: the next one")
+
+
+class EvidenceRetractionIn(Command):
+    corrects_version: StrictInt = Field(
+        ge=1, description="the version of the progress report or claim")
+    reference: str = Field(min_length=1, max_length=500, description="the reference retracted")
+    reason: str = Field(min_length=1)
+    approved_by: str = Field(min_length=1, max_length=200)
 
 
 class ActionIn(Command):
@@ -60,6 +75,9 @@ class ProgressOut(BaseModel):
     rag: str
     evidence: list[str]
     by: str = Field(description="user id of the reporter")
+    corrected_fields: list[str] = Field(default_factory=list,
+                                        description="marker: fields corrected since reported")
+    retracted_evidence: list[str] = Field(default_factory=list)
 
 
 class ClaimOut(BaseModel):
@@ -67,6 +85,8 @@ class ClaimOut(BaseModel):
     narrative: str
     evidence: list[str]
     by: str
+    corrected_fields: list[str] = Field(default_factory=list)
+    retracted_evidence: list[str] = Field(default_factory=list)
 
 
 class AssuranceOut(BaseModel):
@@ -82,9 +102,42 @@ class RevisionOut(BaseModel):
     approved_by: str
 
 
+class OwnerOut(BaseModel):
+    agency_id: UUID
+    from_on: date = Field(description="owned from this date")
+    reason: str
+
+
+class EscalationStepOut(BaseModel):
+    level: str
+    occurred_on: date
+    reason: str
+    by: str = Field(description="user id of who recorded the step")
+
+
 class EscalationOut(BaseModel):
     escalated: bool = Field(description="awaiting the Board's outcome")
-    escalated_on: date | None
+    escalated_on: date | None = Field(description="when the current level was reached")
+    level: str | None = Field(
+        None, description="sub_group, delegated_partners or lead_partners (the ladder)")
+    days_at_level: int | None = Field(None, description="calendar days waited at the level")
+    next_level: str | None = Field(None, description="the next rung, if any")
+    steps: list[EscalationStepOut] = Field(default_factory=list,
+                                           description="every step, oldest first")
+
+    @classmethod
+    def of(cls, action: Action) -> EscalationOut:
+        waited = ((clock.today() - action.escalated_on).days
+                  if action.escalated and action.escalated_on else None)
+        following = (action.next_escalation_level if action.status in (
+            ActionStatus.OPEN, ActionStatus.COMPLETION_CLAIMED) else None)
+        return cls(
+            escalated=action.escalated, escalated_on=action.escalated_on,
+            level=action.escalation_level, days_at_level=waited,
+            next_level=following.value if following else None,
+            steps=[EscalationStepOut(level=s.level, occurred_on=s.occurred_on,
+                                     reason=s.reason, by=s.by)
+                   for s in action.escalation_steps])
 
 
 class BoardOutcomeOut(BaseModel):
@@ -124,6 +177,10 @@ class ActionOut(BaseModel):
     held_to_account: list[BoardOutcomeOut]
     impact: ImpactOut | None
     withdrawn_reason: str | None
+    entry_corrections: list[EntryCorrectionOut] = Field(
+        default_factory=list, description="corrections and retractions of entries")
+    owners: list[OwnerOut] = Field(default_factory=list,
+                                   description="who owned it when (mergers), oldest first")
     allowed_next: list[str]
 
     @classmethod
@@ -141,19 +198,28 @@ class ActionOut(BaseModel):
             original_due_on=action.original_due_on, last_rag=action.last_rag,
             last_progress_on=action.last_progress_on,
             progress=[ProgressOut(occurred_on=p.occurred_on, narrative=p.narrative, rag=p.rag,
-                                  evidence=p.evidence, by=p.by) for p in action.progress],
+                                  evidence=p.evidence, by=p.by,
+                                  corrected_fields=list(p.corrected_fields),
+                                  retracted_evidence=list(p.retracted_evidence))
+                      for p in action.progress],
             claims=[ClaimOut(occurred_on=c.occurred_on, narrative=c.narrative,
-                             evidence=c.evidence, by=c.by) for c in action.claims],
+                             evidence=c.evidence, by=c.by,
+                             corrected_fields=list(c.corrected_fields),
+                             retracted_evidence=list(c.retracted_evidence))
+                    for c in action.claims],
             claimed_on=action.claimed_on, assurance=assurance,
             revisions=[RevisionOut(occurred_on=r.occurred_on, previous_due_on=r.previous_due_on,
                                    due_on=r.due_on, reason=r.reason, approved_by=r.approved_by)
                        for r in action.due_date_revisions],
-            escalation=EscalationOut(escalated=action.escalated,
-                                     escalated_on=action.escalated_on),
+            escalation=EscalationOut.of(action),
             held_to_account=[BoardOutcomeOut(occurred_on=b.occurred_on, outcome=b.outcome,
                                              meeting=b.meeting, by=b.by)
                              for b in action.held_to_account],
             impact=(ImpactOut(occurred_on=impact.occurred_on, impact=impact.impact,
                               narrative=impact.narrative) if impact is not None else None),
-            withdrawn_reason=action.withdrawn_reason, allowed_next=action.allowed_next(),
+            withdrawn_reason=action.withdrawn_reason,
+            entry_corrections=[EntryCorrectionOut.of(c) for c in action.entry_corrections],
+            owners=[OwnerOut(agency_id=o.agency_id, from_on=o.from_on, reason=o.reason)
+                    for o in action.owners],
+            allowed_next=action.allowed_next(),
         )

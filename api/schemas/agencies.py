@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from domain.agency import Agency, AgencyKind
 
@@ -14,7 +14,8 @@ class AgencyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     kind: AgencyKind
-    statutory_partner: bool = Field(description="a safeguarding partner, or a relevant agency")
+    statutory_partner: StrictBool = Field(
+        description="a safeguarding partner, or a relevant agency (true or false, strictly)")
     partnerships: list[str] = Field(min_length=1, description="partnerships it serves")
     occurred_on: date | None = Field(None, description="date registered (default today)")
 

@@ -37,8 +37,12 @@ class ActionRow(BaseModel):
     progress_reports: int
     claimed_on: date | None
     assured_on: date | None
-    escalated: bool = Field(description="escalated to the Board, awaiting its outcome")
-    escalated_on: date | None
+    escalated: bool = Field(description="escalated, awaiting the Board's outcome")
+    escalated_on: date | None = Field(description="when it reached its escalation level")
+    escalation_level: str | None = Field(
+        None, description="sub_group, delegated_partners or lead_partners")
+    days_at_escalation_level: int | None = Field(
+        None, description="calendar days it has waited at its level")
     held_to_account: int = Field(description="times the Board held the agency to account")
     impact: str | None
     withdrawn_on: date | None
@@ -49,6 +53,13 @@ class ActionsPage(BaseModel):
     today: date
     items: list[ActionRow]
     next_cursor: str | None = Field(description="pass as cursor for the next page")
+
+
+class EscalationWait(BaseModel):
+    action_id: UUID
+    level: str = Field(description="sub_group, delegated_partners or lead_partners")
+    since: date
+    days_waiting: int
 
 
 class AgencyRow(BaseModel):
@@ -63,7 +74,10 @@ class AgencyRow(BaseModel):
     completed: int = Field(description="actions assured complete")
     completed_on_time: int
     completed_on_time_pct: float | None
-    escalated: int = Field(description="actions escalated to the Board, awaiting its outcome")
+    escalated: int = Field(description="actions escalated, awaiting the Board's outcome")
+    escalations: list[EscalationWait] = Field(
+        default_factory=list,
+        description="each escalated action: the level reached and how long it has waited")
     held_to_account: int = Field(description="actions the Board held the agency to account on")
     challenges_open: int = Field(description="open challenges addressed to the agency")
     challenges_total: int
@@ -93,6 +107,7 @@ class ReviewRow(BaseModel):
     decided_on: date | None
     conduct_review: bool | None
     local_criteria: list[str] | None
+    panel_criteria: list[str] | None = None
     panel_decided_on: date | None
     national_review: bool | None
     reviewer: str | None
@@ -163,8 +178,9 @@ class ThemeReview(BaseModel):
 class ThemeFinding(BaseModel):
     finding_id: UUID
     review_id: UUID
-    text: str
+    text: str = Field(description="as corrected")
     recorded_on: date
+    correction: str | None = Field(None, description="marker: corrected or retracted")
 
 
 class ThemeRow(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from api.schemas.common import ActorOut, Command
 from domain.challenge import STAGE_NAMES, Challenge, ChallengeOutcome, SubjectType
@@ -15,7 +15,7 @@ from domain.challenge import STAGE_NAMES, Challenge, ChallengeOutcome, SubjectTy
 class ChallengeIn(Command):
     subject_type: SubjectType
     subject_id: UUID = Field(description="the review (decision or report) or action challenged")
-    subject_version: int | None = Field(None, ge=1,
+    subject_version: StrictInt | None = Field(None, ge=1,
                                         description="the version of the subject challenged")
     grounds: str = Field(min_length=1)
     addressed_to: UUID = Field(description="the agency expected to answer")
@@ -26,13 +26,21 @@ class ResponseIn(Command):
 
 
 class EscalationIn(Command):
-    to_stage: int = Field(ge=2, le=4, description="the next stage (one at a time)")
+    to_stage: StrictInt = Field(ge=2, le=4, description="the next stage (one at a time)")
     reason: str = Field(min_length=1)
 
 
 class ResolutionIn(Command):
     outcome: ChallengeOutcome
     reason: str = Field(min_length=1)
+    meeting: str | None = Field(
+        None, min_length=1, max_length=500,
+        description="at stage 4, the Board meeting whose decision the SCB manager records")
+
+
+class AddressedOut(BaseModel):
+    agency_id: UUID
+    from_on: date
 
 
 class SubjectOut(BaseModel):
@@ -72,6 +80,10 @@ class ChallengeOut(BaseModel):
     outcome: str | None = Field(description="upheld, not_upheld or withdrawn once resolved")
     resolution_reason: str | None
     resolved_on: date | None
+    addressed_history: list[AddressedOut] = Field(
+        default_factory=list, description="the agencies it was addressed to, and from when")
+    resolution_meeting: str | None = Field(
+        description="the Board meeting whose decision was recorded (stage 4)")
     is_open: bool
     allowed_next: list[str]
 
@@ -92,6 +104,10 @@ class ChallengeOut(BaseModel):
                                    response=r.response, by=r.by, role=r.role)
                        for r in challenge.responses],
             outcome=challenge.outcome, resolution_reason=challenge.resolution_reason,
-            resolved_on=challenge.resolved_on, is_open=challenge.is_open,
+            resolved_on=challenge.resolved_on,
+            resolution_meeting=challenge.resolution_meeting,
+            addressed_history=[AddressedOut(agency_id=a, from_on=on)
+                               for a, on in challenge.addressed_history],
+            is_open=challenge.is_open,
             allowed_next=challenge.allowed_next(),
         )

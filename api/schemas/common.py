@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from domain.actors import Actor
 from domain.application import HistoryEntry
@@ -27,6 +27,46 @@ class DatedReasonIn(Command):
     closing a review: a reason is the record."""
 
     reason: str = Field(min_length=1)
+
+
+class EntryCorrectionIn(Command):
+    """Correct an entry: the version of the event that recorded it, the field, the corrected
+    value, why, and who approved."""
+
+    corrects_version: StrictInt = Field(ge=1, description="the version of the event corrected")
+    field: str = Field(min_length=1, max_length=40,
+                       description="e.g. rationale, criteria, text, narrative, evidence")
+    corrected: str | list[str] = Field(description="the corrected value (a list for criteria "
+                                                   "and evidence)")
+    reason: str = Field(min_length=1)
+    approved_by: str = Field(min_length=1, max_length=200)
+
+
+class EntryRetractionIn(Command):
+    corrects_version: StrictInt = Field(ge=1, description="the version of the event retracted")
+    reason: str = Field(min_length=1)
+    approved_by: str = Field(min_length=1, max_length=200)
+
+
+class EntryCorrectionOut(BaseModel):
+    corrects_version: int
+    entry: str = Field(description="what the corrected event recorded")
+    item_id: UUID | None
+    field: str
+    previous: Any
+    corrected: Any = Field(description="None when retracted")
+    retracted: bool
+    reason: str
+    approved_by: str
+    occurred_on: date
+    by: str = Field(description="user id of who recorded the correction")
+
+    @classmethod
+    def of(cls, c: Any) -> EntryCorrectionOut:
+        return cls(corrects_version=c.corrects_version, entry=c.entry, item_id=c.item_id,
+                   field=c.field, previous=c.previous, corrected=c.corrected,
+                   retracted=c.retracted, reason=c.reason, approved_by=c.approved_by,
+                   occurred_on=c.occurred_on, by=c.by)
 
 
 class ReasonIn(BaseModel):

@@ -49,6 +49,7 @@ class CheckpointOut(BaseModel):
     occurred_on: date
     note: str = Field(description="the signed note, with every cosignature of this size")
     cosignatures: list[CosignatureOut]
+    cosigned_by: list[str] = Field(description="the witnesses who cosigned this checkpoint")
 
     @classmethod
     def of(cls, origin: str, cp: RecordedCheckpoint, cosignatures: list[Cosignature]
@@ -56,7 +57,8 @@ class CheckpointOut(BaseModel):
         return cls(origin=origin, size=cp.size, root_hash=cp.root_hash, reason=cp.reason,
                    requested_by=ActorOut.of(cp.actor), occurred_on=cp.occurred_on,
                    note=cp.note + "".join(c.signature + "\n" for c in cosignatures),
-                   cosignatures=[CosignatureOut.of(c) for c in cosignatures])
+                   cosignatures=[CosignatureOut.of(c) for c in cosignatures],
+                   cosigned_by=[c.witness for c in cosignatures])
 
 
 class CheckpointList(BaseModel):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
-from api.schemas.common import Command
+from api.schemas.common import Command, EntryCorrectionOut
 from domain.deadlines import Deadline
 from domain.review import (
     AgeBand,
@@ -49,13 +49,13 @@ class SummaryIn(Command):
 
 
 class LocalDecisionIn(Command):
-    conduct_review: bool = Field(description="conduct a local CSPR or not")
+    conduct_review: StrictBool = Field(description="conduct a local CSPR or not")
     criteria: list[LocalCriterion] = Field(description="regulation 11 criteria it rests on")
     rationale: str = Field(min_length=1)
 
 
 class PanelDecisionIn(Command):
-    national_review: bool
+    national_review: StrictBool = Field(description="the Panel will conduct a national review")
     criteria: list[PanelCriterion]
     rationale: str = Field(min_length=1)
 
@@ -84,7 +84,7 @@ class ScrutinyIn(Command):
 
 class SignOffIn(Command):
     meeting: str = Field(min_length=1, max_length=500, description="the named Board meeting")
-    checkpoint_size: int | None = Field(None, ge=0)
+    checkpoint_size: StrictInt | None = Field(None, ge=0)
     checkpoint_root: str | None = None
 
 
@@ -132,34 +132,45 @@ class DecisionOut(BaseModel):
     criteria: list[str]
     rationale: str
     decided_on: date
+    corrected_fields: list[str] = Field(default_factory=list,
+                                        description="marker: fields corrected since recorded")
 
     @classmethod
     def of(cls, decision: Decision | None) -> DecisionOut | None:
         if decision is None:
             return None
         return cls(conduct=decision.conduct, criteria=list(decision.criteria),
-                   rationale=decision.rationale, decided_on=decision.decided_on)
+                   rationale=decision.rationale, decided_on=decision.decided_on,
+                   corrected_fields=list(decision.corrected_fields))
 
 
 class FindingOut(BaseModel):
     id: UUID
     text: str
     themes: list[str]
+    corrected_fields: list[str] = Field(default_factory=list)
+    retracted: bool = False
 
     @classmethod
     def of(cls, finding: Finding) -> FindingOut:
-        return cls(id=finding.id, text=finding.text, themes=list(finding.themes))
+        return cls(id=finding.id, text=finding.text, themes=list(finding.themes),
+                   corrected_fields=list(finding.corrected_fields),
+                   retracted=finding.retracted)
 
 
 class RecommendationOut(BaseModel):
     id: UUID
     text: str
     finding_ids: list[UUID]
+    corrected_fields: list[str] = Field(default_factory=list)
+    retracted: bool = False
 
     @classmethod
     def of(cls, recommendation: Recommendation) -> RecommendationOut:
         return cls(id=recommendation.id, text=recommendation.text,
-                   finding_ids=list(recommendation.finding_ids))
+                   finding_ids=list(recommendation.finding_ids),
+                   corrected_fields=list(recommendation.corrected_fields),
+                   retracted=recommendation.retracted)
 
 
 class ScrutinyOut(BaseModel):
@@ -210,6 +221,8 @@ class ReviewOut(BaseModel):
     publication_location: str | None
     publication_deferrals: list[str] = Field(description="recorded reasons not to publish yet")
     corrections: list[CorrectionOut]
+    entry_corrections: list[EntryCorrectionOut] = Field(
+        default_factory=list, description="corrections and retractions of entries")
     close_reason: str | None
 
     @classmethod
@@ -241,6 +254,7 @@ class ReviewOut(BaseModel):
             corrections=[CorrectionOut(field=c.field, previous=c.previous, corrected=c.corrected,
                                        reason=c.reason, corrects_version=c.corrects_version,
                                        occurred_on=c.occurred_on) for c in review.corrections],
+            entry_corrections=[EntryCorrectionOut.of(c) for c in review.entry_corrections],
             close_reason=review.close_reason,
         )
 

@@ -16,6 +16,9 @@ class UserIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     role: Role = Field(description="scb_manager, agency_lead, board_member, scrutineer, auditor")
     agency_id: UUID | None = Field(None, description="required for agency leads only")
+    partnerships: list[str] = Field(
+        default_factory=list, description="partnerships the user belongs to (a Board member "
+                                          "then reads only theirs)")
 
 
 class TokenOut(BaseModel):
@@ -31,12 +34,14 @@ class UserOut(BaseModel):
     role: str
     agency_id: UUID | None
     active: bool
+    partnerships: list[str] = Field(default_factory=list)
     tokens: list[TokenOut]
 
     @classmethod
     def of(cls, user: User) -> UserOut:
         return cls(id=user.id, version=user.version, name=user.name, role=user.role.value,
                    agency_id=user.agency_id, active=user.active,
+                   partnerships=list(user.partnerships),
                    tokens=[TokenOut(token_id=t.token_id, issued_on=t.issued_on,
                                     revoked=t.revoked) for t in user.tokens.values()])
 

@@ -186,14 +186,39 @@
     });
   }
 
+  // The Board's views filter by the chosen partnership (a Board member who belongs to some
+  // reads only theirs whatever is chosen here: the API scopes it).
+  function scoped(path, partnership) {
+    if (!partnership) return path;
+    return path + (path.indexOf("?") < 0 ? "?" : "&") + "partnership=" +
+      encodeURIComponent(partnership);
+  }
+
+  async function loadPartnerships(token) {
+    var select = $("partnership");
+    var chosen = select.value;
+    try {
+      var body = await getJson("/partnerships", token);
+      select.replaceChildren(el("option", { value: "", text:
+        "All partnerships you may read" }));
+      body.items.forEach(function (p) {
+        select.appendChild(el("option", { value: p.name, text: p.name }));
+      });
+      select.value = body.items.some(function (p) { return p.name === chosen; }) ? chosen : "";
+    } catch (e) { /* the views still load unfiltered; their own errors are shown there */ }
+  }
+
   var VIEWS = [
-    { id: "agencies", path: "/board/agencies", paged: false, columns: 8,
+    { id: "agencies", path: "/board/agencies", paged: false, columns: 8, byPartnership: true,
       empty: "No agencies are registered.", rows: agencyRows },
     { id: "reviews", path: "/board/reviews?limit=1000", paged: true, columns: 5,
+      byPartnership: true,
       empty: "No reviews are recorded.", rows: reviewRows },
     { id: "challenges", path: "/board/challenges?status=open&limit=1000", paged: true,
+      byPartnership: true,
       columns: 7, empty: "No challenge is open.", rows: challengeRows },
     { id: "themes", path: "/board/themes?recurrent=true", paged: false, columns: 3,
+      byPartnership: true,
       empty: "No theme recurs in two or more reviews yet.", rows: themeRows },
   ];
 
@@ -256,14 +281,31 @@
     return text;
   }
 
+  async function describeCheckpoint(token) {
+    try {
+      // The list answers 200 with no checkpoint yet (latest would be a 404 in the console).
+      var list = (await getJson("/integrity/checkpoints", token)).checkpoints;
+      if (!list.length) return " No checkpoint has been signed yet.";
+      var cp = list[list.length - 1];
+      var who = cp.cosigned_by.length ? "cosigned by the witnesses " + cp.cosigned_by.join(", ")
+        : "not yet cosigned by any witness";
+      return " The latest signed checkpoint (" + cp.origin + ", size " + cp.size + ") is " +
+        who + ".";
+    } catch (e) { return ""; } /* none yet, or not readable: the views stand alone */
+  }
+
   async function load() {
     var token = sessionStorage.getItem(TOKEN_KEY);
     if (!token) { signOut(); return; }
     var mine = ++generation;
     showSignedIn(true);
     showMessage("Loading the Board's views…", "info");
+    await loadPartnerships(token);
+    if (mine !== generation) return;
+    var partnership = $("partnership").value;
     var results = await Promise.allSettled(VIEWS.map(function (v) {
-      return v.paged ? allPages(v.path, token) : getJson(v.path, token);
+      var path = v.byPartnership ? scoped(v.path, partnership) : v.path;
+      return v.paged ? allPages(path, token) : getJson(path, token);
     }));
     if (mine !== generation) return; // signed out (or reloaded) meanwhile
     var denied = results.find(function (r) {
@@ -298,7 +340,7 @@
       showMessage("The ledger could not answer. Press Refresh to try again.");
     }
     if (positions.length) {
-      var text = await describePosition(positions, today);
+      var text = await describePosition(positions, today) + await describeCheckpoint(token);
       if (mine === generation) $("position").textContent = text;
     }
   }
@@ -313,6 +355,7 @@
       load();
     });
     $("refresh").addEventListener("click", load);
+    $("partnership").addEventListener("change", load);
     $("signout").addEventListener("click", function () {
       signOut("Signed out: the token was removed from this tab.", "info");
     });

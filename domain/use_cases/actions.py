@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from domain import clock
@@ -97,11 +98,14 @@ class ActionUseCases(LedgerCore):
         return self._save(ctx, action)
 
     def escalate_action(self, ctx: Context, action_id: UUID, *, reason: str,
+                        to_level: str | None = None,
                         occurred_on: date | None = None) -> Outcome:
-        ctx.actor.require(Permission.ASSIGN_ACTIONS, "escalate actions to the Board")
+        """One step up the escalation ladder (sub_group -> delegated_partners ->
+        lead_partners); `to_level`, if given, must be the next one."""
+        ctx.actor.require(Permission.ESCALATE_ACTIONS, "escalate actions")
         action = self._load_for_change(Action, action_id, "action", ctx)
-        action.escalate_to_board(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
-                                 reason=reason)
+        action.escalate(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
+                        reason=reason, to_level=to_level)
         return self._save(ctx, action)
 
     def hold_to_account(self, ctx: Context, action_id: UUID, *, outcome: str, meeting: str,
@@ -126,6 +130,31 @@ class ActionUseCases(LedgerCore):
         action = self._load_for_change(Action, action_id, "action", ctx)
         action.withdraw(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
                         reason=reason)
+        return self._save(ctx, action)
+
+    def correct_action_entry(
+        self, ctx: Context, action_id: UUID, *, corrects_version: int, field: str,
+        corrected: Any, reason: str, approved_by: str, occurred_on: date | None = None,
+    ) -> Outcome:
+        """Correct a progress report's or completion claim's narrative or evidence (the event
+        at `corrects_version`)."""
+        ctx.actor.require(Permission.CORRECT_ENTRIES, "correct entries")
+        action = self._load_for_change(Action, action_id, "action", ctx)
+        action.correct_entry(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
+                             corrects_version=corrects_version, field=field,
+                             corrected=corrected, reason=reason, approved_by=approved_by)
+        return self._save(ctx, action)
+
+    def retract_action_evidence(
+        self, ctx: Context, action_id: UUID, *, corrects_version: int, reference: str,
+        reason: str, approved_by: str, occurred_on: date | None = None,
+    ) -> Outcome:
+        """Retract one evidence reference of a progress report or completion claim."""
+        ctx.actor.require(Permission.CORRECT_ENTRIES, "retract entries")
+        action = self._load_for_change(Action, action_id, "action", ctx)
+        action.retract_evidence(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
+                                corrects_version=corrects_version, reference=reference,
+                                reason=reason, approved_by=approved_by)
         return self._save(ctx, action)
 
     def get_action(self, action_id: UUID, *, version: int | None = None,

@@ -8,11 +8,11 @@ from uuid import UUID
 
 from domain import clock
 from domain.action import Action, one_of
-from domain.actors import Permission, Role
+from domain.actors import Permission, Scope
 from domain.agency import Agency
 from domain.application import Context, HistoryEntry, LedgerCore, Outcome
 from domain.base import LedgerAggregate
-from domain.challenge import Challenge, ChallengeOutcome, SubjectType
+from domain.challenge import Challenge, SubjectType
 from domain.errors import Forbidden, InvalidInput
 from domain.review import Review
 
@@ -57,36 +57,28 @@ class ChallengeUseCases(LedgerCore):
     def escalate_challenge(self, ctx: Context, challenge_id: UUID, *, to_stage: int,
                            reason: str, occurred_on: date | None = None) -> Outcome:
         ctx.actor.require(Permission.ESCALATE_CHALLENGE, "escalate challenges")
-        actor = ctx.actor
-
-        def authorize(challenge: Challenge) -> None:
-            if (actor.role is Role.AGENCY_LEAD and actor.agency_id != challenge.addressed_to
-                    and actor.user_id != challenge.raised_by.user_id):
-                raise Forbidden(
-                    "an agency lead may only escalate challenges addressed to their agency "
-                    "or raised by them"
-                )
-
-        challenge = self._load_for_change(Challenge, challenge_id, "challenge", ctx, authorize)
-        challenge.escalate(actor=actor, occurred_on=occurred_on or clock.today(),
+        challenge = self._load_for_change(
+            Challenge, challenge_id, "challenge", ctx,
+            authorize=lambda c: self._check_addressed(ctx, c, "escalate challenges"))
+        challenge.escalate(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
                            to_stage=to_stage, reason=reason)
         return self._save(ctx, challenge)
 
-    def resolve_challenge(self, ctx: Context, challenge_id: UUID, *, outcome: str, reason: str,
-                          occurred_on: date | None = None) -> Outcome:
-        # Whoever raised a challenge may withdraw it; any other outcome is a decision for a
-        # role that resolves challenges.
-        may_resolve = ctx.actor.may(Permission.RESOLVE_CHALLENGE)
-        if not may_resolve and outcome != ChallengeOutcome.WITHDRAWN:
-            ctx.actor.require(Permission.RESOLVE_CHALLENGE, "resolve challenges")
-        def authorize(challenge: Challenge) -> None:
-            if not may_resolve and ctx.actor.user_id != challenge.raised_by.user_id:
-                raise Forbidden(
-                    f"role {ctx.actor.role.value} may only withdraw challenges it raised")
+    @staticmethod
+    def _check_addressed(ctx: Context, challenge: Challenge, doing: str) -> None:
+        if (ctx.actor.scope(Permission.ESCALATE_CHALLENGE) is Scope.ADDRESSED
+                and ctx.actor.agency_id != challenge.addressed_to):
+            raise Forbidden(f"an agency lead may only {doing} addressed to their agency")
 
-        challenge = self._load_for_change(Challenge, challenge_id, "challenge", ctx, authorize)
+    def resolve_challenge(self, ctx: Context, challenge_id: UUID, *, outcome: str, reason: str,
+                          meeting: str | None = None,
+                          occurred_on: date | None = None) -> Outcome:
+        ctx.actor.require(Permission.RESOLVE_CHALLENGE, "resolve challenges")
+        challenge = self._load_for_change(
+            Challenge, challenge_id, "challenge", ctx,
+            authorize=lambda c: c.check_resolver(ctx.actor, meeting))
         challenge.resolve(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
-                          outcome=outcome, reason=reason)
+                          outcome=outcome, reason=reason, meeting=meeting)
         return self._save(ctx, challenge)
 
     def get_challenge(self, challenge_id: UUID, *, version: int | None = None,

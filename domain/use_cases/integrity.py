@@ -7,6 +7,7 @@ domain stays free of storage and key files.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -53,9 +54,12 @@ class IntegrityUseCases(LedgerCore):
 
     def make_checkpoint(self, ctx: Context, *, origin: str, signer: Signer, tree: LogTree,
                         reason: str, size: int | None = None,
-                        occurred_on: date | None = None) -> CheckpointMade:
+                        occurred_on: date | None = None,
+                        sign: Callable[[Checkpoint], str] | None = None) -> CheckpointMade:
         """Sign (origin, size, root) of the tree (default: its current size) and record it
-        with who asked and why. Opens the log on first use."""
+        with who asked and why. Opens the log on first use. `sign` turns the checkpoint into
+        its signed note (default: sign_note with `signer`); the service passes one that first
+        checks the signer's own record of what it last signed (api/signer_state.py)."""
         _require_checkpointer(ctx.actor, "make checkpoints")
         for attempt in range(_ATTEMPTS):
             log = self._find_log(origin) or IntegrityLog.open(
@@ -68,13 +72,15 @@ class IntegrityUseCases(LedgerCore):
             if not 1 <= n <= tree.size:
                 raise InvalidInput(f"size must be between 1 and the log's size {tree.size}",
                                    field="size")
-            body = format_checkpoint_body(Checkpoint(origin, n, tree.root(n)))
+            checkpoint = Checkpoint(origin, n, tree.root(n))
             last = log.latest
             proof = tree.consistency_proof(last.size, n) if last and last.size <= n else []
+            log.check_extension(checkpoint.size, checkpoint.root_hash, proof)
+            note = (sign(checkpoint) if sign is not None
+                    else sign_note(format_checkpoint_body(checkpoint), signer))
             cp = log.record_checkpoint(actor=ctx.actor,
                                        occurred_on=occurred_on or clock.today(),
-                                       note=sign_note(body, signer), reason=reason,
-                                       consistency=proof)
+                                       note=note, reason=reason, consistency=proof)
             try:
                 return CheckpointMade(self._save(ctx, log), cp)
             except ConcurrentWrite:
@@ -148,6 +154,5 @@ def _require_checkpointer(actor: Actor, doing: str) -> None:
 
 
 def _require_scrutineer(actor: Actor, doing: str) -> None:
-    # No Permission exists for witnessing (domain/actors.py is shared); it is the scrutineer's.
-    if actor.role is not Role.SCRUTINEER:
+    if not actor.may(Permission.WITNESS):
         raise Forbidden(f"role {actor.role.value} may not {doing}; only scrutineers witness")

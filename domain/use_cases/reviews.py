@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -11,9 +12,10 @@ from eventsourcing.application import AggregateNotFoundError
 from domain import clock
 from domain.actors import Permission
 from domain.agency import Agency
-from domain.application import Context, HistoryEntry, LedgerCore, Outcome
+from domain.application import Context, HistoryEntry, Outcome
 from domain.errors import AlreadyExists, ConcurrentWrite
 from domain.review import Review, ReviewReference, reference_id
+from domain.use_cases.partnerships import PartnershipChecks
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class Recorded:
     item_id: UUID
 
 
-class ReviewUseCases(LedgerCore):
+class ReviewUseCases(PartnershipChecks):
     def record_incident(
         self, ctx: Context, *, reference: str, partnership: str, local_authority_area: str,
         age_band: str, harm: str, category: str, legal_status: str,
@@ -37,6 +39,7 @@ class ReviewUseCases(LedgerCore):
             age_band=age_band, harm=harm, category=category, legal_status=legal_status,
             agencies_involved=agencies_involved,
         )
+        self.check_partnerships([review.partnership], "partnership")
         self._check_reference_free(review.reference)
         for agency_id in review.agencies_involved:
             self._load(Agency, agency_id, "agency")
@@ -166,9 +169,35 @@ class ReviewUseCases(LedgerCore):
 
     def correct_date(self, ctx: Context, review_id: UUID, *, field: str, corrected: date,
                      reason: str, occurred_on: date | None = None) -> Outcome:
-        review = self._review_for("correct review dates", ctx, review_id)
+        ctx.actor.require(Permission.CORRECT_ENTRIES, "correct review dates")
+        review = self._load_for_change(Review, review_id, "review", ctx)
         review.correct_date(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
                             field=field, corrected=corrected, reason=reason)
+        return self._save(ctx, review)
+
+    def correct_review_entry(
+        self, ctx: Context, review_id: UUID, *, corrects_version: int, field: str,
+        corrected: Any, reason: str, approved_by: str, occurred_on: date | None = None,
+    ) -> Outcome:
+        """Correct a decision's rationale or criteria, or a finding's or recommendation's
+        text (the event at `corrects_version`)."""
+        ctx.actor.require(Permission.CORRECT_ENTRIES, "correct entries")
+        review = self._load_for_change(Review, review_id, "review", ctx)
+        review.correct_entry(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
+                             corrects_version=corrects_version, field=field,
+                             corrected=corrected, reason=reason, approved_by=approved_by)
+        return self._save(ctx, review)
+
+    def retract_review_entry(
+        self, ctx: Context, review_id: UUID, *, corrects_version: int, reason: str,
+        approved_by: str, occurred_on: date | None = None,
+    ) -> Outcome:
+        """Retract a finding or recommendation recorded in error."""
+        ctx.actor.require(Permission.CORRECT_ENTRIES, "retract entries")
+        review = self._load_for_change(Review, review_id, "review", ctx)
+        review.retract_entry(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
+                             corrects_version=corrects_version, reason=reason,
+                             approved_by=approved_by)
         return self._save(ctx, review)
 
     def close_review(self, ctx: Context, review_id: UUID, *, reason: str,

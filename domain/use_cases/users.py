@@ -11,7 +11,8 @@ from eventsourcing.application import AggregateNotFoundError
 from domain import clock
 from domain.actors import Actor, Permission
 from domain.agency import Agency
-from domain.application import Context, HistoryEntry, LedgerCore, Outcome
+from domain.application import Context, HistoryEntry, Outcome
+from domain.use_cases.partnerships import PartnershipChecks
 from domain.user import TokenIndex, User, hash_token, token_index_id
 
 
@@ -22,14 +23,29 @@ class IssuedToken:
     token_id: str
 
 
-class UserUseCases(LedgerCore):
+class UserUseCases(PartnershipChecks):
     def register_user(self, ctx: Context, *, name: str, role: str,
-                      agency_id: UUID | None = None) -> Outcome:
+                      agency_id: UUID | None = None,
+                      partnerships: list[str] | None = None) -> Outcome:
         ctx.actor.require(Permission.MANAGE_USERS, "register users")
         if agency_id is not None:
             self._load(Agency, agency_id, "agency").check_active("take on users")
         user = User.register(actor=ctx.actor, occurred_on=clock.today(), name=name, role=role,
                              agency_id=agency_id)
+        if partnerships:
+            user.set_partnerships(actor=ctx.actor, occurred_on=clock.today(),
+                                  partnerships=partnerships)
+            self.check_partnerships(user.partnerships, "partnerships")
+        return self._save(ctx, user)
+
+    def set_user_partnerships(self, ctx: Context, user_id: UUID, *,
+                              partnerships: list[str]) -> Outcome:
+        """The partnerships a user belongs to; a Board member then reads only theirs."""
+        ctx.actor.require(Permission.MANAGE_USERS, "set users' partnerships")
+        user = self._load_for_change(User, user_id, "user", ctx)
+        user.set_partnerships(actor=ctx.actor, occurred_on=clock.today(),
+                              partnerships=partnerships)
+        self.check_partnerships(user.partnerships, "partnerships")
         return self._save(ctx, user)
 
     def issue_token(self, ctx: Context, user_id: UUID) -> IssuedToken:

@@ -135,8 +135,12 @@ def test_the_export_round_trips_through_the_offline_verifier(iapi: Any):
     assert verdict.ok, verdict.report()
 
 
-def test_agency_leads_may_not_export(iapi: Any):
-    assert iapi.get("agency_lead", "/integrity/export").status_code == 403
+@pytest.mark.parametrize("who, status", [("scrutineer", 200), ("auditor", 200),
+                                         ("scb_manager", 403), ("board_member", 403),
+                                         ("agency_lead", 403)])
+def test_only_the_roles_the_readme_names_may_export(iapi: Any, who: str, status: int):
+    response = iapi.get(who, "/integrity/export")
+    assert response.status_code == status, response.text
 
 
 def test_signing_off_a_report_records_the_tree_and_makes_its_checkpoint(iapi: Any):

@@ -107,7 +107,7 @@ def test_unknown_id_is_404(api, method, path, body):
 def test_wrong_stage_is_409_naming_stage_and_allowed_next(api, case, template, body, names):
     who = "scb_manager"
     if template.startswith("/challenges"):  # a resolved challenge takes no response
-        ok(api.post("scrutineer", case.path("/challenges/{challenge}/resolution"),
+        ok(api.post("scb_manager", case.path("/challenges/{challenge}/resolution"),
                     {"outcome": "withdrawn", "reason": "raised in error"}))
         who = "lead_a"
     detail = refused(api, 409, lambda: api.post(who, case.path(template), body))["detail"]

@@ -1,6 +1,7 @@
 """Every role against every endpoint: a role that may not act gets 403 problem+json and
 nothing is written; a role that may act is never refused for its role (it may still meet
-a domain rule: 409/422). Agency leads act for their own agency only."""
+a domain rule: 409/422). Agency leads act for their own agency only. The expectations are
+DOMAIN.md's table, written here from it (not from domain/actors.py's grants)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.principals import AS_MANAGER
+from tests.principals import AS_MANAGER, as_lead_of
 from tests.scenarios import Scenario
 
 ROLES = ["scb_manager", "lead_a", "lead_b", "board_member", "scrutineer", "auditor"]
 EVERYONE = set(ROLES)
 MANAGER = {"scb_manager"}
-RAISERS = {"scb_manager", "lead_a", "lead_b", "board_member", "scrutineer"}
+# Any partner agency's lead, the SCB manager and the scrutineer raise challenges; the Board
+# does not (it resolves them at stage 4).
+RAISERS = {"scb_manager", "lead_a", "lead_b", "scrutineer"}
 DAY = (date.today() - timedelta(days=20)).isoformat()
 
 
@@ -24,6 +27,8 @@ def world(api):
     review = scenario.review([api.agency_a], reference="MATRIX-01")
     action = scenario.assign(review, api.agency_a).id
     challenge = scenario.challenge(action, api.agency_a)
+    api.ledger.report_progress(as_lead_of(api.agency_a), action, narrative="n", rag="green",
+                               evidence=["Register"], occurred_on=scenario.on)
     user = api.ledger.register_user(AS_MANAGER, name="Someone", role="auditor").id
     token_id = api.ledger.issue_token(AS_MANAGER, user).token_id
     return {"review": review.review_id, "finding": review.finding_id,
@@ -38,6 +43,7 @@ def endpoints(w):
         f"/challenges/{w['challenge']}", f"/agencies/{w['agency']}"
     u = f"/users/{w['user']}"
     reason = {"reason": "because"}
+    approved = {"reason": "because", "approved_by": "sub-committee"}
     return [
         ("GET", g, None, EVERYONE), ("GET", f"{g}/history", None, EVERYONE),
         ("GET", r, None, EVERYONE), ("GET", f"{r}/history", None, EVERYONE),
@@ -60,7 +66,7 @@ def endpoints(w):
                               "agencies_involved": [], "occurred_on": DAY}, MANAGER),
         ("POST", f"{r}/panel-notification", None, MANAGER),
         ("POST", f"{r}/rapid-review", {"summary": "s"}, MANAGER),
-        ("POST", f"{r}/local-decision", {"conduct_review": True, "criteria": [],
+        ("POST", f"{r}/local-decision", {"conduct_review": True, "criteria": ["recurrent_themes"],
                                          "rationale": "r"}, MANAGER),
         ("POST", f"{r}/panel-decision", {"national_review": False, "criteria": [],
                                          "rationale": "r"}, MANAGER),
@@ -89,16 +95,29 @@ def endpoints(w):
         ("POST", f"{a}/due-date", {"due_on": (date.today() + timedelta(days=99)).isoformat(),
                                    "reason": "r", "approved_by": "sub-committee"}, MANAGER),
         ("POST", f"{a}/escalation", reason, MANAGER),
-        ("POST", f"{a}/board-outcome", {"outcome": "o", "meeting": "m"}, {"board_member"}),
+        ("POST", f"{a}/board-outcome", {"outcome": "o", "meeting": "m"},
+         {"board_member", "scb_manager"}),  # the manager minutes the Board
         ("POST", f"{a}/impact", {"impact": "limited", "narrative": "n"}, MANAGER),
         ("POST", f"{a}/withdrawal", reason, MANAGER),
         ("POST", "/challenges", {"subject_type": "action_update", "subject_id": str(w["action"]),
                                  "grounds": "g", "addressed_to": str(w["agency"])}, RAISERS),
         ("POST", f"{c}/response", {"response": "r"}, {"lead_a"}),
-        ("POST", f"{c}/escalation", {"to_stage": 2, "reason": "r"},
-         {"scb_manager", "lead_a", "board_member", "scrutineer"}),
-        ("POST", f"{c}/resolution", {"outcome": "upheld", "reason": "r"},
-         {"scb_manager", "board_member"}),
+        ("POST", f"{c}/escalation", {"to_stage": 2, "reason": "r"}, {"lead_a", "scrutineer"}),
+        # At stage 2 (after the escalation above, or 1 if it was refused): the raiser (another
+        # scrutineer user here) or the SCB manager; the Board only at stage 4.
+        ("POST", f"{c}/resolution", {"outcome": "upheld", "reason": "r"}, MANAGER),
+        # Corrections (versions: the local decision is the review's 4th event, the progress
+        # report the action's 2nd) and partnerships, last: they change what came before.
+        ("POST", f"{a}/corrections", {"corrects_version": 2, "field": "narrative",
+                                      "corrected": "n2", **approved}, MANAGER),
+        ("POST", f"{a}/evidence-retractions", {"corrects_version": 2, "reference": "Register",
+                                               **approved}, MANAGER),
+        ("POST", f"{r}/corrections", {"corrects_version": 4, "field": "rationale",
+                                      "corrected": "r2", **approved}, MANAGER),
+        ("POST", f"{u}/partnerships", {"partnerships": ["Staffordshire"]}, MANAGER),
+        ("GET", "/reports/yearly", None, EVERYONE), ("GET", "/partnerships", None, EVERYONE),
+        ("POST", "/partnerships", {"name": "Staffordshire", "areas": ["Staffordshire"],
+                                   "safeguarding_partners": [str(w["agency"])]}, MANAGER),
     ]
 
 

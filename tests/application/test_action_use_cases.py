@@ -182,7 +182,7 @@ def test_escalation_and_holding_to_account(
     action_id = assign(ledger, commissioned_review)
     ledger.escalate_action(AS_MANAGER, action_id, reason="No progress for 90 days")
     with pytest.raises(Forbidden):
-        ledger.hold_to_account(AS_MANAGER, action_id, outcome="o", meeting="m")
+        ledger.hold_to_account(AS_SCRUTINEER, action_id, outcome="o", meeting="m")
     ledger.hold_to_account(AS_BOARD, action_id, outcome="Agency to report monthly",
                            meeting="Board 2025-06-19")
     action = ledger.get_action(action_id)

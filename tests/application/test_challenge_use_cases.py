@@ -113,11 +113,15 @@ def test_addressed_lead_escalates_to_the_next_stage(
     assert [e.stage for e in challenge.stage_history] == [1, 2]
 
 
-def test_lead_who_raised_a_challenge_may_escalate_it(
+def test_lead_who_raised_a_challenge_against_another_agency_does_not_escalate_it(
         ledger: Ledger, commissioned_review: Any) -> None:
+    # DOMAIN.md: an agency lead escalates challenges addressed to its agency; the scrutineer
+    # escalates any.
     raiser = as_lead_of(commissioned_review.other_agency_id)
     challenge_id = raise_on_review(ledger, commissioned_review, raiser)
-    ledger.escalate_challenge(raiser, challenge_id, to_stage=2, reason="No answer in a week")
+    with pytest.raises(Forbidden, match="addressed to their agency"):
+        ledger.escalate_challenge(raiser, challenge_id, to_stage=2, reason="No answer")
+    ledger.escalate_challenge(AS_SCRUTINEER, challenge_id, to_stage=2, reason="No answer")
     assert ledger.get_challenge(challenge_id).stage == 2
 
 
@@ -138,15 +142,18 @@ def test_raiser_may_withdraw_without_resolving_rights(
     assert ledger.get_challenge(challenge_id).outcome == "withdrawn"
 
 
-def test_raiser_without_resolving_rights_cannot_uphold(
+def test_raiser_accepts_the_response_at_stages_1_to_3(
         ledger: Ledger, commissioned_review: Any) -> None:
     challenge_id = raise_on_review(ledger, commissioned_review)
-    with pytest.raises(Forbidden):
-        ledger.resolve_challenge(AS_SCRUTINEER, challenge_id, outcome="upheld", reason="r")
+    ledger.resolve_challenge(AS_SCRUTINEER, challenge_id, outcome="not_upheld",
+                             reason="The response answers the grounds")
+    assert ledger.get_challenge(challenge_id).outcome == "not_upheld"
 
 
 def test_board_resolves_and_nothing_follows(ledger: Ledger, commissioned_review: Any) -> None:
     challenge_id = raise_on_review(ledger, commissioned_review)
+    for stage in (2, 3, 4):
+        ledger.escalate_challenge(AS_SCRUTINEER, challenge_id, to_stage=stage, reason="r")
     ledger.resolve_challenge(AS_BOARD, challenge_id, outcome="upheld",
                              reason="Decision to be revisited at the next Board")
     with pytest.raises(WrongStage, match="resolved .upheld."):
@@ -168,6 +175,6 @@ def test_only_the_raiser_may_withdraw_without_resolving_rights(
         ledger: Ledger, commissioned_review: Any) -> None:
     challenge_id = raise_on_review(ledger, commissioned_review)
     other_scrutineer = Context(Actor(user_id="u-scrutineer-2", role=Role.SCRUTINEER))
-    with pytest.raises(Forbidden, match="only withdraw challenges it raised"):
+    with pytest.raises(Forbidden, match="resolved by the one who raised it"):
         ledger.resolve_challenge(other_scrutineer, challenge_id, outcome="withdrawn",
                                  reason="r")

@@ -29,6 +29,7 @@ from ledger_verifier.verifier import (
     parse_tlog_proof,
     sign_note,
 )
+from tests.integration import page_verifier
 from tests.principals import AS_MANAGER, AS_OPERATOR
 
 RESULT = re.compile(r"FAILED \((\w+)\)(?: at position (\d+))?")
@@ -142,10 +143,21 @@ class World:
         return self._outcome(*self.cli("verify", "--live", "--public-key", self.vkey, *extra))
 
     def bundle(self, *extra: str) -> tuple[str | None, int | None]:
+        """The package's verdict on an export; a verifier written from docs/integrity.md
+        alone (page_verifier.py) must agree: the same success or failure, and the same first
+        bad position where the package names one."""
         path = self.tmp / "export.sglb"
         code, output = self.cli("export", str(path))
         assert code == 0, output
-        return self._outcome(*self.cli("verify", str(path), "--public-key", self.vkey, *extra))
+        kind, position = self._outcome(*self.cli("verify", str(path), "--public-key",
+                                                 self.vkey, *extra))
+        trusted = [Path(extra[i + 1]).read_text() for i, arg in enumerate(extra)
+                   if arg == "--checkpoint"]
+        page = page_verifier.verify(path.read_bytes(), [self.vkey], trusted)
+        assert page.ok == (kind is None), (kind, position, page)
+        if position is not None:
+            assert page.position == position, (kind, position, page)
+        return kind, position
 
     def both(self, *extra: str) -> list[tuple[str | None, int | None]]:
         return [self.live(*extra), self.bundle(*extra)]

@@ -187,11 +187,24 @@ def test_escalation_then_hold_to_account_clears_escalation() -> None:
     assert action.held_to_account[0].meeting == "Board 2025-02-20"
 
 
-def test_second_escalation_before_the_board_acts_is_refused() -> None:
+def test_escalation_climbs_the_ladder_and_stops_at_the_top() -> None:
     action = new_action()
-    action.escalate_to_board(actor=MANAGER, occurred_on=DAY, reason="r")
-    with pytest.raises(WrongStage, match="escalated"):
-        action.escalate_to_board(actor=MANAGER, occurred_on=DAY, reason="r")
+    for level in ("sub_group", "delegated_partners", "lead_partners"):
+        action.escalate(actor=MANAGER, occurred_on=DAY, reason=f"to {level}")
+        assert action.escalation_level == level
+    with pytest.raises(WrongStage, match="escalated to lead_partners"):
+        action.escalate(actor=MANAGER, occurred_on=DAY, reason="r")
+    assert [s.level for s in action.escalation_steps] == [
+        "sub_group", "delegated_partners", "lead_partners"]
+
+
+def test_escalation_skips_no_level() -> None:
+    action = new_action()
+    with pytest.raises(InvalidInput, match="only to sub_group") as error:
+        action.escalate(actor=MANAGER, occurred_on=DAY, reason="r", to_level="lead_partners")
+    assert error.value.field == "to_level"
+    with pytest.raises(InvalidInput):
+        action.escalate(actor=MANAGER, occurred_on=DAY, reason="r", to_level="the_king")
 
 
 def test_hold_to_account_needs_an_escalation() -> None:

@@ -46,9 +46,14 @@ steps = st.builds(
 @dataclass
 class Model:
     status: str = "open"
-    escalated: bool = False
+    levels: int = 0  # rungs of the escalation ladder climbed (3: the top, the Board's turn)
+    escalated_day: int = 0
     impact: bool = False
     due_on: date = FIRST_DUE
+
+    @property
+    def escalated(self) -> bool:
+        return self.levels > 0
 
     def accepts(self, s: Step) -> bool:
         allowed = {
@@ -58,7 +63,8 @@ class Model:
             "reject_completion": self.status == "completion_claimed",
             "revise_due_date": self.status in LIVE and s.due_on != self.due_on
             and s.due_on >= ASSIGNED,
-            "escalate_to_board": self.status in LIVE and not self.escalated,
+            "escalate_to_board": self.status in LIVE and self.levels < 3
+            and s.day >= self.escalated_day,
             "hold_to_account": self.escalated and self.status != "withdrawn",
             "evaluate_impact": self.status == "assured" and not self.impact
             and s.impact != "huge",
@@ -77,9 +83,11 @@ class Model:
             case "revise_due_date":
                 self.due_on = s.due_on
             case "escalate_to_board":
-                self.escalated = True
+                self.levels += 1
+                self.escalated_day = s.day
             case "hold_to_account":
-                self.escalated = False
+                self.levels = 0
+                self.escalated_day = 0
             case "evaluate_impact":
                 self.impact = True
             case "withdraw":

@@ -49,27 +49,84 @@ def test_add_working_days_skips_weekends_and_bank_holidays(start: date, n: int,
     assert add_working_days(start, n) == due
 
 
-@pytest.mark.parametrize(("n", "due"), [(0, D(2024, 1, 8)), (1, D(2024, 1, 9)),
-                                        (5, D(2024, 1, 15))])
-def test_a_clock_started_on_a_saturday_counts_from_the_next_working_day(n: int,
-                                                                       due: date) -> None:
-    # Saturday 6 January 2024: day 0 moves to Monday 8 January.
+@pytest.mark.parametrize(("n", "due"), [(0, D(2024, 1, 6)), (1, D(2024, 1, 8)),
+                                        (5, D(2024, 1, 12))])
+def test_a_clock_started_on_a_saturday_counts_the_working_days_after_it(n: int,
+                                                                        due: date) -> None:
+    # Saturday 6 January 2024 is day 0; Monday 8 January is working day 1.
     assert add_working_days(D(2024, 1, 6), n) == due
 
 
 @pytest.mark.parametrize(
     ("start", "n", "due"),
     [
-        (D(2024, 12, 25), 1, D(2024, 12, 30)),  # day 0 moves to Friday 27 December
-        (D(2024, 12, 25), 5, D(2025, 1, 6)),
-        (D(2024, 3, 29), 5, D(2024, 4, 9)),  # Good Friday: day 0 is Tuesday 2 April
-        (D(2024, 5, 6), 5, D(2024, 5, 14)),  # early May bank holiday: day 0 is Tuesday
+        (D(2024, 12, 25), 1, D(2024, 12, 27)),  # Christmas Day is day 0; Friday 27 is day 1
+        (D(2024, 12, 25), 5, D(2025, 1, 3)),
+        (D(2024, 3, 29), 5, D(2024, 4, 8)),  # Good Friday is day 0; Tuesday 2 April is day 1
+        (D(2024, 4, 1), 5, D(2024, 4, 8)),  # Easter Monday
+        (D(2024, 5, 6), 5, D(2024, 5, 13)),  # early May bank holiday
     ],
 )
-def test_a_clock_started_on_a_bank_holiday_counts_from_the_next_working_day(
+def test_a_clock_started_on_a_bank_holiday_counts_the_working_days_after_it(
     start: date, n: int, due: date,
 ) -> None:
     assert add_working_days(start, n) == due
+
+
+@pytest.mark.parametrize(
+    ("weekday_start", "later_starts"),
+    [
+        # Friday 20 December 2024, then the weekend before Christmas.
+        (D(2024, 12, 20), [D(2024, 12, 21), D(2024, 12, 22)]),
+        # Christmas Eve 2024, then Christmas Day and Boxing Day.
+        (D(2024, 12, 24), [D(2024, 12, 25), D(2024, 12, 26)]),
+        # Tuesday 31 December 2024, then New Year's Day 2025.
+        (D(2024, 12, 31), [D(2025, 1, 1)]),
+        # Maundy Thursday 2024, then Good Friday, the Easter weekend and Easter Monday.
+        (D(2024, 3, 28), [D(2024, 3, 29), D(2024, 3, 30), D(2024, 3, 31), D(2024, 4, 1)]),
+        # Maundy Thursday 2025, then Easter 2025.
+        (D(2025, 4, 17), [D(2025, 4, 18), D(2025, 4, 19), D(2025, 4, 20), D(2025, 4, 21)]),
+    ],
+)
+def test_a_non_working_start_has_the_deadlines_of_the_working_day_before_it(
+    weekday_start: date, later_starts: list[date],
+) -> None:
+    # No working day falls between the working day and the later starts, so the working days
+    # that follow them are the same and so are the deadlines.
+    for n in (1, 5, 7, 15):
+        for start in later_starts:
+            assert add_working_days(start, n) == add_working_days(weekday_start, n)
+
+
+def test_awareness_on_saturday_21_december_2024_is_due_as_on_friday_20_december() -> None:
+    today = D(2025, 2, 1)
+    for aware_on in (D(2024, 12, 20), D(2024, 12, 21)):
+        due = {d.name: d.due_on for d in review_deadlines(today=today, aware_on=aware_on)}
+        assert due == {"panel_notification": D(2024, 12, 31),
+                       "rapid_review": D(2025, 1, 15)}
+
+
+@pytest.mark.parametrize(
+    ("aware_on", "notification", "rapid_review"),
+    [
+        (D(2025, 4, 19), D(2025, 4, 28), D(2025, 5, 13)),  # Easter Saturday 2025
+        (D(2025, 4, 21), D(2025, 4, 28), D(2025, 5, 13)),  # Easter Monday 2025
+        (D(2024, 12, 26), D(2025, 1, 3), D(2025, 1, 17)),  # Boxing Day 2024
+    ],
+)
+def test_review_deadlines_from_a_holiday_start(aware_on: date, notification: date,
+                                               rapid_review: date) -> None:
+    due = {d.name: d.due_on
+           for d in review_deadlines(today=D(2025, 6, 1), aware_on=aware_on)}
+    assert due == {"panel_notification": notification, "rapid_review": rapid_review}
+
+
+def test_the_rapid_review_clock_may_start_at_the_notification() -> None:
+    # Notified on Saturday 21 December 2024: 15 working days after it, as after Friday 20th.
+    found = review_deadlines(today=D(2025, 2, 1), aware_on=D(2024, 12, 19),
+                             notified_on=D(2024, 12, 21),
+                             rapid_review_clock=RapidReviewClock.NOTIFICATION)
+    assert [d.due_on for d in found if d.name == "rapid_review"] == [D(2025, 1, 15)]
 
 
 def test_bank_holidays_and_weekends_are_not_working_days() -> None:

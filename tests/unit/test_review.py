@@ -306,7 +306,7 @@ def test_a_local_decision_criterion_outside_regulation_11_is_refused() -> None:
 def test_a_blank_rationale_is_refused() -> None:
     review = at(Stage.RAPID_REVIEW_COMPLETED)
     with pytest.raises(InvalidInput) as error:
-        review.record_local_decision(actor=MANAGER, occurred_on=DAY, conduct_review=True,
+        review.record_local_decision(actor=MANAGER, occurred_on=DAY, conduct_review=False,
                                      criteria=[], rationale="  ")
     assert error.value.field == "rationale"
 

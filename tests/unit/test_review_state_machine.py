@@ -142,10 +142,12 @@ def run(review: Review, s: Step, day: date) -> None:
     if c in NO_TEXT:
         getattr(review, c)(**kw)
     elif c == "record_local_decision":
-        review.record_local_decision(**kw, conduct_review=s.conduct, criteria=[],
+        review.record_local_decision(**kw, conduct_review=s.conduct,
+                                     criteria=["recurrent_themes"] if s.conduct else [],
                                      rationale=text)
     elif c == "record_panel_decision":
-        review.record_panel_decision(**kw, national_review=s.conduct, criteria=[],
+        review.record_panel_decision(**kw, national_review=s.conduct,
+                                     criteria=["recurrent_themes"] if s.conduct else [],
                                      rationale=text)
     elif c == "record_finding":
         review.record_finding(**kw, text=text, themes=["theme"])
