@@ -7,7 +7,8 @@ one-second timeout (settings.postgres_connect_timeout) a request learns within a
 seconds that the store is away and answers 503. Pooled connections are checked before use
 (POSTGRES_PRE_PING), so a restarted server's dead connections are replaced, not lent out.
 
-A retried insert whose first COMMIT was in fact recorded (the acknowledgement lost) fails
+An insert for which no connection could be had is NotSent: the Ledger then knows nothing was
+recorded. A retried insert whose first COMMIT was in fact recorded (the acknowledgement lost) fails
 on the unique key: the Ledger then looks its events up in the store and answers that the
 write was recorded (domain/application.py, `already_recorded`).
 
@@ -21,7 +22,9 @@ from typing import Any
 from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
+from psycopg_pool import PoolTimeout
 
+from domain.errors import NotSent
 from projections.db import quick_reconnect
 
 _SHORT = retry((InterfaceError, OperationalError), max_attempts=2, wait=0.1)
@@ -38,7 +41,16 @@ class LedgerRecorder(PostgresApplicationRecorder):
         if not type(pool).__name__.startswith("QuickReconnect"):
             pool.__class__ = quick_reconnect(type(pool))
 
-    insert_events = _SHORT(_BASE.insert_events.__wrapped__)  # type: ignore[attr-defined]
+    _insert_with_retries = _SHORT(_BASE.insert_events.__wrapped__)  # type: ignore[attr-defined]
+
+    def insert_events(self, stored_events: Any, **kwargs: Any) -> Any:
+        try:
+            return self._insert_with_retries(stored_events, **kwargs)
+        except OperationalError as error:
+            if isinstance(error.__cause__, PoolTimeout):  # nothing reached the server
+                raise NotSent(str(error)) from error
+            raise
+
     select_events = _SHORT(_BASE.select_events.__wrapped__)  # type: ignore[attr-defined]
     select_notifications = _SHORT(
         _BASE.select_notifications.__wrapped__)  # type: ignore[attr-defined]

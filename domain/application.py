@@ -31,6 +31,7 @@ from domain.errors import (
     ConcurrentWrite,
     IdempotencyKeyReused,
     NotFound,
+    NotSent,
     OutcomeUnknown,
     StaleVersion,
 )
@@ -112,6 +113,8 @@ class LedgerCore(Application[UUID]):
             raise ConcurrentWrite(
                 "another write to this record was saved first; reload it and try again"
             ) from error
+        except NotSent:
+            raise  # no connection was had: nothing was recorded
         except (OperationalError, InterfaceError) as error:
             # Refused or lost on the way: recorded only if the store has these very events.
             try:

@@ -42,3 +42,18 @@ def test_a_conflict_that_recorded_nothing_is_still_409(ledger, monkeypatch):
     monkeypatch.setattr(type(ledger), "save", save)
     with pytest.raises(ConcurrentWrite):
         ledger.register_agency(AS_OPERATOR, **AGENCY)
+
+
+def test_a_write_that_was_never_sent_is_not_looked_for(ledger, monkeypatch):
+    from domain.errors import NotSent
+
+    def save(self, *objs, **kwargs):
+        raise NotSent("couldn't get a connection after 1.00 sec")
+
+    def looked(*_):
+        raise AssertionError("nothing was sent: nothing to look for")
+
+    monkeypatch.setattr(type(ledger), "save", save)
+    monkeypatch.setattr(type(ledger), "already_recorded", looked)
+    with pytest.raises(OperationalError):
+        ledger.register_agency(AS_OPERATOR, **AGENCY)
