@@ -3,14 +3,14 @@
 The library retries each statement ten times (0.2 s apart) on a connection error, and each
 try waits up to the pool's timeout for a connection: with the server away, a request hung for
 the whole outage. Here a statement is tried twice (0.1 s apart), so that with the pool's
-one-second timeout (settings.postgres_connect_timeout) a request learns within about two
-seconds that the store is away and answers 503. Pooled connections are checked before use
+half-second wait (settings.postgres_pool_timeout, set by api/composition.py) a request learns
+within about a second that the store is away and answers 503. Pooled connections are checked before use
 (POSTGRES_PRE_PING), so a restarted server's dead connections are replaced, not lent out.
 
-An insert for which no connection could be had is NotSent: the Ledger then knows nothing was
-recorded. A retried insert whose first COMMIT was in fact recorded (the acknowledgement lost) fails
-on the unique key: the Ledger then looks its events up in the store and answers that the
-write was recorded (domain/application.py, `already_recorded`).
+An insert for which no connection could be had is NotSent: the Ledger then knows nothing
+was recorded. A retried insert whose first COMMIT was in fact recorded (the acknowledgement
+lost) fails on the unique key: the Ledger then looks its events up in the store and answers
+that the write was recorded (domain/application.py, `already_recorded`).
 
 Chosen with APPLICATION_RECORDER_TOPIC (api/settings.py); nothing else changes.
 """

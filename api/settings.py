@@ -55,9 +55,11 @@ class Settings(BaseSettings):
     postgres_pool_size: int | None = Field(None, ge=1, description="default: api_threads // 2")
     postgres_max_overflow: int | None = Field(None, ge=0, description=(
         "default: api_threads - pool size"))
-    # Seconds a request waits for a pooled connection (and, at least 2 s, for a new one):
-    # with the server away, a request answers 503 within about twice this (api/pg_recorder).
-    postgres_connect_timeout: int = Field(1, ge=1, le=60)
+    # Seconds to open a new connection (libpq's minimum is 2).
+    postgres_connect_timeout: int = Field(2, ge=1, le=60)
+    postgres_pool_timeout: float = Field(0.5, gt=0, le=60, description=(
+        "seconds a statement waits for a pooled connection; twice this is about how long a "
+        "request takes to answer 503 while the database is away"))
 
     max_request_body: int = Field(256 * 1024, ge=1024, description=(
         "largest request body in bytes; larger ones get 413 before they are read"))

@@ -519,14 +519,14 @@ class PostgresDb(Db):
     dialect = "postgres"
 
     def __init__(self, conninfo: str, kwargs: dict[str, Any], schema: str, *,
-                 max_size: int = 4, timeout: float = 2.0) -> None:
+                 max_size: int = 4, timeout: float = 1.0) -> None:
         super().__init__()
         from psycopg_pool import ConnectionPool
 
         self.schema = schema or "public"
         self.kwargs = {k: v for k, v in kwargs.items() if k != "row_factory"}
         # A server that went away must cost a reader about `timeout`, not minutes.
-        self.kwargs.setdefault("connect_timeout", max(1, int(timeout)))
+        self.kwargs.setdefault("connect_timeout", 2)
         self.conninfo = conninfo
         self.identity = f"{self.schema}@{self.kwargs.get('dbname', '')}"
         self._staged: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()

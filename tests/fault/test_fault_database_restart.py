@@ -153,7 +153,7 @@ def test_restart_and_outage_under_write_load(private_pg, fault_schema, mode):
         asked = time.monotonic()
         readyz = httpx.get(f"{base}/readyz", timeout=10)
         assert readyz.status_code == 503 and readyz.json()["down"] == ["store"], readyz.text
-        assert time.monotonic() - asked < 2.6
+        assert time.monotonic() - asked < 2.0
         time.sleep(10 - (time.monotonic() - down_from))
         down_until = time.monotonic()
         private_pg.start()
@@ -183,7 +183,8 @@ def test_restart_and_outage_under_write_load(private_pg, fault_schema, mode):
     assert while_down, "no request was answered while the database was down"
     assert {a.status for a in while_down} == {503}, Counter(a.status for a in while_down)
     slowest = max(a.seconds for a in while_down)
-    assert slowest < 2.6, f"a 503 took {slowest:.1f} s"
+    print(f"while down: {len(while_down)} answers, all 503, the slowest in {slowest:.2f} s")
+    assert slowest < 2.0, f"a 503 took {slowest:.1f} s"
     assert recovered < 5 and ready < 5, (recovered, ready)
 
     ledger = Ledger(env=settings.eventsourcing_env())
