@@ -43,18 +43,18 @@ class Settings(BaseSettings):
     postgres_schema: str = "public"
     # Connections, per process (README, "Sizing"): a request holds at most one connection of
     # each pool at a time, so no pool needs more than the threads that run requests. Per
-    # API worker: the events pool api_threads (half kept open, half overflow), the views'
-    # and the Merkle log's pools max(2, api_threads // 2) each, and 2 dedicated ones (LISTEN
-    # and the views' locks) with in-process projections. The projection worker: 2 + 2 + 2
-    # + 2 (Settings.for_worker). At most:
-    #   workers * (api_threads + 2 * max(2, api_threads // 2) + 2) + 8
+    # API worker: the events pool api_threads + 2 (half kept open; 2 for the process's own
+    # loops), the views' and the Merkle log's pools max(2, api_threads // 2) each, and 2
+    # dedicated ones (LISTEN and the views' locks) with in-process projections. The
+    # projection worker: 2 + 2 + 2 + 2 (Settings.for_worker). At most:
+    #   workers * (api_threads + 2 + 2 * max(2, api_threads // 2) + 2) + 8
     # which must stay under PostgreSQL's max_connections less its 3 reserved, with room for
-    # a rolling restart or a second deployment. The compose file (2 workers, 8 threads): 44.
+    # a rolling restart or a second deployment. The compose file (2 workers, 8 threads): 48.
     api_threads: int = Field(8, ge=2, le=200, description="threads that run requests, per "
                              "API worker (also the size of its pools)")
     postgres_pool_size: int | None = Field(None, ge=1, description="default: api_threads // 2")
     postgres_max_overflow: int | None = Field(None, ge=0, description=(
-        "default: api_threads - pool size"))
+        "default: api_threads + 2 - pool size"))
     # Seconds to open a new connection (libpq's minimum is 2).
     postgres_connect_timeout: int = Field(2, ge=1, le=60)
     postgres_pool_timeout: float = Field(0.5, gt=0, le=60, description=(
@@ -95,14 +95,16 @@ class Settings(BaseSettings):
     def events_pool_overflow(self) -> int:
         if self.postgres_max_overflow is not None:
             return self.postgres_max_overflow
-        return max(0, self.api_threads - self.events_pool_size)
+        # The request threads, and 2 more for this process's own loops (the in-process
+        # runner's reads of the log, the Merkle log's catching up).
+        return max(0, self.api_threads + 2 - self.events_pool_size)
 
     @property
     def views_pool_size(self) -> int:
         return max(2, self.api_threads // 2)
 
     def for_worker(self) -> Settings:
-        """The projection worker's settings: one loop, so small pools (2 + 2)."""
+        """The projection worker's settings: one loop, so small pools (2 + 2 + 2)."""
         return self.model_copy(update={"api_threads": 2, "postgres_pool_size": 1,
                                        "postgres_max_overflow": 1})
 
