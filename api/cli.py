@@ -54,7 +54,6 @@ def serve(
     # app's own JSON lines, without query strings (api/observability.py).
     from api.server import BoundedH11Protocol
 
-    BoundedH11Protocol.header_timeout = settings().header_timeout
     uvicorn.run("api.asgi:app_factory", factory=True, host=host, port=port, workers=workers,
                 http=BoundedH11Protocol, timeout_keep_alive=5,
                 h11_max_incomplete_event_size=16 * 1024, timeout_graceful_shutdown=10,

@@ -10,13 +10,22 @@ closed. Bodies have their own deadline in the app (api/edge.py), and their size 
 from __future__ import annotations
 
 import asyncio
+from functools import cache
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 
+@cache
+def header_timeout() -> float:
+    """LEDGER_HEADER_TIMEOUT, read once per process: uvicorn's workers are spawned, so a value
+    set on the class in the parent would not reach them."""
+    from api.settings import Settings
+
+    return Settings().header_timeout
+
+
 class BoundedH11Protocol(H11Protocol):
-    header_timeout = 10.0  # set by `ledger serve` from LEDGER_HEADER_TIMEOUT
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -43,7 +52,7 @@ class BoundedH11Protocol(H11Protocol):
 
     def _arm(self) -> None:
         self._disarm()
-        self._header_deadline = self.loop.call_later(self.header_timeout, self._too_slow)
+        self._header_deadline = self.loop.call_later(header_timeout(), self._too_slow)
 
     def _disarm(self) -> None:
         if self._header_deadline is not None:

@@ -23,10 +23,11 @@ pytestmark = [pytest.mark.fault, pytest.mark.xdist_group("fault")]
 
 
 @contextmanager
-def ledger_serve(env: dict[str, str]) -> Iterator[int]:
+def ledger_serve(env: dict[str, str], workers: int = 1) -> Iterator[int]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-c", "from api.cli import main; main()", "serve", "--port", str(port)],
+        [sys.executable, "-c", "from api.cli import main; main()", "serve", "--port", str(port),
+         "--workers", str(workers)],
         env={**os.environ, **env}, stdout=subprocess.DEVNULL)
     try:
         wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200, 30)
@@ -49,10 +50,12 @@ def closed_within(sock: socket.socket, seconds: float) -> float:
     return time.monotonic() - start
 
 
-def test_unfinished_headers_and_slow_bodies_are_cut_off(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_unfinished_headers_and_slow_bodies_are_cut_off(tmp_path, workers):
     env = {"LEDGER_STORE": "sqlite", "LEDGER_DATA_DIR": str(tmp_path),
-           "LEDGER_HEADER_TIMEOUT": "1", "LEDGER_BODY_TIMEOUT": "1"}
-    with ledger_serve(env) as port:
+           "LEDGER_HEADER_TIMEOUT": "1", "LEDGER_BODY_TIMEOUT": "1",
+           "LEDGER_PROJECTIONS": "in_process" if workers == 1 else "external"}
+    with ledger_serve(env, workers) as port:
         silent = socket.create_connection(("127.0.0.1", port))
         partial = socket.create_connection(("127.0.0.1", port))
         partial.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # never finished
