@@ -21,12 +21,16 @@ from api.routes import (
     dashboard,
     health,
     integrity,
+    pack,
+    pages,
     partnerships,
     reports,
     reviews,
+    sign_in,
     users,
 )
 from api.settings import Settings
+from api.web import error_page
 from domain.actors import ROLES_PREAMBLE, render_roles_table
 from domain.ledger import Ledger
 
@@ -42,7 +46,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         # The threads that run requests (the sync routes and dependencies): the pools are
         # sized to them (api/settings.py), so a request never waits long for a connection.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
-        with open_services(settings, ledger=ledger) as services:
+        with open_services(settings, ledger=ledger, pages=True) as services:
             app.state.services = services
             try:
                 yield
@@ -57,7 +61,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
                     "## Who may do what\n\n" + ROLES_PREAMBLE + render_roles_table(),
         lifespan=lifespan,
     )
-    errors.install(app)
+    errors.install(app, html_page=error_page)
     # Outermost but for Starlette's error middleware: refuses oversized bodies and control
     # characters before routing or authentication, and logs and counts every request.
     app.add_middleware(Edge, max_body=settings.max_request_body,
@@ -66,6 +70,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
                    reviews.router,
                    actions.router, challenges.router, board.router, reports.router,
                    audit.router,
-                   dashboard.router, integrity.router):
+                   dashboard.router, integrity.router, sign_in.router, pages.router,
+                   pack.router):
         app.include_router(router)
     return app

@@ -101,6 +101,67 @@ def users_revoke(
     out.print(f"token {token_id} of user {user_id} revoked")
 
 
+@users_app.command("link")
+def users_link(
+    user_id: Annotated[str, typer.Argument(help="the user who will sign in")],
+    base_url: Annotated[str, typer.Option(help="where people reach the pages")] = (
+        "http://127.0.0.1:8000"),
+) -> None:
+    """Issue a one-time sign-in link for a named user (expires after
+    LEDGER_SIGN_IN_LINK_HOURS; recorded as the user's SignInLinkIssued event)."""
+    from datetime import timedelta
+
+    try:
+        user = UUID(user_id)
+    except ValueError:
+        raise fail(f"{user_id!r} is not a user id") from None
+    with services(views=False, integrity=False) as opened:
+        try:
+            link = opened.ledger.issue_sign_in_link(
+                operator(), user, lifetime=timedelta(hours=settings().sign_in_link_hours))
+        except DomainError as error:
+            raise fail(error.detail) from None
+    out.print(f"{base_url.rstrip('/')}/sign-in/link/{link.user_id}/{link.secret}")
+    out.print(f"[yellow]Works once, until {link.expires_at:%Y-%m-%d %H:%M} UTC; "
+              "only its hash is stored.[/yellow]")
+
+
+@app.command()
+def pack(
+    out_file: Annotated[str, typer.Option("--out", help="the PDF to write")],
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="the ledger as it stood then: a date (end of that day, UTC) or an ISO "
+                        "date and time; default: now")] = None,
+    partnership: Annotated[str | None, typer.Option(
+        help="only this partnership's agencies and reviews")] = None,
+) -> None:
+    """Write the Board pack as PDF (the same as GET /board/pack.pdf)."""
+    from datetime import UTC, datetime, time
+
+    from api.routes.pack import pack_context, render_pack_pdf
+    from api.web import Page, When
+
+    moment = None
+    if as_of:
+        try:
+            moment = (datetime.fromisoformat(as_of) if "T" in as_of or " " in as_of
+                      else datetime.combine(datetime.fromisoformat(as_of).date(),
+                                            time(23, 59, 59)))
+        except ValueError:
+            raise fail(f"--as-of {as_of!r} is not a date or an ISO date and time") from None
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    with services(integrity=True, run_projections=False) as opened:
+        when = When(as_of=moment) if moment else When(position=opened.ledger.head_position())
+        page = Page(None, operator().actor, when,  # type: ignore[arg-type]
+                    partnership=partnership)
+        context = pack_context(opened.read_models.board, opened.integrity, page)
+        pdf = render_pack_pdf(context, page)
+    with open(out_file, "wb") as f:
+        f.write(pdf)
+    out.print(f"{out_file}: the Board pack for {context['today']}, up to log position "
+              f"{context['position']} ({len(pdf):,} bytes)")
+
+
 @users_app.command("list")
 def users_list() -> None:
     """Every user, role, agency and token status."""
@@ -144,6 +205,8 @@ def demo(
         for role, user_id in people.items():
             token = ledger.issue_token(operator(), user_id).token
             out.print(f"  {role:<13} {token}")
+        out.print("Sign in at http://127.0.0.1:8000/sign-in with one of them (the Board "
+                  "member's first), or use it as a Bearer token on the API.")
 
 
 @app.command()

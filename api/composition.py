@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from api.integrity_service import IntegrityService
+from api.sessions import SessionSigner
 from api.settings import ProjectionMode, Settings, Store
 from domain.ledger import Ledger
 from projections.db import advisory_key
@@ -64,6 +65,7 @@ class Services:
     opened_read_models: ReadModels | None = None
     opened_merkle: MerkleLog | None = None
     opened_integrity: IntegrityService | None = None
+    opened_sessions: SessionSigner | None = None
 
     @property
     def read_models(self) -> ReadModels:
@@ -76,6 +78,10 @@ class Services:
     @property
     def integrity(self) -> IntegrityService:
         return _opened(self.opened_integrity, "the integrity service (integrity=True)")
+
+    @property
+    def sessions(self) -> SessionSigner:
+        return _opened(self.opened_sessions, "the pages' session signer (pages=True)")
 
     def run_worker(self, stop: threading.Event) -> None:
         """The projection worker's loop in the foreground (`ledger project`): these views and
@@ -94,7 +100,8 @@ def _opened(part: T | None, name: str) -> T:
 @contextmanager
 def open_services(settings: Settings, *, ledger: Ledger | None = None, views: bool = True,
                   integrity: bool = True, merkle: bool | None = None,
-                  run_projections: bool | None = None) -> Iterator[Services]:
+                  run_projections: bool | None = None,
+                  pages: bool = False) -> Iterator[Services]:
     """Open the parts a process needs, and close them in reverse order on exit.
 
     ledger: a ready Ledger to use (its owner closes it); by default one is built here.
@@ -102,7 +109,7 @@ def open_services(settings: Settings, *, ledger: Ledger | None = None, views: bo
     verify without creating a key. integrity: the signing key and the append-only guard,
     over the Merkle log. run_projections: keep the views (and the Merkle log, if open)
     current in a thread of this process; default: as settings.projections says, when views
-    are open.
+    are open. pages: the key that signs the pages' session cookies (the API serves pages).
     """
     if run_projections is None:
         run_projections = views and settings.projections == ProjectionMode.IN_PROCESS
@@ -129,4 +136,5 @@ def open_services(settings: Settings, *, ledger: Ledger | None = None, views: bo
         if integrity:
             service = IntegrityService(settings, ledger, merkle=merkle_log)
             stack.callback(service.close)
-        yield Services(settings, ledger, read_models, merkle_log, service)
+        signer = SessionSigner(settings) if pages else None
+        yield Services(settings, ledger, read_models, merkle_log, service, signer)

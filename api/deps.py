@@ -15,12 +15,15 @@ from api.composition import Services
 from api.errors import ServiceUnavailable
 from api.integrity_service import IntegrityService
 from api.params import AsOfQuery, MinPositionQuery, PositionQuery, aware
+from api.sessions import CSRF_FIELD, PRE_SESSION_COOKIE, SESSION_COOKIE, SessionSigner
 from api.settings import Settings
+from api.web import DomainErrorPage, Page, SignInRequired, When, parse_when
 from domain.actors import Actor, Permission
 from domain.application import Context, Idempotency
 from domain.errors import InvalidInput
 from domain.ledger import Ledger
 from projections.board import At, Board
+from projections.readside import ViewBehind, ViewStopped
 from projections.service import ReadModels
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `ledger users add`")
@@ -147,3 +150,102 @@ def command_context(
 
 
 ContextDep = Annotated[Context, Depends(command_context)]
+
+
+# ---- the pages (people with a session cookie; the API above keeps bearer tokens) -----------
+
+def get_signer(services: ServicesDep) -> SessionSigner:
+    return services.sessions
+
+
+SignerDep = Annotated[SessionSigner, Depends(get_signer)]
+
+
+def page_session(request: Request, ledger: LedgerDep, signer: SignerDep) -> Actor | None:
+    """The person signed in to the pages, if their cookie is good, not idle too long, and its
+    session still open in the ledger (not signed out, not expired, user still active)."""
+    cookie = signer.read_cookie(request.cookies.get(SESSION_COOKIE))
+    if cookie is None:
+        return None
+    actor = ledger.session_actor(cookie.user_id, cookie.secret)
+    if actor is None:
+        return None
+    request.state.actor = actor
+    request.state.session = cookie
+    request.state.csrf = signer.csrf_token(cookie.secret)
+    request.state.session_cookie = (signer.cookie_value(cookie.user_id, cookie.secret),
+                                    signer.secure, int(signer.idle.total_seconds()))
+    return actor
+
+
+PageSessionDep = Annotated[Actor | None, Depends(page_session)]
+
+
+def page_reader(actor: PageSessionDep) -> Actor:
+    if actor is None:
+        raise SignInRequired()
+    actor.require(Permission.READ, "read the ledger")
+    return actor
+
+
+PageReaderDep = Annotated[Actor, Depends(page_reader)]
+WhenDep = Annotated[When, Depends(parse_when)]
+
+
+def get_page(request: Request, actor: PageReaderDep, when: WhenDep, board: BoardDep,
+             ledger: LedgerDep) -> Page:
+    """A page for the signed-in person at its point in time and partnership (`partnership=`;
+    the routes scope the Board's queries to it with api/routes/board.partnerships_for)."""
+    partnership = (request.query_params.get("partnership") or "").strip() or None
+    page = Page(request, actor, when, csrf=request.state.csrf, partnership=partnership)
+    names = [p.name for p in ledger.list_partnerships()]
+    if not names:  # a ledger without registered partnerships: the agencies' labels
+        try:
+            names = sorted({p for a in board.agency_directory()["items"]
+                            for p in a["partnerships"]})
+        except (ViewStopped, ViewBehind):
+            names = []
+    page.partnership_choices = [n for n in names if not actor.partnerships or n.casefold()
+                                in {p.casefold() for p in actor.partnerships}]
+    if actor.agency_id is not None:  # the header names an agency lead's agency
+        try:
+            agencies = board.agency_directory(agency_id=str(actor.agency_id))["items"]
+        except (ViewStopped, ViewBehind):  # the page itself will say so; the header need not
+            agencies = []
+        page.extra["agency_name"] = agencies[0]["name"] if agencies else None
+        request.state.page_extra = page.extra  # for an error page too
+    return page
+
+
+PageDep = Annotated[Page, Depends(get_page)]
+
+
+async def session_form(request: Request, actor: PageReaderDep) -> dict[str, str]:
+    """A signed-in person's form that writes: refused (403) without this session's CSRF
+    token."""
+    form = await request.form()
+    if not SessionSigner.same(form.get(CSRF_FIELD), request.state.csrf):  # type: ignore[arg-type]
+        raise DomainErrorPage(403, "This form was refused",
+                              "The form did not carry this session's security token (it may "
+                              "have come from another site, or be older than your session). "
+                              "Go back, reload the page and try again.")
+    return {k: str(v) for k, v in form.items()}
+
+
+SessionFormDep = Annotated[dict[str, str], Depends(session_form)]
+
+
+async def sign_in_form(request: Request, signer: SignerDep) -> dict[str, str]:
+    """A sign-in form: refused (403) without the token bound to the pre-session cookie."""
+    form = await request.form()
+    pre_session = request.cookies.get(PRE_SESSION_COOKIE, "")
+    if not pre_session or not SessionSigner.same(
+            form.get(CSRF_FIELD), signer.pre_session_token(pre_session)):  # type: ignore[arg-type]
+        raise DomainErrorPage(403, "This form was refused",
+                              "The sign-in form did not carry its security token (it may have "
+                              "come from another site, or cookies are off). Open the sign-in "
+                              "page again and retry.")
+    return {k: str(v) for k, v in form.items()}
+
+
+SignInFormDep = Annotated[dict[str, str], Depends(sign_in_form)]

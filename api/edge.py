@@ -208,6 +208,12 @@ class Edge:
             except (ValueError, RecursionError):
                 document = None  # not JSON: the route says so (400)
             where = control_in_json(document) if document is not None else None
+        elif content_type.startswith(b"application/x-www-form-urlencoded"):
+            fields = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+            where = next((f"body.{name}" for name, value in fields
+                          if _BODY_CONTROL.search(name) or _BODY_CONTROL.search(value)), None)
+        elif content_type.startswith(b"multipart/"):
+            where = None  # files may hold any byte; the size is bounded all the same
         else:
             where = "body" if b"\x00" in body else None
         if where is None:

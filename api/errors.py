@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -55,7 +56,16 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def install(app: FastAPI) -> None:
+HtmlPage = Callable[[Request, int, str, str], Any]
+
+
+def _is_page(request: Request) -> bool:
+    """A request for a page (not the API): its route marks it (api/web.PageRoute)."""
+    return bool(getattr(request.state, "page", False))
+
+
+def install(app: FastAPI, html_page: HtmlPage | None = None) -> None:
+    """Problem details for the API; with html_page, pages get an error page instead."""
     @app.exception_handler(DomainError)
     def domain_error(_: Request, error: DomainError) -> JSONResponse:
         errors = [{"field": error.field, "reason": error.detail}] if error.field else None
@@ -74,7 +84,11 @@ def install(app: FastAPI) -> None:
                        kind="validation", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    def http_error(request: Request, error: StarletteHTTPException) -> Any:
+        if html_page and error.status_code == 404 and "text/html" in request.headers.get(
+                "accept", ""):  # a person's browser: a page, not JSON
+            return html_page(request, 404, "Not found",
+                             f"There is nothing at {request.url.path}.")
         titles = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden",
                   404: "Not found", 405: "Method not allowed", 406: "Not acceptable",
                   412: "Precondition failed", 428: "Precondition required"}
@@ -83,7 +97,13 @@ def install(app: FastAPI) -> None:
                        kind=str(error.status_code), headers=getattr(error, "headers", None))
 
     @app.exception_handler(ServiceUnavailable)
-    def unavailable(_: Request, error: ServiceUnavailable) -> JSONResponse:
+    def unavailable(request: Request, error: ServiceUnavailable) -> Any:
+        if html_page and _is_page(request):
+            response = html_page(request, 503, "Not available just now",
+                                 f"The ledger cannot answer this page right now ({error}). "
+                                 "Try again in a few seconds.")
+            response.headers["Retry-After"] = "5"
+            return response
         return problem(503, "Service unavailable", str(error), kind="unavailable",
                        headers={"Retry-After": "5"})
 
@@ -94,12 +114,18 @@ def install(app: FastAPI) -> None:
 
     last_logged = [0.0]
 
-    def store_unavailable(_: Request, error: Exception) -> JSONResponse:
+    def store_unavailable(request: Request, error: Exception) -> Any:
         now = time.monotonic()
         if now - last_logged[0] > 10:  # once per outage, not once per request
             last_logged[0] = now
             log.warning("store unavailable: %s: %s", type(error).__name__,
                         str(error).strip()[:200])
+        if html_page and _is_page(request):
+            response = html_page(request, 503, "Not available just now",
+                                 "The ledger's store cannot be reached right now. Try again "
+                                 "in a few seconds.")
+            response.headers["Retry-After"] = "2"
+            return response
         return problem(503, "Service unavailable", "the ledger store cannot be reached",
                        kind="unavailable", headers={"Retry-After": "2"})
 
@@ -109,8 +135,15 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(cls, store_unavailable)
 
     @app.exception_handler(Exception)
-    def unexpected(_: Request, error: Exception) -> JSONResponse:
+    def unexpected(request: Request, error: Exception) -> Any:
         # A store that cannot be reached is a 503 (retry), anything else a logged 500.
+        if html_page and _is_page(request):
+            if not _is_store_unavailable(error):
+                log.error("unexpected error", exc_info=error)
+            return html_page(request, 503 if _is_store_unavailable(error) else 500,
+                             "Something went wrong",
+                             "This page could not be made; the error was logged. Try again, "
+                             "or tell the partnership's SCB manager.")
         if _is_store_unavailable(error):
             return problem(503, "Service unavailable", "the ledger store cannot be reached",
                            kind="unavailable", headers={"Retry-After": "2"})

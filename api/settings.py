@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     at_risk_due_within_days: int = 14
     at_risk_no_update_days: int = 30
 
+    # Sessions of the pages (people sign in; the API keeps bearer tokens).
+    session_secret: SecretStr | None = Field(None, description=(
+        "signs the pages' cookies; by default a random key kept in <data_dir>/session.key "
+        "(mode 0600), shared by the workers that share data_dir"))
+    session_hours: float = 8.0  # a session ends this long after sign-in, whatever happens
+    session_idle_minutes: float = 30.0  # ... or after this long without a page
+    sign_in_link_hours: float = 72.0  # a one-time sign-in link expires after this long
+
     integrity_origin: str = "ledger.safeguarding.example/sssp"
     integrity_key_path: Path | None = Field(None, description="defaults to <data_dir>/log.key")
 
@@ -107,6 +115,15 @@ class Settings(BaseSettings):
         """The projection worker's settings: one loop, so small pools (2 + 2 + 2)."""
         return self.model_copy(update={"api_threads": 2, "postgres_pool_size": 1,
                                        "postgres_max_overflow": 1})
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies only over HTTPS, except in development (plain http://127.0.0.1)."""
+        return self.environment is not Environment.DEVELOPMENT
+
+    @property
+    def session_key_file(self) -> Path:
+        return self.data_dir / "session.key"
 
     @property
     def key_file(self) -> Path:

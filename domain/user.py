@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -33,6 +33,15 @@ def token_index_id(token_hash: str) -> UUID:
 
 
 @dataclass(frozen=True)
+class SignInLink:
+    """A one-time sign-in link an SCB manager issued; only the hash of its secret is kept."""
+
+    link_hash: str
+    expires_at: datetime
+    used: bool = False
+
+
+@dataclass(frozen=True)
 class TokenInfo:
     token_id: str
     issued_on: date
@@ -50,6 +59,10 @@ class User(LedgerAggregate):
         self.agency_id = agency_id
         self.active = True
         self.tokens: dict[str, TokenInfo] = {}
+        # Sessions of the pages (hash of the session's secret -> its absolute expiry) and
+        # one-time sign-in links (link id -> SignInLink).
+        self.sessions: dict[str, datetime] = {}
+        self.sign_in_links: dict[str, SignInLink] = {}
         self.partnerships: list[str] = []  # a Board member sees these partnerships' records
 
     @classmethod
@@ -132,6 +145,76 @@ class User(LedgerAggregate):
     def accepts(self, token_id: str) -> bool:
         info = self.tokens.get(token_id)
         return self.active and info is not None and not info.revoked
+
+    # ---- sessions of the pages (a person signs in; the API keeps bearer tokens) ----------
+    def issue_sign_in_link(self, *, actor: Actor, occurred_on: date,
+                           expires_at: datetime) -> tuple[str, str]:
+        """A one-time sign-in link's secret (shown once) and its id."""
+        if not self.active:
+            raise WrongStage(f"user {self.name} is deactivated; no sign-in link can be issued")
+        secret = secrets.token_urlsafe(32)
+        link_id = secrets.token_hex(6)
+        self._sign_in_link_issued(actor=actor, occurred_on=occurred_on, link_id=link_id,
+                                  link_hash=hash_token(secret), expires_at=expires_at)
+        return secret, link_id
+
+    @event("SignInLinkIssued")
+    def _sign_in_link_issued(self, *, actor: Actor, occurred_on: date, link_id: str,
+                             link_hash: str, expires_at: datetime) -> None:
+        self.sign_in_links = {**self.sign_in_links,
+                              link_id: SignInLink(link_hash, expires_at)}
+
+    def usable_link(self, secret: str, now: datetime) -> str | None:
+        """The id of the unused, unexpired link this secret opens, if any."""
+        if not self.active:
+            return None
+        digest = hash_token(secret)
+        for link_id, link in self.sign_in_links.items():
+            if secrets.compare_digest(link.link_hash, digest):
+                return link_id if not link.used and now < link.expires_at else None
+        return None
+
+    def sign_in(self, *, occurred_on: date, via: str, credential_id: str,
+                expires_at: datetime) -> str:
+        """Open a session (recorded as the user's own event); returns its secret."""
+        if not self.active:
+            raise WrongStage(f"user {self.name} is deactivated and may not sign in")
+        if via == "link":
+            link = self.sign_in_links.get(credential_id)
+            if link is None or link.used:
+                raise WrongStage("this sign-in link was already used or does not exist")
+        elif via != "token" or not self.accepts(credential_id):
+            raise WrongStage("this token may not sign in")
+        secret = secrets.token_urlsafe(32)
+        self._signed_in(actor=self.as_actor(), occurred_on=occurred_on,
+                        session_hash=hash_token(secret), via=via,
+                        credential_id=credential_id, expires_at=expires_at)
+        return secret
+
+    @event("SignedIn")
+    def _signed_in(self, *, actor: Actor, occurred_on: date, session_hash: str, via: str,
+                   credential_id: str, expires_at: datetime) -> None:
+        self.sessions = {**self.sessions, session_hash: expires_at}
+        if via == "link":
+            old = self.sign_in_links[credential_id]
+            self.sign_in_links = {**self.sign_in_links, credential_id: SignInLink(
+                old.link_hash, old.expires_at, used=True)}
+
+    def sign_out(self, *, occurred_on: date, secret: str, reason: str) -> None:
+        session_hash = hash_token(secret)
+        if session_hash not in self.sessions:
+            raise WrongStage("this session has already ended")
+        self._signed_out(actor=self.as_actor(), occurred_on=occurred_on,
+                         session_hash=session_hash, reason=require_text(reason, "reason"))
+
+    @event("SignedOut")
+    def _signed_out(self, *, actor: Actor, occurred_on: date, session_hash: str,
+                    reason: str) -> None:
+        self.sessions = {k: v for k, v in self.sessions.items() if k != session_hash}
+
+    def accepts_session(self, secret: str, now: datetime) -> bool:
+        expires_at = self.sessions.get(hash_token(secret))
+        return self.active and expires_at is not None and now < expires_at
 
 
 class TokenIndex(LedgerAggregate):

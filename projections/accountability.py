@@ -106,22 +106,22 @@ def _only(agency_id: str | None, partnerships: list[str] | None, params: list[An
 
 def _escalations(tx: Tx, today: date, agency_id: str | None,
                  partnerships: list[str] | None) -> dict[str, list[dict[str, Any]]]:
-    """Per agency, each escalated action with the ladder's level it has reached and how long
-    (calendar days) it has waited there; longest wait first. Escalated actions are few."""
+    """Per agency, the escalated actions waiting on it by the ladder's level they have
+    reached: how many, and how long (calendar days) the longest has waited there; the
+    longest wait first. Read from the escalations rollup: a few rows per agency."""
     params: list[Any] = []
-    only = _only(agency_id, partnerships, params, " AND ")
+    only = _only(agency_id, partnerships, params)
     rows = tx.query(
-        "SELECT agency_id, action_id, escalation_level, escalated_on FROM {view_actions} "
-        "WHERE escalated = 1" + only, params)
+        "SELECT agency_id, level, SUM(n) AS n, MIN(since) AS since FROM "
+        "{view_agency_escalations}" + only + " GROUP BY agency_id, level", params)
     out: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         out.setdefault(r["agency_id"], []).append({
-            "action_id": r["action_id"], "level": r["escalation_level"] or "lead_partners",
-            "since": r["escalated_on"],
-            "days_waiting": (today - date.fromisoformat(r["escalated_on"])).days,
+            "level": r["level"], "actions": int(r["n"]), "since": r["since"],
+            "days_waiting": (today - date.fromisoformat(r["since"])).days,
         })
     for items in out.values():
-        items.sort(key=lambda i: (-i["days_waiting"], i["action_id"]))
+        items.sort(key=lambda i: (-i["days_waiting"], i["level"]))
     return out
 
 

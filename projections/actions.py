@@ -85,6 +85,15 @@ UPDATED_DAYS = Table(
      ("n", "BIGINT NOT NULL")),
     key=("agency_id", "partnership", "day"), indexes=("day",),
 )
+# The escalated actions waiting on each agency, by the ladder's level they have reached: how
+# many, and since when the longest has waited there (a few rows per agency, whatever the
+# number of actions).
+ESCALATIONS = Table(
+    "view_agency_escalations",
+    (("agency_id", "TEXT"), ("partnership", "TEXT"), ("level", "TEXT"),
+     ("n", "BIGINT NOT NULL"), ("since", "TEXT NOT NULL")),
+    key=("agency_id", "partnership", "level"),
+)
 
 ACTION = "domain.action:Action."
 REVIEW = "domain.review:Review."
@@ -107,7 +116,12 @@ def _rollups() -> list[tuple[Table, str]]:
               f"due_on THEN 1 ELSE 0 END), SUM(escalated), "
               f"SUM(CASE WHEN held_to_account > 0 THEN 1 ELSE 0 END) FROM {{{ACTIONS.name}}} "
               f"WHERE status <> '{WITHDRAWN}' AND {{in}} GROUP BY agency_id, partnership")
-    return [(AGENCY_ACTIONS, counts), *(
+    escalations = (f"SELECT agency_id, partnership, COALESCE(escalation_level, "
+                   f"'lead_partners'), COUNT(*), MIN(escalated_on) FROM {{{ACTIONS.name}}} "
+                   f"WHERE escalated = 1 AND status <> '{WITHDRAWN}' AND {{in}} "
+                   f"GROUP BY agency_id, partnership, COALESCE(escalation_level, "
+                   f"'lead_partners')")
+    return [(AGENCY_ACTIONS, counts), (ESCALATIONS, escalations), *(
         (table, (f"SELECT agency_id, partnership, {value}, COUNT(*) FROM {{{ACTIONS.name}}} "
                 f"WHERE status = '{OPEN}' AND {{in}} GROUP BY agency_id, partnership, {value} "
                 f"ORDER BY 3, 1, 2"))
@@ -130,10 +144,10 @@ class ActionStatusProjection(ViewProjection):
     # 4: the agency rollup counts the actions waiting on the agency; 5: the rollups are
     # derived in SQL from the actions' rows; 6: the escalation ladder's level and the
     # evidence items (the yearly report); 7: each action's partnership (its review's), and
-    # the rollups per agency and partnership
-    version = 7
+    # the rollups per agency and partnership; 8: the escalated actions by level, a rollup
+    version = 8
     tables = (ACTIONS, AGENCY_ACTIONS, DUE_MONTHS, UPDATED_MONTHS, DUE_DAYS, UPDATED_DAYS,
-              REVIEW_PARTNERSHIPS)
+              ESCALATIONS, REVIEW_PARTNERSHIPS)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
         changes.prefetch(ACTIONS.name, [uid(e.originator_id) for e in events])

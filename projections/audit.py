@@ -60,6 +60,9 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
     "User.TokenIssued": lambda e: f"token {e.token_id} issued",
     "User.TokenRevoked": lambda e: f"token {e.token_id} revoked",
     "User.Deactivated": lambda e: "user deactivated",
+    "User.SignInLinkIssued": lambda e: f"one-time sign-in link {e.link_id} issued",
+    "User.SignedIn": lambda e: f"signed in to the pages (with a {e.via})",
+    "User.SignedOut": lambda e: "signed out of the pages",
     "TokenIndex.Indexed": lambda e: f"token {e.token_id} indexed for user {e.user_id}",
     "IdempotencyRecord.KeyUsed": lambda e: (
         f"idempotency key recorded for {e.subject_id} version {e.subject_version}"),

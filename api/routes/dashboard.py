@@ -1,21 +1,18 @@
-"""The Board dashboard: one server-rendered page and its static files.
+"""The pages' static files (style sheets, icon, vendored scripts), and the token dashboard.
 
-The page is a shell that holds no data, so it needs no token: the browser keeps the token
-(sessionStorage only) and reads the Board's JSON views with it, so every rule about who may
-read what stays with the API. Not part of the OpenAPI schema.
+The dashboard (/dashboard) is a shell that holds no data, so it needs no token: the browser
+keeps an API token (sessionStorage only) and reads the Board's JSON views with it, so every
+rule about who may read what stays with the API. People who sign in use the pages (/, see
+api/routes/pages.py) instead. Not part of the OpenAPI schema.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
-HERE = Path(__file__).resolve().parent.parent
-templates = Jinja2Templates(directory=HERE / "templates")
+from api.web import HERE, templates
 
 router = APIRouter(include_in_schema=False)
 router.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -31,7 +28,7 @@ SECURITY_HEADERS = {
 }
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request) -> HTMLResponse:
     response = templates.TemplateResponse(
         request, "dashboard.html", {"version": request.app.version})

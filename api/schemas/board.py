@@ -56,10 +56,10 @@ class ActionsPage(BaseModel):
 
 
 class EscalationWait(BaseModel):
-    action_id: UUID
     level: str = Field(description="sub_group, delegated_partners or lead_partners")
-    since: date
-    days_waiting: int
+    actions: int = Field(description="escalated actions waiting at this level")
+    since: date = Field(description="when the longest-waiting of them reached it")
+    days_waiting: int = Field(description="calendar days the longest has waited at it")
 
 
 class AgencyRow(BaseModel):
@@ -77,7 +77,7 @@ class AgencyRow(BaseModel):
     escalated: int = Field(description="actions escalated, awaiting the Board's outcome")
     escalations: list[EscalationWait] = Field(
         default_factory=list,
-        description="each escalated action: the level reached and how long it has waited")
+        description="the escalated actions by the level they have reached, longest wait first")
     held_to_account: int = Field(description="actions the Board held the agency to account on")
     challenges_open: int = Field(description="open challenges addressed to the agency")
     challenges_total: int

@@ -99,3 +99,9 @@ def test_request_id_is_taken_or_made_and_echoed(api):
     assert len(made.headers["x-request-id"]) == 32
     hostile = api.client.get("/healthz", headers={"X-Request-ID": "a b<script>"})
     assert hostile.headers["x-request-id"] != "a b<script>"
+
+
+def test_control_character_in_a_form_field_is_422(api):
+    response = api.client.post("/sign-in", content=b"token=abc%00def",
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_problem(response, 422, "body.token")

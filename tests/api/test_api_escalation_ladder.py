@@ -40,8 +40,8 @@ def test_the_level_and_its_wait_are_shown_everywhere(api: Any) -> None:
     for who in ("board_member", "lead_a"):
         agencies = ok(api.get(who, "/board/agencies", min_position=position)).json()["items"]
         [mine] = [a for a in agencies if a["agency_id"] == str(api.agency_a)]
-        assert [(e["level"], e["days_waiting"]) for e in mine["escalations"]] == [
-            ("lead_partners", 9)]
+        assert [(e["level"], e["actions"], e["days_waiting"])
+                for e in mine["escalations"]] == [("lead_partners", 1, 9)]
 
 
 def test_a_skipped_level_is_422_naming_to_level(api: Any) -> None:

@@ -103,7 +103,55 @@ def page(browser: Any, demo_server: DemoServer) -> Iterator[Any]:
     try:
         opened = context.new_page()
         opened.set_default_timeout(15_000)
-        opened.goto(demo_server.base_url + "/")
+        opened.goto(demo_server.base_url + "/dashboard")
         yield opened
+    finally:
+        context.close()
+
+
+@dataclass(frozen=True)
+class PagesServer:
+    base_url: str
+    tokens: dict[str, str]  # a fresh token for the demo's user in each role
+    checkpoint_root: str  # the root of the checkpoint made after the demo loaded
+
+
+@pytest.fixture(scope="module")
+def pages_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PagesServer]:
+    """The demo ledger served with a checkpoint signed over it (by the Board member)."""
+    require_chromium()
+    data_dir = tmp_path_factory.mktemp("pages")
+    env, token, head = load_demo_ledger(data_dir)
+    settings = Settings(store="sqlite", data_dir=data_dir,
+                        sqlite_path=data_dir / "ledger.sqlite3",
+                        views_sqlite_path=data_dir / "views.sqlite3")
+    ledger = build_ledger(settings)
+    try:
+        tokens = {role: ledger.issue_token(AS_OPERATOR, user_id).token
+                  for role, user_id in demo_user_ids(ledger).items()}
+    finally:
+        ledger.close()
+    with running_server(env, ready=views_reflect(token, head), seconds=60) as base:
+        made = httpx.post(f"{base}/integrity/checkpoints", json={"reason": "for the Board pack"},
+                          headers={"Authorization": f"Bearer {tokens['board_member']}"},
+                          timeout=30)
+        made.raise_for_status()
+        yield PagesServer(base_url=base, tokens=tokens, checkpoint_root=made.json()["root_hash"])
+
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "screens"
+AXE = (Path(__file__).resolve().parents[2] / "api" / "static" / "vendor" / "axe-core-4.11.0"
+       / "axe.min.js")
+
+
+@pytest.fixture
+def person(browser: Any, pages_server: PagesServer) -> Iterator[Any]:
+    """A fresh browser context (its own cookies) for one person; bypass_csp lets the tests
+    inject the vendored axe-core into the pages, whose policy allows no inline script."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True,
+                                  accept_downloads=True)
+    try:
+        context.set_default_timeout(20_000)
+        yield context
     finally:
         context.close()

@@ -65,6 +65,9 @@ STORED_TOPICS = [
     "domain.user:User.Deactivated",
     "domain.user:User.PartnershipsSet",
     "domain.user:User.Registered",
+    "domain.user:User.SignInLinkIssued",
+    "domain.user:User.SignedIn",
+    "domain.user:User.SignedOut",
     "domain.user:User.TokenIssued",
     "domain.user:User.TokenRevoked",
 ]
