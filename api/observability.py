@@ -117,8 +117,11 @@ class RequestLog:
         REQUESTS.labels(method, template, str(status)).inc()
         LATENCY.labels(method, template).observe(seconds)
         state = scope.get("state") or {}
+        user_id = state.get("user_id")  # an API token's user (api/deps.get_actor)
+        if user_id is None and state.get("actor") is not None:  # a page's session
+            user_id = getattr(state["actor"], "user_id", None)
         self.log.info("request", extra={
-            "request_id": REQUEST_ID.get(), "user_id": state.get("user_id"),
+            "request_id": REQUEST_ID.get(), "user_id": user_id,
             "method": method, "route": template, "status": status,
             "duration_ms": round(seconds * 1000, 2),
         })

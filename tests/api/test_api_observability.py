@@ -67,3 +67,14 @@ def test_metrics_are_aggregated_across_workers(tmp_path):
     healthz = [line for line in text.splitlines()
                if line.startswith("ledger_http_requests_total") and "/healthz" in line]
     assert healthz and float(healthz[0].split()[-1]) >= 20, healthz
+
+
+def test_a_page_request_logs_the_signed_in_user_and_never_the_token(api, json_log):
+    from tests.api.test_pages import sign_in, user_id_of
+
+    client = sign_in(api, "board_member")
+    client.get("/", headers={"X-Request-ID": "page-1"})
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    page = [e for e in lines if e.get("request_id") == "page-1" and e["message"] == "request"]
+    assert len(page) == 1 and page[0]["user_id"] == user_id_of(api, "board_member")
+    assert api.tokens["board_member"] not in json_log.getvalue()  # posted in the sign-in form
