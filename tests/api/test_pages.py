@@ -197,3 +197,12 @@ def test_a_board_member_of_one_partnership_reads_only_its_pages(api: Any) -> Non
     assert client.get("/", params={"partnership": "Staffordshire"}).status_code == 403
     pack = client.get("/board/pack")
     assert "STOKE-09" in pack.text and "STAFFS-09" not in pack.text
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00-01:00",
+                                    "0001-01-01"])
+def test_a_page_as_of_the_ends_of_the_calendar_is_a_422_page(api: Any, moment: str) -> None:
+    client = sign_in(api, "board_member")
+    answer = client.get("/", params={"as_of": moment})
+    assert answer.status_code == 422, answer.status_code
+    assert "out of range" in answer.text
