@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import Query
@@ -25,6 +25,15 @@ def plausible_moment(moment: datetime | None) -> datetime | None:
 
 
 Moment = Annotated[datetime, AfterValidator(plausible_moment)]
+
+
+def plausible_day(day: date | None) -> date | None:
+    if day is not None and not EARLIEST.date() <= day <= LATEST.date():
+        raise ValueError("must be between 1970-01-01 and 2999-12-31")
+    return day
+
+
+Day = Annotated[date, AfterValidator(plausible_day)]  # a query's date (a report's period)
 
 VersionQuery = Annotated[int | None, Query(ge=1, le=2_000_000_000,
                                               description="the state at this version")]

@@ -105,3 +105,10 @@ def test_control_character_in_a_form_field_is_422(api):
     response = api.client.post("/sign-in", content=b"token=abc%00def",
                                headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert_problem(response, 422, "body.token")
+
+
+@pytest.mark.parametrize("query", [{"to": "0001-01-05"}, {"from": "0001-01-01"},
+                                   {"to": "9999-12-31"}])
+def test_a_reports_period_out_of_range_is_422(api, query):
+    response = api.get("scb_manager", "/reports/yearly", **query)
+    assert_problem(response, 422, f"query.{next(iter(query))}")
