@@ -8,7 +8,6 @@ self-contained C2SP tlog-proofs of single events, and the whole log as an export
 
 from __future__ import annotations
 
-import itertools
 from typing import Annotated
 from uuid import UUID
 
@@ -37,7 +36,7 @@ from api.schemas.integrity import (
 )
 from domain.actors import Permission
 from ledger_verifier.bundle import key_fingerprint
-from projections.integrity import chunked
+from projections.integrity import chunked, read_ahead
 
 router = APIRouter(prefix="/integrity", tags=["integrity"])
 NOTE = "text/plain; charset=utf-8"
@@ -196,7 +195,5 @@ def export(integrity: IntegrityDep, actor: ActorDep) -> StreamingResponse:
     actor.require(Permission.EXPORT, "export the ledger")
     # The first chunk is read before the status line is sent: a store that cannot be read
     # is a 503 problem, not a 200 with a truncated body.
-    chunks = iter(chunked(integrity.export_lines()))
-    first = next(chunks, b"")
-    return StreamingResponse(itertools.chain([first], chunks), media_type=NOTE, headers={
-        "Content-Disposition": 'attachment; filename="ledger.sglb"'})
+    return StreamingResponse(read_ahead(chunked(integrity.export_lines())), media_type=NOTE,
+                             headers={"Content-Disposition": 'attachment; filename="ledger.sglb"'})
