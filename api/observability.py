@@ -55,9 +55,31 @@ POOL_SIZE = Gauge("ledger_db_pool_connections", "connections held by a pool",
                   ["pool"], multiprocess_mode="livesum")
 
 
+def forget_dead_processes(directory: str) -> list[int]:
+    """The live gauges of processes that are gone (a worker uvicorn replaced, a worker
+    restarted) are dropped, as prometheus-client's mark_process_dead does; returns their
+    pids. Counters and histograms of the dead are kept: they still count."""
+    dead = set()
+    for name in os.listdir(directory):
+        if not (name.startswith("gauge_live") and name.endswith(".db")):
+            continue
+        pid = int(name.rsplit("_", 1)[1].removesuffix(".db"))
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            dead.add(pid)
+        except PermissionError:  # alive, another user's
+            pass
+    for pid in dead:
+        _multiprocess.mark_process_dead(pid, directory)
+    return sorted(dead)
+
+
 def metrics_payload() -> tuple[bytes, str]:
     """The exposition text: every process's samples in multiprocess mode, else this one's."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        forget_dead_processes(directory)
         registry = CollectorRegistry()
         _multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -78,3 +78,28 @@ def test_a_page_request_logs_the_signed_in_user_and_never_the_token(api, json_lo
     page = [e for e in lines if e.get("request_id") == "page-1" and e["message"] == "request"]
     assert len(page) == 1 and page[0]["user_id"] == user_id_of(api, "board_member")
     assert api.tokens["board_member"] not in json_log.getvalue()  # posted in the sign-in form
+
+
+def test_the_live_gauges_of_a_dead_worker_are_forgotten(tmp_path):
+    import subprocess
+    import sys
+
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    from api.observability import forget_dead_processes
+
+    child = ("from api.observability import POOL_SIZE, REQUESTS\n"
+             "POOL_SIZE.labels('events').set(7)\n"
+             "REQUESTS.labels('GET', '/healthz', '200').inc()\n")
+    env = {**__import__("os").environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", child], env=env, check=True)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(tmp_path))
+    assert 'ledger_db_pool_connections{pool="events"} 7.0' in generate_latest(registry).decode()
+    assert len(forget_dead_processes(str(tmp_path))) == 1
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(tmp_path))
+    text = generate_latest(registry).decode()
+    assert 'ledger_db_pool_connections{pool="events"}' not in text  # the dead one's gauge
+    assert 'route="/healthz"' in text  # its requests still count
