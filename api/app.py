@@ -12,6 +12,7 @@ from api import errors
 from api.composition import open_services
 from api.edge import Edge
 from api.observability import RequestLog
+from api.reveal import RevealMiddleware
 from api.routes import (
     actions,
     agencies,
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         lifespan=lifespan,
     )
     errors.install(app, html_page=error_page)
+    app.add_middleware(RevealMiddleware)
     # Outermost but for Starlette's error middleware: refuses oversized bodies and control
     # characters before routing or authentication, and logs and counts every request.
     app.add_middleware(Edge, max_body=settings.max_request_body,

@@ -14,6 +14,8 @@ from rich.table import Table
 
 from api.cli_common import begin, fail, operator, out, services, settings
 from api.integrity_cli import register as register_integrity_commands
+from api.protection_cli import register as register_protection_commands
+from api.reveal import reveal_with
 from api.settings import ProjectionMode
 from domain.actors import ROLES_PREAMBLE, USER_ROLES, render_roles_table
 from domain.errors import DomainError
@@ -28,6 +30,7 @@ app.add_typer(docs_app, name="docs")
 report_app = typer.Typer(help="Reports built from the views.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
 register_integrity_commands(app)  # init, checkpoint, export, verify, verify-proof, rotate-key
+register_protection_commands(app)  # erase, retention, keys reconcile
 
 
 @app.callback()
@@ -154,7 +157,8 @@ def pack(
         when = When(as_of=moment) if moment else When(position=opened.ledger.head_position())
         page = Page(None, operator().actor, when,  # type: ignore[arg-type]
                     partnership=partnership)
-        context = pack_context(opened.read_models.board, opened.integrity, page)
+        context = reveal_with(opened.ledger.text_cipher,
+                              pack_context(opened.read_models.board, opened.integrity, page))
         pdf = render_pack_pdf(context, page)
     with open(out_file, "wb") as f:
         f.write(pdf)
@@ -350,7 +354,8 @@ def report_yearly(
         board = opened.read_models.board
         at = (At(as_of=moment) if moment is not None
               else At(min_position=opened.ledger.head_position()))
-        body = board.yearly_report(start=first, end=last, partnership=partnership, at=at)
+        body = reveal_with(opened.ledger.text_cipher, board.yearly_report(
+            start=first, end=last, partnership=partnership, at=at))
     sys.stdout.write(to_csv(body) if fmt == "csv" else json.dumps(body, indent=2) + "\n")
 
 

@@ -16,9 +16,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
+from api.data_protection import FieldCipher, open_field_cipher
 from api.integrity_service import IntegrityService
 from api.sessions import SessionSigner
 from api.settings import ProjectionMode, Settings, Store
+from domain.guard import IdentifyingDataGuard
 from domain.ledger import Ledger
 from projections.db import advisory_key
 from projections.merkle_log import MerkleLog
@@ -33,9 +35,34 @@ class NotOpened(RuntimeError):
 
 
 def build_ledger(settings: Settings) -> Ledger:
+    """The Ledger, with its text cipher when LEDGER_PROTECT_TEXT is on (its key store is
+    closed with the ledger)."""
+    cipher = open_field_cipher(settings)
+    try:
+        ledger = _build_ledger(settings, cipher)
+    except BaseException:
+        if cipher is not None:
+            cipher.close()
+        raise
+    if cipher is not None:
+        close = ledger.close
+
+        def close_both() -> None:
+            close()
+            cipher.close()
+        ledger.close = close_both  # type: ignore[method-assign]
+    return ledger
+
+
+def guard_of(settings: Settings) -> IdentifyingDataGuard:
+    return IdentifyingDataGuard(reference_pattern=settings.reference_pattern,
+                                names=tuple(settings.forbidden_names))
+
+
+def _build_ledger(settings: Settings, cipher: FieldCipher | None) -> Ledger:
     env = settings.eventsourcing_env()
     if settings.store is not Store.POSTGRES:
-        return Ledger(env=env)
+        return Ledger(env=env, text_cipher=cipher, guard=guard_of(settings))
     # The library creates (or replaces) its table, type and function on every start: two
     # processes doing so at once (the API's workers and the projection worker, started
     # together) fail with "tuple concurrently updated". One at a time, per schema.
@@ -48,7 +75,8 @@ def build_ledger(settings: Settings) -> Ledger:
                          connect_timeout=settings.postgres_connect_timeout,
                          autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (key,))
-        ledger = Ledger(env=env)  # the lock goes with the session, when the connection closes
+        # the lock goes with the session, when the connection closes
+        ledger = Ledger(env=env, text_cipher=cipher, guard=guard_of(settings))
     # How long a statement waits for a pooled connection (the library takes the connect
     # timeout, whole seconds): with the server away, each of a statement's two tries costs
     # this, so a request answers 503 in about twice it.

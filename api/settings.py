@@ -3,11 +3,14 @@ LEDGER_ (e.g. LEDGER_STORE=postgres), and may come from a .env file."""
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.guard import DEFAULT_REFERENCE_PATTERN
 
 
 class Store(StrEnum):
@@ -91,6 +94,41 @@ class Settings(BaseSettings):
     integrity_origin: str = "ledger.safeguarding.example/sssp"
     integrity_key_path: Path | None = Field(None, description="defaults to <data_dir>/log.key")
 
+    # Data protection (docs/data-protection.md).
+    protect_text: bool | None = Field(None, description=(
+        "seal free text per review with AES-GCM data keys (erasure destroys a review's key); "
+        "default: on in production, off in development"))
+    master_key: SecretStr | None = Field(None, description=(
+        "the master key wrapping the data keys (base64, 32 bytes); else master_key_path"))
+    master_key_path: Path | None = Field(None, description="defaults to <data_dir>/master.key")
+    keys_sqlite_path: Path | None = Field(None, description=(
+        "the key store on SQLite and memory stores; defaults to <data_dir>/keys.sqlite3"))
+    store_cipher_key: SecretStr | None = Field(None, description=(
+        "encrypt every event's whole state (eventsourcing's AESCipher; base64 AES key)"))
+    reference_pattern: str = Field(
+        DEFAULT_REFERENCE_PATTERN,
+        description="the pseudonymous case reference, as a regular expression")
+    forbidden_names: list[str] = Field(default_factory=list, description=(
+        "names refused in free text (e.g. the partnership's list of family names)"))
+    retention_years: int = Field(7, ge=0, description="years after a review closes until erased")
+    retention_years_by_partnership: dict[str, int] = Field(default_factory=dict, description=(
+        "a partnership's own retention schedule, e.g. {\"Staffordshire\": 10} (JSON)"))
+
+    @property
+    def text_protected(self) -> bool:
+        """LEDGER_PROTECT_TEXT, or by default: on in production."""
+        if self.protect_text is not None:
+            return self.protect_text
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def master_key_file(self) -> Path:
+        return self.master_key_path or self.data_dir / "master.key"
+
+    @property
+    def keys_file(self) -> Path:
+        return self.keys_sqlite_path or self.sqlite_file.parent / "keys.sqlite3"
+
     @property
     def sqlite_file(self) -> Path:
         return self.sqlite_path or self.data_dir / "ledger.sqlite3"
@@ -136,12 +174,25 @@ class Settings(BaseSettings):
         ):
             raise ValueError("LEDGER_POSTGRES_PASSWORD must be set (not empty, not blank, not "
                              "the development default) outside development")
+        try:
+            re.compile(self.reference_pattern)
+        except re.error as error:
+            raise ValueError(f"LEDGER_REFERENCE_PATTERN is not a regular expression: {error}"
+                             ) from None
         if self.rapid_review_clock not in {"awareness", "notification"}:
             raise ValueError("LEDGER_RAPID_REVIEW_CLOCK must be 'awareness' or 'notification'")
         return self
 
     def eventsourcing_env(self) -> dict[str, str]:
-        """The library's settings for the Ledger application's event store."""
+        """The library's settings for the Ledger application's event store (with the
+        whole-store cipher when store_cipher_key is set)."""
+        env = self._store_env()
+        if self.store_cipher_key is not None:
+            env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
+            env["CIPHER_KEY"] = self.store_cipher_key.get_secret_value()
+        return env
+
+    def _store_env(self) -> dict[str, str]:
         if self.store is Store.MEMORY:
             return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
         if self.store is Store.SQLITE:

@@ -108,6 +108,8 @@ COMMANDS: tuple[tuple[str, Permission], ...] = (
     ("submit_report, record_scrutiny", _P.MANAGE_REVIEWS),
     ("sign_off", _P.SIGN_OFF),
     ("send_to_panel, publish, defer_publication, close_review", _P.MANAGE_REVIEWS),
+    ("erase_review_text (destroys the review's data key; the CLI's operator too)",
+     _P.MANAGE_REVIEWS),
     ("correct_date, correct_review_entry, retract_review_entry", _P.CORRECT_ENTRIES),
     ("correct_action_entry, retract_action_evidence", _P.CORRECT_ENTRIES),
     ("assign_action, revise_due_date, withdraw_action", _P.ASSIGN_ACTIONS),

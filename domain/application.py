@@ -20,6 +20,7 @@ from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
     JSONTranscoder,
+    Mapper,
     Notification,
     OperationalError,
 )
@@ -35,7 +36,9 @@ from domain.errors import (
     OutcomeUnknown,
     StaleVersion,
 )
+from domain.guard import IdentifyingDataGuard
 from domain.idempotency import IdempotencyRecord, record_id
+from domain.protection import SealingMapper, TextCipher
 from domain.store import EventStore, store_of
 from domain.transcodings import ActorAsDict, DateAsISO
 
@@ -81,6 +84,44 @@ class HistoryEntry:
 class LedgerCore(Application[UUID]):
     name = "Ledger"
 
+    def __init__(self, env: Any = None, *, text_cipher: TextCipher | None = None,
+                 guard: IdentifyingDataGuard | None = None) -> None:
+        """text_cipher: seals free text per review (domain/protection.py); None stores it
+        as given (clear, or under the whole-store cipher if CIPHER_TOPIC is set).
+        guard: refuses identifying data in free text (domain/guard.py)."""
+        self.text_cipher = text_cipher
+        self.guard = guard or IdentifyingDataGuard()
+        super().__init__(env=env)
+        # The read side decodes with a mapper that leaves the tokens sealed (the views hold
+        # them; the presentation reveals them).
+        self.view_mapper: Mapper[UUID] = (
+            self.mapper if text_cipher is None else self._sealing_mapper(unseal=False))
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        if self.text_cipher is None:
+            return super().construct_mapper()
+        return self._sealing_mapper(unseal=True)
+
+    def _sealing_mapper(self, *, unseal: bool) -> Mapper[UUID]:
+        assert self.text_cipher is not None
+        plain = self.factory.mapper(transcoder=self.construct_transcoder())
+        return SealingMapper(plain.transcoder, compressor=plain.compressor,
+                             cipher=plain.cipher, text_cipher=self.text_cipher,
+                             unseal=unseal, resolve=self._review_of)
+
+    def _review_of(self, originator_id: UUID) -> UUID | None:
+        """The review an action or challenge belongs to, from its first stored event (for
+        those recorded before text protection was on)."""
+        rows = self.recorder.select_events(originator_id, lte=1)
+        if not rows:
+            return None
+        first = vars(self.view_mapper.to_domain_event(rows[0]))
+        if "review_id" in first:
+            return UUID(str(first["review_id"]))
+        if first.get("subject_type") == "action_update":
+            return self._review_of(first["subject_id"])
+        return first.get("subject_id")
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
@@ -93,6 +134,8 @@ class LedgerCore(Application[UUID]):
         A conflicting concurrent save raises ConcurrentWrite and records nothing (the library
         inserts all events of one save in one transaction)."""
         extra: list[Aggregate] = list(others)
+        for aggregate in (subject, *others):
+            self.guard.check_events(aggregate.pending_events)
         if ctx.idempotency is not None:
             extra.append(
                 IdempotencyRecord(

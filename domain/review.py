@@ -185,6 +185,24 @@ class SignOff:
     checkpoint_root: str | None
 
 
+class ErasureBasis(StrEnum):
+    """The UK GDPR ground on which a review's free text is made unreadable."""
+
+    RETENTION_ENDED = "retention_ended"  # storage limitation, Art. 5(1)(e)
+    RIGHT_TO_ERASURE = "right_to_erasure"  # Art. 17
+    NO_LONGER_NECESSARY = "no_longer_necessary"  # Art. 17(1)(a)
+    UNLAWFUL_PROCESSING = "unlawful_processing"  # Art. 17(1)(d)
+    LEGAL_OBLIGATION = "legal_obligation"  # Art. 17(1)(e)
+
+
+@dataclass(frozen=True)
+class Erasure:
+    erased_on: date
+    reason: str
+    basis: str
+    by: str
+
+
 @dataclass(frozen=True)
 class DateCorrection:
     field: str
@@ -288,6 +306,7 @@ class Review(LedgerAggregate):
         self.entry_corrections: list[EntryCorrection] = []
         self._entries: dict[int, tuple[str, UUID | None]] = {}  # version -> (entry, item id)
         self.close_reason: str | None = None
+        self.erasure: Erasure | None = None
 
     @classmethod
     def record(
@@ -821,6 +840,23 @@ class Review(LedgerAggregate):
         self._set_date("closed_on", occurred_on)
         self.close_reason = reason
         self.stage = Stage.CLOSED
+
+
+    def erase_text(self, *, actor: Actor, occurred_on: date, reason: str, basis: str) -> None:
+        """Record that the review's free text (and its actions' and challenges') is made
+        unreadable: the use case then destroys the review's data key. At any stage, once."""
+        self.check_business_date(occurred_on)
+        if self.erasure is not None:
+            raise WrongStage(f"review {self.reference}'s text was already erased on "
+                             f"{self.erasure.erased_on}")
+        self._text_erased(actor=actor, occurred_on=occurred_on,
+                          reason=require_text(reason, "reason", max_length=2000),
+                          basis=one_of(ErasureBasis, basis, "basis"))
+
+    @event("TextErased")
+    def _text_erased(self, *, actor: Actor, occurred_on: date, reason: str,
+                     basis: str) -> None:
+        self.erasure = Erasure(occurred_on, reason, basis, actor.user_id)
 
 
 # ---- the reference index ----------------------------------------------------------------

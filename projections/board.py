@@ -85,7 +85,7 @@ class Board:
         if at.position is not None and position:
             rows = self.read_side.ledger.store.stored(position - 1, 1)
             if rows:
-                return self.read_side.ledger.mapper.to_domain_event(rows[0]).timestamp.date()
+                return self.read_side.ledger.view_mapper.to_domain_event(rows[0]).timestamp.date()
         return clock.today()
 
     @contextmanager

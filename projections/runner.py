@@ -99,7 +99,7 @@ class Feed:
         return rows, self.decode(rows)
 
     def decode(self, rows: Sequence[Any]) -> list[Item]:
-        to_domain_event = self.ledger.mapper.to_domain_event
+        to_domain_event = self.ledger.view_mapper.to_domain_event
         wanted: dict[str, bool] = {}
         items: list[Item] = []
         for row in rows:

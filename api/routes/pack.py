@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.charts import RAG_ORDER, stacked_bars
 from api.deps import BoardDep, IntegrityDep, PageDep
+from api.reveal import reveal
 from api.routes.board import paging, scope
 from api.routes.page_data import (
     all_actions,
@@ -101,6 +102,7 @@ def board_pack_pdf(page: PageDep, board: BoardDep, integrity: IntegrityDep) -> R
     """The same pack as PDF (WeasyPrint)."""
     with paging():
         context = pack_context(board, integrity, page)
+    context = reveal(context)  # the PDF is rendered here, not by the middleware
     day = context["today"].isoformat()
     return Response(render_pack_pdf(context, page), media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="board-pack-{day}.pdf"',

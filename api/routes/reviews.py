@@ -25,6 +25,7 @@ from api.schemas.common import (
 from api.schemas.reviews import (
     DateCorrectionIn,
     DateOnlyIn,
+    ErasureIn,
     FindingIn,
     FindingOut,
     IncidentIn,
@@ -262,6 +263,17 @@ def retract_entry(review_id: UUID, body: EntryRetractionIn, ledger: LedgerDep,
     return run_command(ledger, ctx, lambda: ledger.retract_review_entry(
         ctx, review_id, corrects_version=body.corrects_version, reason=body.reason,
         approved_by=body.approved_by, occurred_on=body.occurred_on),
+        _render(ledger, settings))
+
+
+@router.post("/{review_id}/erasure", response_model=ReviewOut, responses=WRITE_ERRORS)
+def erase_review_text(review_id: UUID, body: ErasureIn, ledger: LedgerDep,
+                      settings: SettingsDep, ctx: ContextDep) -> Response:
+    """Erase the review's free text (and its actions' and challenges'): records TextErased
+    and destroys the review's data key. Counts, stages, dates and every proof are unchanged;
+    every read shows the text as "[erased on <date>]"."""
+    return run_command(ledger, ctx, lambda: ledger.erase_review_text(
+        ctx, review_id, reason=body.reason, basis=body.basis, occurred_on=body.occurred_on),
         _render(ledger, settings))
 
 

@@ -194,6 +194,22 @@ class CorrectionOut(BaseModel):
     occurred_on: date
 
 
+class ErasureIn(Command):
+    """Make a review's free text unreadable (its data key is destroyed): why, and on which
+    legal basis (UK GDPR)."""
+
+    reason: str = Field(min_length=1)
+    basis: str = Field(description="retention_ended, right_to_erasure, no_longer_necessary, "
+                                   "unlawful_processing or legal_obligation")
+
+
+class ErasureOut(BaseModel):
+    erased_on: date
+    reason: str
+    basis: str
+    by: str
+
+
 class ReviewOut(BaseModel):
     id: UUID
     version: int
@@ -224,6 +240,8 @@ class ReviewOut(BaseModel):
     entry_corrections: list[EntryCorrectionOut] = Field(
         default_factory=list, description="corrections and retractions of entries")
     close_reason: str | None
+    erasure: ErasureOut | None = Field(
+        None, description="when and why the review's free text was made unreadable")
 
     @classmethod
     def of(cls, review: Review, *, today: date, rapid_review_clock: str) -> ReviewOut:
@@ -256,6 +274,9 @@ class ReviewOut(BaseModel):
                                        occurred_on=c.occurred_on) for c in review.corrections],
             entry_corrections=[EntryCorrectionOut.of(c) for c in review.entry_corrections],
             close_reason=review.close_reason,
+            erasure=(ErasureOut(erased_on=review.erasure.erased_on, reason=review.erasure.reason,
+                                basis=review.erasure.basis, by=review.erasure.by)
+                     if review.erasure else None),
         )
 
 

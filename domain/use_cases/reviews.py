@@ -10,10 +10,11 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from domain import clock
-from domain.actors import Permission
+from domain.actors import Permission, Role
 from domain.agency import Agency
 from domain.application import Context, HistoryEntry, Outcome
-from domain.errors import AlreadyExists, ConcurrentWrite
+from domain.errors import AlreadyExists, ConcurrentWrite, WrongStage
+from domain.protection import SEALED_FIELDS, event_name, is_sealed, sealed_fields
 from domain.review import Review, ReviewReference, reference_id
 from domain.use_cases.partnerships import PartnershipChecks
 
@@ -24,6 +25,39 @@ class Recorded:
 
     outcome: Outcome
     item_id: UUID
+
+
+@dataclass(frozen=True)
+class RetentionDue:
+    review_id: UUID
+    reference: str
+    closed_on: date
+    retention_ended_on: date
+    partnership: str = ""
+    years: int = 0
+
+
+@dataclass(frozen=True)
+class StoredInClear:
+    position: int
+    originator_id: UUID
+    event: str
+    fields: tuple[str, ...]
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _holds_clear_text(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(value) and not is_sealed(value)
+    if isinstance(value, list | tuple):
+        return any(_holds_clear_text(v) for v in value)
+    return False
 
 
 class ReviewUseCases(PartnershipChecks):
@@ -206,6 +240,80 @@ class ReviewUseCases(PartnershipChecks):
         review.close_review(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
                             reason=reason)
         return self._save(ctx, review)
+
+    def erase_review_text(self, ctx: Context, review_id: UUID, *, reason: str, basis: str,
+                          occurred_on: date | None = None) -> Outcome:
+        """Make the review's free text (its actions' and challenges' too) unreadable: record
+        TextErased, then destroy the review's data key. Counts, stages and dates stay; every
+        hash still verifies (they cover the sealed bytes)."""
+        if ctx.actor.role is not Role.OPERATOR:  # the CLI's operator runs retention
+            ctx.actor.require(Permission.MANAGE_REVIEWS, "erase a review's text")
+        if self.text_cipher is None:
+            raise WrongStage("text protection is off (LEDGER_PROTECT_TEXT): the review's "
+                             "text is stored in clear and cannot be erased by destroying a key")
+        review = self._load_for_change(Review, review_id, "review", ctx)
+        review.erase_text(actor=ctx.actor, occurred_on=occurred_on or clock.today(),
+                          reason=reason, basis=basis)
+        outcome = self._save(ctx, review)
+        self.text_cipher.destroy(review_id, reason)
+        return outcome
+
+    def retention_due(self, today: date, years: int,
+                      by_partnership: dict[str, int] | None = None) -> list[RetentionDue]:
+        """Reviews closed more than `years` years before `today` (or their partnership's own
+        period, `by_partnership`, by name regardless of case) whose text is not yet erased,
+        from the log (Closed and TextErased events), oldest first."""
+        closed: dict[UUID, date] = {}
+        erased: set[UUID] = set()
+        references: dict[UUID, str] = {}
+        partnerships: dict[UUID, str] = {}
+        schedule = {k.casefold(): v for k, v in (by_partnership or {}).items()}
+        for row in self.iter_notifications():
+            name = event_name(row.topic)
+            if name not in ("Review.Closed", "Review.TextErased", "Review.IncidentRecorded"):
+                continue
+            event = self.view_mapper.to_domain_event(row)
+            if name == "Review.Closed":
+                closed[event.originator_id] = event.occurred_on
+            elif name == "Review.TextErased":
+                erased.add(event.originator_id)
+            else:
+                references[event.originator_id] = event.reference
+                partnerships[event.originator_id] = event.partnership
+        due = []
+        for review_id, closed_on in closed.items():
+            partnership = partnerships.get(review_id, "")
+            period = schedule.get(partnership.casefold(), years)
+            ends = _years_after(closed_on, period)
+            if review_id not in erased and ends <= today:
+                due.append(RetentionDue(review_id, references.get(review_id, ""), closed_on,
+                                        ends, partnership, period))
+        return sorted(due, key=lambda d: (d.retention_ended_on, d.reference))
+
+    def stored_in_clear(self) -> list[StoredInClear]:
+        """Events whose free text is stored in clear (recorded before text protection was
+        on, or while it was off): they stay as they were; erasing a key cannot reach them."""
+        found = []
+        for row in self.iter_notifications():
+            if event_name(row.topic) not in SEALED_FIELDS:
+                continue
+            state = vars(self.view_mapper.to_domain_event(row))
+            fields = sealed_fields(event_name(row.topic), state)
+            clear = [f for f in fields if _holds_clear_text(state.get(f))]
+            if clear:
+                found.append(StoredInClear(row.id, row.originator_id,
+                                           event_name(row.topic), tuple(clear)))
+        return found
+
+    def erased_reviews(self) -> list[tuple[UUID, date]]:
+        """Every review whose text was erased, from the log (the destruction list that a
+        restored key store is reconciled with)."""
+        found: list[tuple[UUID, date]] = []
+        for row in self.iter_notifications():
+            if row.topic.endswith("Review.TextErased"):
+                erased = self.view_mapper.to_domain_event(row)
+                found.append((erased.originator_id, erased.occurred_on))
+        return found
 
     # ---- reading ----------------------------------------------------------------------
     def get_review(self, review_id: UUID, *, version: int | None = None,
