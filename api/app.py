@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from api import errors
 from api.composition import open_services
+from api.edge import Edge
+from api.observability import RequestLog
 from api.reveal import RevealMiddleware
 from api.routes import (
     actions,
@@ -44,6 +47,9 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The threads that run requests (the sync routes and dependencies): the pools are
+        # sized to them (api/settings.py), so a request never waits long for a connection.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         with open_services(settings, ledger=ledger, pages=True) as services:
             app.state.services = services
             try:
@@ -61,6 +67,10 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     )
     errors.install(app, html_page=error_page)
     app.add_middleware(RevealMiddleware)
+    # Outermost but for Starlette's error middleware: refuses oversized bodies and control
+    # characters before routing or authentication, and logs and counts every request.
+    app.add_middleware(Edge, max_body=settings.max_request_body,
+                       body_timeout=settings.body_timeout, request_log=RequestLog())
     for router in (health.router, partnerships.router, agencies.router, users.router,
                    reviews.router,
                    actions.router, challenges.router, board.router, reports.router,

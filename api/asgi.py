@@ -6,7 +6,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.app import create_app
+from api.observability import configure_logging
+from api.settings import Settings
 
 
 def app_factory() -> FastAPI:
-    return create_app()
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

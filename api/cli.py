@@ -52,7 +52,17 @@ def serve(
     if workers > 1 and settings().projections is ProjectionMode.IN_PROCESS:
         raise fail("several workers need LEDGER_PROJECTIONS=external and a `ledger project` "
                    "process (in-process projections would race on one tracking table)")
-    uvicorn.run("api.asgi:app_factory", factory=True, host=host, port=port, workers=workers)
+    # Slow clients cannot hold a worker: an idle keep-alive connection is closed after 5 s,
+    # headers must be complete within LEDGER_HEADER_TIMEOUT (api/server.py), and h11
+    # refuses a request whose headers exceed 16 KB (uvicorn's h11 limit). Bodies
+    # are bounded by the app (LEDGER_MAX_REQUEST_BODY, api/edge.py). Access logs are the
+    # app's own JSON lines, without query strings (api/observability.py).
+    from api.server import BoundedH11Protocol
+
+    uvicorn.run("api.asgi:app_factory", factory=True, host=host, port=port, workers=workers,
+                http=BoundedH11Protocol, timeout_keep_alive=5,
+                h11_max_incomplete_event_size=16 * 1024, timeout_graceful_shutdown=10,
+                access_log=False)
 
 
 @users_app.command("add")
@@ -211,13 +221,16 @@ def project() -> None:
     import signal
     import threading
 
+    from api.observability import configure_logging
     from projections.locks import ViewBusy
 
+    configure_logging(settings().log_level)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     # The views' and the Merkle log's loop runs here, in the foreground.
-    with services(integrity=False, merkle=True, run_projections=False) as opened:
+    with services(integrity=False, merkle=True, run_projections=False,
+                  worker=True) as opened:
         try:
             out.print("Projection worker running (views and the Merkle log); Ctrl-C to stop.")
             opened.run_worker(stop)

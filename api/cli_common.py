@@ -65,16 +65,18 @@ def settings() -> Settings:
 
 
 @contextmanager
-def services(**parts: Any) -> Iterator[Services]:
+def services(*, worker: bool = False, **parts: Any) -> Iterator[Services]:
     """open_services(settings(), **parts): only the parts this command needs, closed in
     reverse order when it ends. A part that cannot open (a bad key file, the store out of
-    reach) is a message and exit code 2, not a traceback."""
+    reach) is a message and exit code 2, not a traceback. worker: the projection worker's
+    small pools (Settings.for_worker)."""
     from api.composition import open_services
     from api.integrity_keys import KeyFileError
 
     with ExitStack() as stack:
         try:
-            opened = stack.enter_context(open_services(settings(), **parts))
+            chosen = settings().for_worker() if worker else settings()
+            opened = stack.enter_context(open_services(chosen, **parts))
         except KeyFileError as error:
             raise fail(str(error), code=2) from None
         except Exception as error:

@@ -8,8 +8,9 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from api.observability import COMMANDS, CURRENT_SCOPE, EVENTS_APPENDED
 from domain.application import Context, LedgerCore, Outcome
-from domain.errors import ConcurrentWrite
+from domain.errors import ConcurrentWrite, DomainError
 
 
 def etag(version: int) -> str:
@@ -25,6 +26,28 @@ def run_command(
 
     The response body is the record as it stood right after the command (rendered from its
     version), so a replay is byte-for-byte the first answer."""
+    name = command_name()
+    try:
+        outcome = _run(ledger, ctx, command)
+    except DomainError as error:
+        COMMANDS.labels(name, f"refused_{error.status}").inc()
+        raise
+    except Exception:
+        COMMANDS.labels(name, "failed").inc()
+        raise
+    COMMANDS.labels(name, "replayed" if outcome.replayed else "recorded").inc()
+    if outcome.events:
+        EVENTS_APPENDED.inc(outcome.events)
+    position = outcome.position or ledger.positions_of(outcome.id).get(outcome.version, 0)
+    headers = {"ETag": etag(outcome.version), "X-Ledger-Position": str(position)}
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    if location is not None:
+        headers["Location"] = location(outcome)
+    return JSONResponse(jsonable_encoder(render(outcome)), status_code=status, headers=headers)
+
+
+def _run(ledger: LedgerCore, ctx: Context, command: Callable[[], Outcome]) -> Outcome:
     outcome = ledger.replay_idempotent(ctx.actor, ctx.idempotency) if ctx.idempotency else None
     if outcome is None:
         try:
@@ -36,10 +59,11 @@ def run_command(
             outcome = ledger.replay_idempotent(ctx.actor, ctx.idempotency)
             if outcome is None:
                 raise
-    position = outcome.position or ledger.positions_of(outcome.id).get(outcome.version, 0)
-    headers = {"ETag": etag(outcome.version), "X-Ledger-Position": str(position)}
-    if outcome.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    if location is not None:
-        headers["Location"] = location(outcome)
-    return JSONResponse(jsonable_encoder(render(outcome)), status_code=status, headers=headers)
+    return outcome
+
+
+def command_name() -> str:
+    """The command's name for the metrics: its route's name (e.g. report_progress)."""
+    scope = CURRENT_SCOPE.get()
+    route = scope.get("route") if scope else None
+    return getattr(route, "name", None) or "unknown"

@@ -75,7 +75,13 @@ def _build_ledger(settings: Settings, cipher: FieldCipher | None) -> Ledger:
                          connect_timeout=settings.postgres_connect_timeout,
                          autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (key,))
-        return Ledger(env=env, text_cipher=cipher, guard=guard_of(settings))  # the lock goes with the session, when the connection closes
+        # the lock goes with the session, when the connection closes
+        ledger = Ledger(env=env, text_cipher=cipher, guard=guard_of(settings))
+    # How long a statement waits for a pooled connection (the library takes the connect
+    # timeout, whole seconds): with the server away, each of a statement's two tries costs
+    # this, so a request answers 503 in about twice it.
+    ledger.recorder.datastore.pool.timeout = settings.postgres_pool_timeout  # type: ignore[attr-defined]
+    return ledger
 
 
 @dataclass(frozen=True)

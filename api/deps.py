@@ -82,6 +82,7 @@ AtDep = Annotated[At, Depends(at_params)]
 
 
 def get_actor(
+    request: Request,
     ledger: LedgerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
@@ -93,6 +94,7 @@ def get_actor(
     if actor is None:
         raise HTTPException(401, "the token is unknown, revoked, or its user is deactivated",
                             headers=challenge)
+    request.state.user_id = actor.user_id  # for the request's log line (api/edge.py)
     return actor
 
 

@@ -4,6 +4,7 @@ validation, the fields at fault. Domain rule breaches map to 4xx by their class,
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import DomainError
+from domain.errors import DomainError, OutcomeUnknown
 
 log = logging.getLogger("ledger.api")
 PROBLEM = "application/problem+json"
@@ -106,6 +107,33 @@ def install(app: FastAPI, html_page: HtmlPage | None = None) -> None:
         return problem(503, "Service unavailable", str(error), kind="unavailable",
                        headers={"Retry-After": "5"})
 
+    @app.exception_handler(OutcomeUnknown)
+    def outcome_unknown(_: Request, error: OutcomeUnknown) -> JSONResponse:
+        return problem(503, "Service unavailable: outcome unknown", str(error),
+                       kind="outcome-unknown", headers={"Retry-After": "2"})
+
+    last_logged = [0.0]
+
+    def store_unavailable(request: Request, error: Exception) -> Any:
+        now = time.monotonic()
+        if now - last_logged[0] > 10:  # once per outage, not once per request
+            last_logged[0] = now
+            log.warning("store unavailable: %s: %s", type(error).__name__,
+                        str(error).strip()[:200])
+        if html_page and _is_page(request):
+            response = html_page(request, 503, "Not available just now",
+                                 "The ledger's store cannot be reached right now. Try again "
+                                 "in a few seconds.")
+            response.headers["Retry-After"] = "2"
+            return response
+        return problem(503, "Service unavailable", "the ledger store cannot be reached",
+                       kind="unavailable", headers={"Retry-After": "2"})
+
+    # Registered by class, so that Starlette answers them without re-raising (as it does
+    # for the catch-all below): the store being away is not a server error.
+    for cls in _store_error_classes():
+        app.add_exception_handler(cls, store_unavailable)
+
     @app.exception_handler(Exception)
     def unexpected(request: Request, error: Exception) -> Any:
         # A store that cannot be reached is a 503 (retry), anything else a logged 500.
@@ -118,16 +146,37 @@ def install(app: FastAPI, html_page: HtmlPage | None = None) -> None:
                              "or tell the partnership's SCB manager.")
         if _is_store_unavailable(error):
             return problem(503, "Service unavailable", "the ledger store cannot be reached",
-                           kind="unavailable", headers={"Retry-After": "5"})
+                           kind="unavailable", headers={"Retry-After": "2"})
         log.error("unexpected error", exc_info=error)
         return problem(500, "Internal error", "an unexpected error occurred; it was logged",
                        kind="internal")
 
 
-def _is_store_unavailable(error: Exception) -> bool:
-    from eventsourcing.persistence import OperationalError
+def _store_error_classes() -> list[type[Exception]]:
+    from eventsourcing.persistence import InterfaceError, OperationalError
 
-    return isinstance(error, OperationalError | TimeoutError)
+    classes: list[type[Exception]] = [OperationalError, InterfaceError]
+    try:
+        import psycopg
+        from psycopg_pool import PoolTimeout, TooManyRequests
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return classes
+    return [*classes, psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout,
+            TooManyRequests]
+
+
+def _is_store_unavailable(error: Exception) -> bool:
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    if isinstance(error, OperationalError | InterfaceError | TimeoutError | ConnectionError):
+        return True
+    try:  # the read side's own pool and queries raise psycopg's errors
+        import psycopg
+        from psycopg_pool import PoolTimeout, TooManyRequests
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError | PoolTimeout
+                      | TooManyRequests)
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -44,13 +44,39 @@ class Settings(BaseSettings):
     postgres_user: str = "ledger"
     postgres_password: SecretStr = SecretStr("ledger")
     postgres_schema: str = "public"
-    postgres_pool_size: int = 10
-    postgres_max_overflow: int = 10
-    postgres_connect_timeout: int = 5
+    # Connections, per process (README, "Sizing"): a request holds at most one connection of
+    # each pool at a time, so no pool needs more than the threads that run requests. Per
+    # API worker: the events pool api_threads + 2 (half kept open; 2 for the process's own
+    # loops), the views' and the Merkle log's pools max(2, api_threads // 2) each, and 2
+    # dedicated ones (LISTEN and the views' locks) with in-process projections. The
+    # projection worker: 2 + 2 + 2 + 2 (Settings.for_worker). At most:
+    #   workers * (api_threads + 2 + 2 * max(2, api_threads // 2) + 2) + 8
+    # which must stay under PostgreSQL's max_connections less its 3 reserved, with room for
+    # a rolling restart or a second deployment. The compose file (2 workers, 8 threads): 48.
+    api_threads: int = Field(8, ge=2, le=200, description="threads that run requests, per "
+                             "API worker (also the size of its pools)")
+    postgres_pool_size: int | None = Field(None, ge=1, description="default: api_threads // 2")
+    postgres_max_overflow: int | None = Field(None, ge=0, description=(
+        "default: api_threads + 2 - pool size"))
+    # Seconds to open a new connection (libpq's minimum is 2).
+    postgres_connect_timeout: int = Field(2, ge=1, le=60)
+    postgres_pool_timeout: float = Field(0.5, gt=0, le=60, description=(
+        "seconds a statement waits for a pooled connection; twice this is about how long a "
+        "request takes to answer 503 while the database is away"))
+
+    max_request_body: int = Field(256 * 1024, ge=1024, description=(
+        "largest request body in bytes; larger ones get 413 before they are read"))
+    header_timeout: float = Field(10.0, gt=0, description=(
+        "seconds a connection may take to send a request's headers (`ledger serve`)"))
+    body_timeout: float = Field(30.0, gt=0, description=(
+        "seconds a request may take to send its body; then 408"))
+    log_level: str = "INFO"
 
     projections: ProjectionMode = ProjectionMode.IN_PROCESS
     sqlite_poll_interval: float = 0.05
     read_wait_timeout: float = 2.0  # max seconds a read with min_position waits
+    ready_max_lag: int = Field(10_000, ge=0, description=(
+        "/readyz answers 503 when a view is more than this many events behind"))
 
     rapid_review_clock: str = "awareness"  # or "notification"
     stalled_days: int = 60
@@ -119,6 +145,27 @@ class Settings(BaseSettings):
         return self.sqlite_path or self.data_dir / "ledger.sqlite3"
 
     @property
+    def events_pool_size(self) -> int:
+        return self.postgres_pool_size or max(1, self.api_threads // 2)
+
+    @property
+    def events_pool_overflow(self) -> int:
+        if self.postgres_max_overflow is not None:
+            return self.postgres_max_overflow
+        # The request threads, and 2 more for this process's own loops (the in-process
+        # runner's reads of the log, the Merkle log's catching up).
+        return max(0, self.api_threads + 2 - self.events_pool_size)
+
+    @property
+    def views_pool_size(self) -> int:
+        return max(2, self.api_threads // 2)
+
+    def for_worker(self) -> Settings:
+        """The projection worker's settings: one loop, so small pools (2 + 2 + 2)."""
+        return self.model_copy(update={"api_threads": 2, "postgres_pool_size": 1,
+                                       "postgres_max_overflow": 1})
+
+    @property
     def secure_cookies(self) -> bool:
         """Cookies only over HTTPS, except in development (plain http://127.0.0.1)."""
         return self.environment is not Environment.DEVELOPMENT
@@ -134,9 +181,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def refuse_default_secrets_in_production(self) -> Settings:
         if self.environment is Environment.PRODUCTION and self.store is Store.POSTGRES and (
-            self.postgres_password.get_secret_value() == "ledger"
+            self.postgres_password.get_secret_value().strip() in {"", "ledger"}
         ):
-            raise ValueError("LEDGER_POSTGRES_PASSWORD must be set outside development")
+            raise ValueError("LEDGER_POSTGRES_PASSWORD must be set (not empty, not blank, not "
+                             "the development default) outside development")
         try:
             re.compile(self.reference_pattern)
         except re.error as error:
@@ -170,8 +218,12 @@ class Settings(BaseSettings):
             "POSTGRES_USER": self.postgres_user,
             "POSTGRES_PASSWORD": self.postgres_password.get_secret_value(),
             "POSTGRES_SCHEMA": self.postgres_schema,
-            "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
-            "POSTGRES_MAX_OVERFLOW": str(self.postgres_max_overflow),
+            "POSTGRES_POOL_SIZE": str(self.events_pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self.events_pool_overflow),
             "POSTGRES_CONNECT_TIMEOUT": str(self.postgres_connect_timeout),
             "POSTGRES_CONN_MAX_AGE": "600",
+            # A pooled connection is checked before it is lent: after a server restart the
+            # pool's connections are all dead, and without the check each became a 500.
+            "POSTGRES_PRE_PING": "y",
+            "APPLICATION_RECORDER_TOPIC": "api.pg_recorder:LedgerRecorder",
         }

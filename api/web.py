@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.params import EARLIEST, LATEST
 from api.sessions import SESSION_COOKIE
 from domain.actors import Actor, Permission, Role
 from domain.errors import DomainError
@@ -106,7 +107,14 @@ def parse_when(request: Request) -> When:
                                   "(e.g. 2024-03-01T09:00).") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        return When(as_of=moment.astimezone(UTC))
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:  # 0001-01-01 west of UTC
+            moment = EARLIEST - timedelta(days=1)
+        if not EARLIEST <= moment <= LATEST:  # the API's bounds (api/params.py)
+            raise DomainErrorPage(422, "That date is out of range",
+                                  f"'{raw_as_of}' is not between 1970 and 2999.")
+        return When(as_of=moment)
     if raw_position:
         if not raw_position.isdigit() or len(raw_position) > 18:
             raise DomainErrorPage(422, "That is not a log position",

@@ -16,12 +16,26 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Notification
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    JSONTranscoder,
+    Mapper,
+    Notification,
+    OperationalError,
+)
 
 from domain import clock
 from domain.actors import Actor
 from domain.base import LedgerAggregate
-from domain.errors import ConcurrentWrite, IdempotencyKeyReused, NotFound, StaleVersion
+from domain.errors import (
+    ConcurrentWrite,
+    IdempotencyKeyReused,
+    NotFound,
+    NotSent,
+    OutcomeUnknown,
+    StaleVersion,
+)
 from domain.guard import IdentifyingDataGuard
 from domain.idempotency import IdempotencyRecord, record_id
 from domain.protection import SealingMapper, TextCipher
@@ -57,6 +71,7 @@ class Outcome:
     version: int
     position: int
     replayed: bool = False
+    events: int = 0  # how many events this command appended (0 for a replay)
 
 
 @dataclass(frozen=True)
@@ -129,14 +144,57 @@ class LedgerCore(Application[UUID]):
                     subject_version=subject.version,
                 )
             )
+        # The events are taken here, so that if the save's outcome is uncertain (the
+        # acknowledgement of its commit lost, and the library's retry refused by the unique
+        # key) they can be looked for in the store.
+        events = [e for aggregate in (subject, *extra) for e in aggregate.collect_events()]
         try:
-            recordings = self.save(subject, *extra)
+            recordings = self.save(*events)
         except IntegrityError as error:
+            if self.already_recorded(events):
+                return self._recorded(subject, events)
             raise ConcurrentWrite(
                 "another write to this record was saved first; reload it and try again"
             ) from error
+        except NotSent:
+            raise  # no connection was had: nothing was recorded
+        except (OperationalError, InterfaceError) as error:
+            # Refused or lost on the way: recorded only if the store has these very events.
+            try:
+                recorded = self.already_recorded(events)
+            except (OperationalError, InterfaceError):
+                raise OutcomeUnknown(
+                    "the store could not be reached to confirm this write; retry with the "
+                    "same Idempotency-Key to be sure it is recorded once") from error
+            if recorded:
+                return self._recorded(subject, events)
+            raise
         position = max((r.notification.id for r in recordings), default=0)
-        return Outcome(id=subject.id, version=subject.version, position=position)
+        return Outcome(id=subject.id, version=subject.version, position=position,
+                       events=len(events))
+
+    def already_recorded(self, events: list[Any]) -> bool:
+        """Whether the store holds exactly these events (same aggregate, version and state):
+        a save whose commit was acknowledged to nobody may still have been recorded."""
+        if not events:
+            return False
+        mapper = self.mapper
+        for event in events:
+            stored = list(self.events.get(event.originator_id, gt=event.originator_version - 1,
+                                          lte=event.originator_version))
+            # Compared as a stored event reads back (tuples become lists, and so on).
+            if len(stored) != 1 or stored[0] != mapper.to_domain_event(
+                    mapper.to_stored_event(event)):
+                return False
+        return True
+
+    def _recorded(self, subject: LedgerAggregate, events: list[Any]) -> Outcome:
+        """The outcome of a save found in the store: the position of its last event, as the
+        save itself would have answered."""
+        last = events[-1]
+        position = self.positions_of(last.originator_id).get(last.originator_version, 0)
+        return Outcome(id=subject.id, version=subject.version, position=position,
+                       events=len(events))
 
     def replay_idempotent(self, actor: Actor, idem: Idempotency) -> Outcome | None:
         """The earlier outcome of this key, or None if it is new. Refuse a different request."""
@@ -149,8 +207,12 @@ class LedgerCore(Application[UUID]):
                 "this Idempotency-Key was already used with a different request",
                 field="Idempotency-Key",
             )
+        # The first answer named the position of the last event it appended, this record's
+        # (saved last, in the same transaction): the replay names the same.
+        position = self.positions_of(record.id).get(record.version, 0)
         return Outcome(
-            id=record.subject_id, version=record.subject_version, position=0, replayed=True
+            id=record.subject_id, version=record.subject_version, position=position,
+            replayed=True,
         )
 
     # ---- loading ------------------------------------------------------------------------

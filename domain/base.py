@@ -7,6 +7,7 @@ the entry was backdated, and the history shows it.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -96,7 +97,13 @@ def require_text(value: str, field: str, *, max_length: int = 10_000) -> str:
         raise InvalidInput(f"{field} must not be blank", field=field)
     if len(value) > max_length:
         raise InvalidInput(f"{field} is longer than {max_length} characters", field=field)
+    if _CONTROL.search(value):
+        # PostgreSQL cannot store a NUL in text: recorded, it stopped the views that copy it.
+        raise InvalidInput(f"{field} must not contain control characters", field=field)
     return value.strip()
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab, newline, return allowed
 
 
 def event_fields(event: Any) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from eventsourcing.persistence import OperationalError
+
 
 class DomainError(Exception):
     """A command was refused by a rule of the domain. Nothing was recorded."""
@@ -63,3 +65,14 @@ class ConcurrentWrite(DomainError):
 class IdempotencyKeyReused(DomainError):
     status = 422
     title = "Idempotency-Key reused with a different request"
+
+
+class OutcomeUnknown(Exception):
+    """A write was sent but whether it was recorded cannot be told now (the store went away
+    before it could be checked). Not a DomainError: it may have been recorded. The client
+    retries with the same Idempotency-Key, which records it at most once."""
+
+
+class NotSent(OperationalError):
+    """The store refused a write before it was sent (no connection could be had): certainly
+    not recorded, so there is nothing to look for."""

@@ -519,17 +519,23 @@ class PostgresDb(Db):
     dialect = "postgres"
 
     def __init__(self, conninfo: str, kwargs: dict[str, Any], schema: str, *,
-                 max_size: int = 4) -> None:
+                 max_size: int = 4, timeout: float = 1.0) -> None:
         super().__init__()
         from psycopg_pool import ConnectionPool
 
         self.schema = schema or "public"
         self.kwargs = {k: v for k, v in kwargs.items() if k != "row_factory"}
+        # A server that went away must cost a reader about `timeout`, not minutes.
+        self.kwargs.setdefault("connect_timeout", 2)
         self.conninfo = conninfo
         self.identity = f"{self.schema}@{self.kwargs.get('dbname', '')}"
         self._staged: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
-        self.pool = ConnectionPool(conninfo, kwargs=self.kwargs, min_size=1,
-                                   max_size=max_size, open=True, timeout=10,
+        # Connections are checked before they are lent (a restarted server leaves every
+        # pooled connection broken), and a caller waits at most `timeout` for one.
+        self.pool = quick_reconnect(ConnectionPool)(conninfo, kwargs=self.kwargs, min_size=1,
+                                   max_size=max_size, open=True, timeout=timeout,
+                                   check=ConnectionPool.check_connection,
+                                   reconnect_timeout=24 * 3600,
                                    configure=_configure, name="ledger-views")
 
     def table(self, name: str) -> str:
@@ -607,6 +613,32 @@ class PostgresDb(Db):
 
     def close(self) -> None:
         self.pool.close()
+
+
+def quick_reconnect(pool_class: type) -> type:
+    """`pool_class` whose lost connections are tried again every second at most.
+
+    psycopg_pool doubles the delay between tries without bound (1, 2, 4, 8, 16 s...): after
+    a ten-second outage the pool waited up to 16 s more before it tried again, and requests
+    got 503 long after the server was back. Here the delay stays at most MAX_DELAY."""
+    from psycopg_pool.base import AttemptWithBackoff
+
+    class QuickAttempt(AttemptWithBackoff):
+        INITIAL_DELAY = 0.25
+        MAX_DELAY = 1.0
+
+        def update_delay(self, now: float) -> None:
+            super().update_delay(now)
+            self.delay = min(self.delay, self.MAX_DELAY)
+
+    class QuickReconnect(pool_class):  # type: ignore[misc, valid-type]
+        def _add_connection(self, attempt: Any, growing: bool = False) -> None:
+            if attempt is None:
+                attempt = QuickAttempt(timeout=self.reconnect_timeout)
+            super()._add_connection(attempt, growing)
+
+    QuickReconnect.__name__ = QuickReconnect.__qualname__ = f"QuickReconnect{pool_class.__name__}"
+    return QuickReconnect
 
 
 def _configure(conn: Any) -> None:

@@ -4,7 +4,8 @@ leaves, streamed as bundle lines (`ledger export`) or audited in place (`ledger 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import zip_longest
 
@@ -90,6 +91,14 @@ def export_lines(ledger: Ledger, merkle: MerkleLog, log: IntegrityLog | None, or
             extras += 1
             yield bundle.extra_leaf_line(claimed)
     yield bundle.trailer_line(events, len(notes), extras)
+
+
+def read_ahead(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The same chunks, the first of them read now: a store that cannot be read fails here,
+    before an HTTP response has sent its status line, not halfway through its body."""
+    iterator = iter(chunks)
+    first = next(iterator, b"")
+    return itertools.chain([first], iterator)
 
 
 def chunked(lines: Iterator[bytes], size: int = CHUNK) -> Iterator[bytes]:

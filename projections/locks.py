@@ -35,6 +35,7 @@ class ViewLocks:
         self.views = tuple(views)
         self.purpose = purpose
         self._conn: Any = None
+        self._pg = False  # whether locks are to be held on a PostgreSQL session
         self._files: list[int] = []
 
     def acquire(self) -> Self:
@@ -49,6 +50,7 @@ class ViewLocks:
         return self
 
     def _acquire_pg(self, db: PostgresDb) -> None:
+        self._pg = True
         self._conn = db.connect()
         busy = []
         for view in self.views:
@@ -62,6 +64,31 @@ class ViewLocks:
                 busy.append(f"{view} (PostgreSQL backend pid {row[0] if row else '?'})")
         if busy:
             raise ViewBusy(self._message(busy))
+
+    def renew(self) -> None:
+        """After the store went away: if the locks' session is gone, take the locks again on
+        a new one (ViewBusy if another worker took a view meanwhile). Nothing to do on
+        SQLite, where the locks are files."""
+        if not self._pg or not isinstance(self.db, PostgresDb):
+            return
+        if self._conn is not None:
+            try:
+                self._conn.execute("SELECT 1")
+                return
+            except Exception as error:  # noqa: BLE001 - the session is gone: take them again
+                log.warning("the views' locks were lost with their session (%s); taking "
+                            "them again", type(error).__name__)
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+        try:
+            self._acquire_pg(self.db)
+        except BaseException:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            raise
 
     def _acquire_files(self, db: SqliteDb) -> None:
         busy = []
@@ -119,3 +146,36 @@ def _read_holder(path: str) -> str | None:
             return f.read().strip() or None
     except OSError:
         return None
+
+
+def views_without_worker(db: Db, views: Iterable[str]) -> list[str]:
+    """The views whose lock no worker holds now (none for views in memory, which only an
+    in-process runner feeds)."""
+    views = list(views)
+    if isinstance(db, PostgresDb):
+        keys = {_key(db.identity, v): v for v in views}
+        with db.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks "
+                "WHERE locktype = 'advisory' AND granted AND objsubid = 1").fetchall()
+        held = {int(r[0]) for r in rows}
+        return [v for k, v in keys.items() if k not in held]
+    if isinstance(db, SqliteDb) and not db.memory:
+        free = []
+        for view in views:
+            path = f"{db.path}.{view}.lock"
+            if not os.path.exists(path):
+                free.append(view)
+                continue
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a worker holds it
+            else:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                free.append(view)
+            finally:
+                os.close(fd)
+        return free
+    return []

@@ -42,7 +42,7 @@ class ProjectionSettings(Protocol):
     at_risk_due_within_days: int
     at_risk_no_update_days: int
     rapid_review_clock: str
-    postgres_pool_size: int
+    views_pool_size: int
 
 
 class ViewStopped(Exception):
@@ -61,7 +61,7 @@ class ViewBehind(Exception):
 def open_db(settings: ProjectionSettings, ledger: Ledger) -> Db:
     store = ledger.store
     if isinstance(store, PostgresStore):
-        size = max(2, min(settings.postgres_pool_size, 8))
+        size = settings.views_pool_size
         return PostgresDb(store.conninfo, store.connect_kwargs, store.schema, max_size=size)
     if isinstance(store, SqliteStore) and store.path is not None:
         return SqliteDb(views_file(settings, store.path))

@@ -195,8 +195,10 @@ class Waker:
     def close(self) -> None:
         self._read_side.remove_waker(self.event)
         if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+            try:
+                self._conn.close()  # a broken connection closes too
+            finally:
+                self._conn = None
 
 
 @dataclass
@@ -306,38 +308,72 @@ class Runner:
                 active = self.active() or self.views
                 progress(min(self.progress.positions[v.name] for v in active), head)
 
-    def run(self, stop: threading.Event, *, poll_interval: float = 0.05) -> None:
-        """Follow the ledger until `stop` is set."""
-        waker = Waker(self.read_side, poll_interval)
+    def run(self, stop: threading.Event, *, poll_interval: float = 0.05,
+            locks: ViewLocks | None = None) -> None:
+        """Follow the ledger until `stop` is set. The store going away (a restart, an
+        outage) is survived: logged once, retried with a back-off, and on its return the
+        LISTEN connection (and the views' locks) are made again and the views resume from
+        their tracking records."""
+        outage = Outage()
+        waker: Waker | None = None
         try:
-            self._follow(stop, waker)
-        finally:
-            waker.close()
-
-    def _follow(self, stop: threading.Event, waker: Waker) -> None:
-        last_refresh = time.monotonic()
-        backoff = 0.1
-        while not stop.is_set():
-            try:
-                read = self.step()
-                backoff = 0.1
-            except Exception as error:
-                if not is_infrastructure_error(error):
-                    raise
-                log.warning("projections: store unavailable (%s); retrying in %.1f s",
-                            error, backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+            while not stop.is_set():
                 try:
-                    self.refresh()
-                except Exception as again:  # noqa: BLE001 - still down: try again later
-                    log.debug("projections: refresh failed: %s", again)
-                continue
+                    if waker is None:
+                        if locks is not None:
+                            locks.renew()
+                        waker = Waker(self.read_side, poll_interval)
+                        self.refresh()
+                    self._follow(stop, waker, outage)
+                except Exception as error:
+                    if not is_infrastructure_error(error):
+                        raise
+                    outage.failed(error)
+                    if waker is not None:
+                        waker.close()
+                        waker = None
+                    stop.wait(outage.backoff)
+        finally:
+            if waker is not None:
+                waker.close()
+
+    def _follow(self, stop: threading.Event, waker: Waker, outage: Outage) -> None:
+        last_refresh = time.monotonic()
+        while not stop.is_set():
+            read = self.step()
+            outage.recovered()
             if read == 0:
                 waker.wait(1.0)
             if read == 0 or time.monotonic() - last_refresh > 1.0:
                 self.refresh()  # cheap; picks up an operator's retry or skip
                 last_refresh = time.monotonic()
+
+
+class Outage:
+    """The store being away, as a following runner sees it: one WARNING when it goes, one
+    INFO when it is back, and the back-off between tries (0.1 s doubling to 2 s)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.backoff = 0.1
+        self.failures = 0
+
+    def failed(self, error: BaseException) -> None:
+        self.failures += 1
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning("projections: store unavailable (%s: %s); retrying until it is back",
+                        type(error).__name__, str(error).strip()[:200])
+        else:
+            self.backoff = min(self.backoff * 2, 2.0)
+
+    def recovered(self) -> None:
+        if self.since is not None:
+            log.info("projections: store back after %.1f s (%d failed tries); resumed",
+                     time.monotonic() - self.since, self.failures)
+            self.since = None
+            self.backoff = 0.1
+            self.failures = 0
 
 
 class BulkRunner(Runner):
@@ -432,11 +468,12 @@ def run_projections(settings: ProjectionSettings, ledger: Ledger, stop_event: th
     names = tuple(view_names or side.view_names)
     also = (merkle_log.side,) if merkle_log is not None else ()
     try:
-        with ViewLocks(side.db, names):
+        with ViewLocks(side.db, names) as locks:
             log.info("projections: running %s%s", ", ".join(names),
                      " and the Merkle log" if also else "")
             Runner(side, names, also=also).run(stop_event,
-                                               poll_interval=settings.sqlite_poll_interval)
+                                               poll_interval=settings.sqlite_poll_interval,
+                                               locks=locks)
     finally:
         if owned:
             side.close()
@@ -509,8 +546,9 @@ def skip_event(settings: ProjectionSettings, ledger: Ledger, view_name: str, pos
         with side.db.transaction() as tx:
             set_position(tx, view_name, position)
             clear_failure(tx, view_name)
-        log.warning("view %s: event at position %s skipped by %s: %s", view_name, position,
-                    actor.user_id, reason)
+        # The reason is free text: it is in the ledger, not in the log.
+        log.warning("view %s: event at position %s skipped by %s (reason recorded in the "
+                    "ledger)", view_name, position, actor.user_id)
         return side.states()[view_name]
     finally:
         if read_side is None:

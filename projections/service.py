@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from projections.board import Board
+from projections.locks import views_without_worker
 from projections.readside import ProjectionSettings, ReadSide
 from projections.runner import BackgroundProjections
 
@@ -32,7 +33,12 @@ class ReadModels:
                                 else None}
             status["ok"] = status["ok"] and alive
         else:
-            status["runner"] = {"mode": "external"}
+            # The external worker holds a lock per view while it runs (projections/locks.py):
+            # a view whose lock nobody holds has no worker.
+            unrun = views_without_worker(self.read_side.db, self.read_side.view_names)
+            status["runner"] = {"mode": "external", "alive": not unrun,
+                                "views_without_worker": unrun}
+            status["ok"] = status["ok"] and not unrun
         return status
 
     def close(self) -> None:

@@ -24,6 +24,12 @@ def answers_readyz(base: str) -> bool:
     return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
 
 
+def answers_healthz(base: str) -> bool:
+    """Up, whatever else is down (e.g. external projections with no worker running, which
+    /readyz reports as not ready)."""
+    return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+
+
 @contextmanager
 def running_server(env: dict[str, str], *, workers: int = 1,
                    ready: Callable[[str], bool] = answers_readyz,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from api.deps import AtDep, BoardDep, ReaderDep
-from api.params import aware
+from api.params import Moment, aware
 from api.routes.board import answering, respond, responses, scope
 
 router = APIRouter(tags=["audit"])
@@ -50,9 +50,9 @@ def audit_trail(
         description="events concerning or by this agency")] = None,
     event_type: Annotated[str | None, Query(max_length=100, description=(
         "e.g. Action.CompletionAssured"))] = None,
-    since: Annotated[datetime | None, Query(description="recorded at or after (ISO 8601)")]
+    since: Annotated[Moment | None, Query(description="recorded at or after (ISO 8601)")]
     = None,
-    until: Annotated[datetime | None, Query(description="recorded at or before (ISO 8601)")]
+    until: Annotated[Moment | None, Query(description="recorded at or before (ISO 8601)")]
     = None,
     cursor: Annotated[int | None, Query(ge=0, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,

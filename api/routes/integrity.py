@@ -36,7 +36,7 @@ from api.schemas.integrity import (
 )
 from domain.actors import Permission
 from ledger_verifier.bundle import key_fingerprint
-from projections.integrity import chunked
+from projections.integrity import chunked, read_ahead
 
 router = APIRouter(prefix="/integrity", tags=["integrity"])
 NOTE = "text/plain; charset=utf-8"
@@ -193,5 +193,7 @@ def tlog_proof(position: Annotated[int, Path(ge=1, le=2**62)], integrity: Integr
 def export(integrity: IntegrityDep, actor: ActorDep) -> StreamingResponse:
     """The whole log as an export bundle, streamed (auditors, scrutineers)."""
     actor.require(Permission.EXPORT, "export the ledger")
-    return StreamingResponse(chunked(integrity.export_lines()), media_type=NOTE, headers={
-        "Content-Disposition": 'attachment; filename="ledger.sglb"'})
+    # The first chunk is read before the status line is sent: a store that cannot be read
+    # is a 503 problem, not a 200 with a truncated body.
+    return StreamingResponse(read_ahead(chunked(integrity.export_lines())), media_type=NOTE,
+                             headers={"Content-Disposition": 'attachment; filename="ledger.sglb"'})

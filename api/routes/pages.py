@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.charts import RAG_ORDER, stacked_bars
@@ -39,6 +39,7 @@ from api.forms import (
     new_token,
     offered,
 )
+from api.params import EARLIEST, LATEST
 from api.routes.board import answering, paging, scope
 from api.routes.page_data import (
     agency_names,
@@ -355,7 +356,8 @@ def themes_list(page: PageDep, board: BoardDep, theme: str | None = None) -> Res
 def audit_page(request: Request, page: PageDep, board: BoardDep, entity: UUID | None = None,
                actor: str | None = None, agency: UUID | None = None,
                event_type: str | None = None, since: str | None = None,
-               until: str | None = None, cursor: int | None = None,
+               until: str | None = None,
+               cursor: Annotated[int | None, Query(ge=0, le=2**62)] = None,
                newest_first: bool = True) -> Response:
     page.section = "audit"
     moments = {}
@@ -366,8 +368,11 @@ def audit_page(request: Request, page: PageDep, board: BoardDep, entity: UUID | 
             except ValueError:
                 raise DomainErrorPage(422, "Not understood",
                                       f"'{raw}' is not a date and time.") from None
-            moments[name] = moment if moment.tzinfo else moment.replace(
-                tzinfo=clock.now().tzinfo)
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=clock.now().tzinfo)
+            if not EARLIEST <= moment <= LATEST:  # the API's bounds (api/params.py)
+                raise DomainErrorPage(422, "That date is out of range",
+                                      f"'{raw}' is not between 1970 and 2999.")
+            moments[name] = moment
     with answering():
         body = board.audit(at=page.when.at, entity_id=str(entity) if entity else None,
                            actor=actor or None, agency_id=scope(page.actor, agency),
@@ -510,10 +515,10 @@ def export_download(page: PageDep, integrity: IntegrityDep) -> Response:
     """The export bundle, as GET /integrity/export gives it, for a person with a session."""
     from fastapi.responses import StreamingResponse
 
-    from projections.integrity import chunked
+    from projections.integrity import chunked, read_ahead
 
     page.actor.require(Permission.EXPORT, "export the ledger")  # type: ignore[union-attr]
-    return StreamingResponse(chunked(integrity.export_lines()),
+    return StreamingResponse(read_ahead(chunked(integrity.export_lines())),
                              media_type="text/plain; charset=utf-8", headers={
                                  "Content-Disposition": 'attachment; filename="ledger.sglb"'})
 

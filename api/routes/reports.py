@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import AtDep, BoardDep, ReaderDep
 from api.errors import READ_ERRORS
+from api.params import Day
 from api.routes.board import PartnershipQuery, answering, partnerships_for
 from api.routes.dashboard import templates
 from domain import clock
@@ -69,9 +70,9 @@ FORMATS = {200: {"content": {
 def yearly(
     request: Request, board: BoardDep, actor: ReaderDep, at: AtDep,
     partnership: PartnershipQuery = None,
-    start: Annotated[date | None, Query(alias="from", description="first day (default: a "
+    start: Annotated[Day | None, Query(alias="from", description="first day (default: a "
                                                                    "year before `to`)")] = None,
-    end: Annotated[date | None, Query(alias="to", description="last day (default today)")] = None,
+    end: Annotated[Day | None, Query(alias="to", description="last day (default today)")] = None,
     format: Annotated[str | None, Query(pattern="^(json|csv|html)$", description=(
         "json, csv or html (default: by the Accept header, else json)"))] = None,
 ) -> Response:

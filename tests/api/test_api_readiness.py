@@ -35,3 +35,46 @@ def test_the_merkle_log_follows_writes_without_being_asked(api):
     while merkle.tree_size() < len(list(api.ledger.iter_notifications())):
         assert time.monotonic() < deadline, "the Merkle log did not catch up by itself"
         time.sleep(0.05)
+
+
+def test_readyz_says_which_process_answered(api):
+    import os
+
+    body = api.client.get("/readyz").json()
+    assert body["process"]["pid"] == os.getpid() and body["process"]["host"]
+    assert body["down"] == []
+
+
+def test_readyz_is_503_when_the_in_process_projections_stopped(api):
+    api.client.app.state.services.read_models.background.stop()
+    response = api.client.get("/readyz")
+    assert response.status_code == 503
+    assert "in-process projections" in response.json()["down"]
+
+
+def test_readyz_is_503_when_a_view_lags_beyond_the_bound(api):
+    services = api.client.app.state.services
+    services.read_models.background.stop()
+    object.__setattr__(services, "settings", services.settings.model_copy(
+        update={"ready_max_lag": 0}))
+    api.post("scb_manager", f"/agencies/{api.agency_a}/rename",
+             {"name": "Renamed while the views stand still", "reason": "test"})
+    down = api.client.get("/readyz").json()["down"]
+    assert any(item.startswith("view directory lags") for item in down), down
+
+
+def test_readyz_is_503_without_an_external_worker(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+    from projections.locks import ViewLocks
+
+    settings = Settings(store="sqlite", data_dir=tmp_path, projections="external")
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert "projection worker" in response.json()["down"]
+        side = client.app.state.services.read_models.read_side
+        with ViewLocks(side.db, side.view_names):  # as a running worker holds them
+            assert client.get("/readyz").status_code == 200

@@ -197,3 +197,32 @@ def test_a_board_member_of_one_partnership_reads_only_its_pages(api: Any) -> Non
     assert client.get("/", params={"partnership": "Staffordshire"}).status_code == 403
     pack = client.get("/board/pack")
     assert "STOKE-09" in pack.text and "STAFFS-09" not in pack.text
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00-01:00",
+                                    "0001-01-01"])
+def test_a_page_as_of_the_ends_of_the_calendar_is_a_422_page(api: Any, moment: str) -> None:
+    client = sign_in(api, "board_member")
+    answer = client.get("/", params={"as_of": moment})
+    assert answer.status_code == 422, answer.status_code
+    assert "out of range" in answer.text
+
+
+def test_the_audit_page_bounds_its_cursor_and_moments(api: Any) -> None:
+    client = sign_in(api, "auditor")
+    assert client.get("/view/audit", params={"cursor": str(2**64)}).status_code == 422
+    assert client.get("/view/audit", params={"since": "0001-01-01T00:00:00"}).status_code == 422
+    assert client.get("/view/audit", params={"until": "9999-12-31T23:59:59"}).status_code == 422
+
+
+def test_the_export_page_fails_before_its_status_line(api: Any, monkeypatch: Any) -> None:
+    import psycopg
+
+    def lines():
+        raise psycopg.OperationalError("consuming input failed")
+        yield b""  # pragma: no cover - a generator
+
+    monkeypatch.setattr(api.client.app.state.services.integrity, "export_lines", lines)
+    client = sign_in(api, "auditor")
+    answer = client.get("/view/integrity/export")
+    assert answer.status_code == 503 and answer.headers["Retry-After"]

@@ -12,6 +12,7 @@ import pytest
 
 from domain.ledger import Ledger
 from tests.principals import AS_OPERATOR, bearer_token
+from tests.servers import answers_healthz
 
 pytestmark = pytest.mark.postgres
 
@@ -32,7 +33,7 @@ def server(pg_env, start_server, assigned_action):
     action_id, token = seed(ledger, assigned_action)
     env = {**pg_env["ledger"], "LEDGER_PROJECTIONS": "external",
            "LEDGER_POSTGRES_POOL_SIZE": "20"}
-    with start_server(env) as base:
+    with start_server(env, ready=answers_healthz) as base:  # no worker: /readyz says so
         yield base, ledger, action_id, token
     ledger.close()
 

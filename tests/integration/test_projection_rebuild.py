@@ -202,7 +202,7 @@ def test_a_rebuild_needs_no_more_pooled_connections_than_the_smallest_pool(
         ledger: Ledger, tmp_path: Path) -> None:
     """A rebuild is one transaction: one connection of the pool, whatever its size."""
     _, head = history(ledger)
-    small = ReadSide(Settings(data_dir=tmp_path, postgres_pool_size=2), ledger)
+    small = ReadSide(Settings(data_dir=tmp_path, api_threads=2), ledger)  # a views pool of 2
     try:
         rebuild(small.settings, ledger, read_side=small)
         assert set(small.positions().values()) == {head}
