@@ -88,16 +88,20 @@ def users_add(
     out.print("[yellow]The token is shown once; only its hash is stored.[/yellow]")
 
 
+def _user_id(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise fail(f"{value!r} is not a user id") from None
+
+
 @users_app.command("revoke")
 def users_revoke(
     user_id: Annotated[str, typer.Argument()], token_id: Annotated[str, typer.Argument()],
     reason: Annotated[str, typer.Option(help="why it is revoked")],
 ) -> None:
     """Revoke one of a user's tokens."""
-    try:
-        user = UUID(user_id)
-    except ValueError:
-        raise fail(f"{user_id!r} is not a user id") from None
+    user = _user_id(user_id)
     with services(views=False, integrity=False) as opened:
         try:
             opened.ledger.revoke_token(operator(), user, token_id=token_id, reason=reason)
@@ -116,10 +120,7 @@ def users_link(
     LEDGER_SIGN_IN_LINK_HOURS; recorded as the user's SignInLinkIssued event)."""
     from datetime import timedelta
 
-    try:
-        user = UUID(user_id)
-    except ValueError:
-        raise fail(f"{user_id!r} is not a user id") from None
+    user = _user_id(user_id)
     with services(views=False, integrity=False) as opened:
         try:
             link = opened.ledger.issue_sign_in_link(

@@ -8,15 +8,20 @@ Tests whose subject is the walk itself keep their own steps: the acceptance walk
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from domain import clock
 from domain.application import Context, Outcome
 from domain.ledger import Ledger
+from projections.board import Board
+from projections.readside import ReadSide
+from projections.rebuild import rebuild
 from tests.principals import AS_BOARD, AS_MANAGER, AS_SCRUTINEER
 
 STAGES = ("incident_recorded", "panel_notified", "rapid_review_completed", "decided",
@@ -121,3 +126,24 @@ class Scenario:
         return self.ledger.raise_challenge(
             by, subject_type=subject_type, subject_id=subject_id, grounds="g",
             addressed_to=addressed_to, occurred_on=self.on).id
+
+
+@contextmanager
+def demo_board(views_dir: Path, today: date) -> Iterator[tuple[Ledger, Board]]:
+    """The demo ledger as of `today`, in memory, with its views rebuilt, and the Board over
+    them (closed in reverse on exit)."""
+    from api.demo import load_demo
+    from api.settings import Settings
+
+    ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    load_demo(ledger, today=today)
+    settings = Settings(data_dir=views_dir)
+    side = ReadSide(settings, ledger)
+    rebuild(settings, ledger, read_side=side)
+    board = Board(side)
+    try:
+        yield ledger, board
+    finally:
+        board.close()
+        side.close()
+        ledger.close()

@@ -11,12 +11,9 @@ from typing import Any
 
 import pytest
 
-from api.demo import load_demo
-from api.settings import Settings
 from domain.ledger import Ledger
 from projections.board import At, Board
-from projections.readside import ReadSide
-from projections.rebuild import rebuild
+from tests.scenarios import demo_board
 
 TODAY = date(2026, 11, 23)
 STALLED = 60
@@ -24,16 +21,8 @@ STALLED = 60
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ledger, Board]]:
-    ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    load_demo(ledger, today=TODAY)
-    settings = Settings(data_dir=Path(tmp_path_factory.mktemp("views")))
-    side = ReadSide(settings, ledger)
-    rebuild(settings, ledger, read_side=side)
-    board = Board(side)
-    yield ledger, board
-    board.close()
-    side.close()
-    ledger.close()
+    with demo_board(Path(tmp_path_factory.mktemp("views")), TODAY) as opened:
+        yield opened
 
 
 def ids_of(ledger: Ledger, event: str) -> list[Any]:

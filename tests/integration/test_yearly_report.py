@@ -12,14 +12,12 @@ from typing import Any
 
 import pytest
 
-from api.demo import STOKE, load_demo
-from api.settings import Settings
+from api.demo import STOKE
 from domain.action import Action
 from domain.ledger import Ledger
 from domain.review import Review
 from projections.board import Board
-from projections.readside import ReadSide
-from projections.rebuild import rebuild
+from tests.scenarios import demo_board
 
 TODAY = date(2026, 11, 23)
 START = date(2019, 1, 1)
@@ -27,16 +25,8 @@ START = date(2019, 1, 1)
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ledger, Board]]:
-    ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    load_demo(ledger, today=TODAY)
-    settings = Settings(data_dir=Path(tmp_path_factory.mktemp("views")))
-    side = ReadSide(settings, ledger)
-    rebuild(settings, ledger, read_side=side)
-    board = Board(side)
-    yield ledger, board
-    board.close()
-    side.close()
-    ledger.close()
+    with demo_board(Path(tmp_path_factory.mktemp("views")), TODAY) as opened:
+        yield opened
 
 
 def records(ledger: Ledger, cls: type) -> list[Any]:
