@@ -38,6 +38,7 @@ import os
 import platform
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,6 +46,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -113,10 +115,17 @@ def action_file(spec: Spec, seeded: Seeded, conn: dict[str, str], count: int, sk
 
 # ---- the services ----------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Service:
+    url: str
+    api: procs.Started
+    worker: procs.Started
+
+
 @contextmanager
-def service(spec: Spec, conn: dict[str, str]) -> Iterator[str]:
-    """Two API workers and the projection worker on this ledger; yields the base URL once
-    /readyz answers. Both are stopped (their whole process groups) when the block ends."""
+def service(spec: Spec, conn: dict[str, str]) -> Iterator[Service]:
+    """Two API workers and the projection worker on this ledger, once /readyz answers. Both
+    are stopped (their whole process groups) when the block ends."""
     port = procs.free_port()
     metrics = tempfile.mkdtemp(prefix="bench-metrics-")
     env = http_seed.env(spec, conn, PROMETHEUS_MULTIPROC_DIR=metrics)
@@ -131,7 +140,7 @@ def service(spec: Spec, conn: dict[str, str]) -> Iterator[str]:
                 f"{spec.name} API", [ledger, "serve", "--workers", "2", "--port", str(port)],
                 env, spec.data_dir / "serve.log"))
             procs.wait_ready(url, [worker, api])
-            yield url
+            yield Service(url, api, worker)
     finally:
         shutil.rmtree(metrics, ignore_errors=True)
 
@@ -153,6 +162,52 @@ def _wrk(url: str, args: list[str], seconds: float) -> str:
     if done.returncode:
         raise procs.CannotRun(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     return done.stdout
+
+
+@contextmanager
+def watching(spec: Spec, conn: dict[str, str], served: Service) -> Iterator[dict[str, Any]]:
+    """Where the time goes while the block runs: the cores used on average by the API
+    workers, the projection worker, PostgreSQL and the whole machine (from /proc), and what
+    the ledger's active PostgreSQL backends were doing (pg_stat_activity, sampled every
+    20 ms: their wait events, or on a core). The figures are in the yielded dict at the end."""
+    figures: dict[str, Any] = {}
+    stop = threading.Event()
+    waits: dict[str, int] = {}
+    samples = [0]
+
+    def sample() -> None:
+        with psycopg.connect(**conn, dbname=spec.dbname, autocommit=True) as db:
+            while not stop.is_set():
+                for kind, event in db.execute(
+                        "SELECT wait_event_type, wait_event FROM pg_stat_activity "
+                        "WHERE datname = %s AND state = 'active' AND backend_type = "
+                        "'client backend' AND pid <> pg_backend_pid()", (spec.dbname,)):
+                    label = f"{kind}: {event}" if kind else "on a core (no wait)"
+                    waits[label] = waits.get(label, 0) + 1
+                samples[0] += 1
+                time.sleep(0.02)
+
+    groups = {"API workers": lambda: procs.tree_pids(served.api.process.pid),
+              "projection worker": lambda: procs.tree_pids(served.worker.process.pid),
+              "PostgreSQL": procs.postgres_pids}
+    before = {name: procs.cpu_seconds(pids()) for name, pids in groups.items()}
+    busy, total = procs.machine_cpu()
+    started = time.perf_counter()
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield figures
+    finally:
+        stop.set()
+        sampler.join()
+        seconds = time.perf_counter() - started
+        cores = {name: (procs.cpu_seconds(pids()) - before[name]) / seconds
+                 for name, pids in groups.items()}
+        busy_now, total_now = procs.machine_cpu()
+        cores["the whole machine"] = (busy_now - busy) / seconds
+        figures.update(cores=cores, cpus=(total_now - total) / seconds,
+                       waits={k: n / max(1, samples[0]) for k, n in waits.items()},
+                       samples=samples[0])
 
 
 # ---- 1. pgbench ------------------------------------------------------------------------------
@@ -325,19 +380,20 @@ def real_ids(spec: Spec, conn: dict[str, str]) -> dict[str, str]:
     return {"review": str(review[0]), "action": str(action[0])}
 
 
-def board(urls: dict[str, str], tokens: dict[str, str], ids: dict[str, dict[str, str]],
-          plan: Plan) -> dict[str, dict[str, report.WrkRun]]:
-    out: dict[str, dict[str, report.WrkRun]] = {}
+def board(served: dict[str, tuple[Spec, Service]], conn: dict[str, str],
+          tokens: dict[str, str], plan: Plan, results: Results) -> None:
+    """Each endpoint on each ledger (in alternation), into results.board and .board_where."""
+    ids = {size: real_ids(spec, conn) for size, (spec, _) in served.items()}
     for endpoint in BOARD_ENDPOINTS:
-        out[endpoint] = {}
-        for size, url in urls.items():
-            path = endpoint.format(**ids[size])
-            warm_up(url + path, ["get", tokens[size]], plan.warmup)
-            out[endpoint][size] = run = wrk(url + path, ["get", tokens[size]],
-                                            plan.board_seconds)
+        results.board[endpoint], results.board_where[endpoint] = {}, {}
+        for size, (spec, service_) in served.items():
+            url = service_.url + endpoint.format(**ids[size])
+            warm_up(url, ["get", tokens[size]], plan.warmup)
+            with watching(spec, conn, service_) as where:
+                run = wrk(url, ["get", tokens[size]], plan.board_seconds)
+            results.board[endpoint][size], results.board_where[endpoint][size] = run, where
             log(f"{endpoint} at {size}: {run.rate:,.0f}/s p50 {run.p50_ms:.1f} ms p99 "
                 f"{run.p99_ms:.1f} ms, {run.failed} not 2xx")
-    return out
 
 
 # ---- 6. memory -------------------------------------------------------------------------------
@@ -406,21 +462,22 @@ def run(args: argparse.Namespace) -> Results:
     results.library = library(large, conn, load_actions, plan)
     log(f"bare library: {results.library['rate']:,.0f}/s p99 {results.library['p99_ms']:.0f} ms")
     with ExitStack() as stack:
-        url = stack.enter_context(service(large, conn))
+        served = stack.enter_context(service(large, conn))
+        url = served.url
         progress = ["progress", str(load_actions), str(WRK_THREADS)]
         warm_up(url, progress, plan.warmup)
-        results.commands = wrk(url, progress, plan.seconds)
+        with watching(large, conn, served) as results.commands_where:
+            results.commands = wrk(url, progress, plan.seconds)
         log(f"commands over HTTP: {results.commands.rate:,.0f}/s p50 "
             f"{results.commands.p50_ms:.0f} ms p99 {results.commands.p99_ms:.0f} ms, "
             f"{results.commands.failed} not 2xx")
         results.lag, lag_load = lag(url, large, conn, load_actions, own_actions, plan)
         results.lag["load"] = lag_load
         log(f"projection lag: {results.lag}")
-        small_url = stack.enter_context(service(small, conn))
-        results.board = board(
-            {"large": url, "small": small_url},
-            {"large": seeded.tokens["board"], "small": results.ledgers["small"].tokens["board"]},
-            {"large": real_ids(large, conn), "small": real_ids(small, conn)}, plan)
+        small_served = stack.enter_context(service(small, conn))
+        board({"large": (large, served), "small": (small, small_served)}, conn,
+              {"large": seeded.tokens["board"], "small": results.ledgers["small"].tokens["board"]},
+              plan, results)
     if not args.skip_memory:
         for role in ("memory", "large"):
             results.memory[role] = memory(where[role], conn)
@@ -445,6 +502,9 @@ def main() -> None:
     parser.add_argument("--label", default="", help="a line saying what this run measured "
                         "(e.g. 'baseline before the levers')")
     args = parser.parse_args()
+    # A stopped run stops its servers too: SIGTERM unwinds like Ctrl-C (the blocks that
+    # started them stop their process groups on the way out).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         results = run(args)
     except procs.CannotRun as error:

@@ -209,6 +209,10 @@ class Results:
     commands: WrkRun | None = None
     lag: dict[str, Any] = field(default_factory=dict)
     board: dict[str, dict[str, WrkRun]] = field(default_factory=dict)  # endpoint -> size -> run
+    # Where the time went (bench.http_bench.watching): cores used by each part, the PostgreSQL
+    # backends' waits (mean number of active backends in each).
+    commands_where: dict[str, Any] = field(default_factory=dict)
+    board_where: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     memory: dict[str, dict[str, Peak]] = field(default_factory=dict)  # size -> job -> peak
 
 
@@ -315,7 +319,25 @@ def _commands(r: Results) -> list[str]:
             f"actions of the {size_name(r.plan.large)} ledger, each with its agency lead's "
             "token (20 leads); the library calls the same use case (report_progress: load, "
             "change, save) on the same actions, without authenticating."), "",
-            table(["what", "per second", "p50 ms", "p99 ms", "not 2xx / errors"], rows), ""]
+            table(["what", "per second", "p50 ms", "p99 ms", "not 2xx / errors"], rows), "",
+            *([f"During the HTTP run, {where_text(r.commands_where)}.", ""]
+              if r.commands_where else [])]
+
+
+def where_text(where: dict[str, Any], top: int = 5) -> str:
+    """Where the time went during one measured run (bench.http_bench.watching), in words."""
+    if not where:
+        return ""
+    cores = ", ".join(f"{name} {n:.2f}" for name, n in where["cores"].items())
+    text = f"cores busy on average: {cores} (of {where['cpus']:.0f})"
+    waits = where["waits"]
+    active = sum(waits.values())
+    if active:
+        ranked = sorted(waits.items(), key=lambda kv: -kv[1])[:top]
+        text += (f"; the ledger's active PostgreSQL backends, {active:.1f} on average "
+                 f"({where['samples']:,} samples of pg_stat_activity): " + ", ".join(
+                     f"{label} {100 * n / active:.0f}%" for label, n in ranked))
+    return text
 
 
 def _failed(run: WrkRun) -> str:
@@ -343,7 +365,9 @@ def _board(r: Results) -> list[str]:
             "endpoint in alternation; ids are real (the generator's first review, an action "
             "with five events)."), "",
             table(["endpoint", f"{big} req/s", "p50 ms", "p99 ms", f"{small} req/s", "p50 ms",
-                   "p99 ms", f"req/s {big}/{small}", f"p99 {big}/{small}", "not 2xx"], rows), ""]
+                   "p99 ms", f"req/s {big}/{small}", f"p99 {big}/{small}", "not 2xx"], rows), "",
+            *[f"- `{endpoint}` at {big}: {where_text(sizes['large'])}"
+              for endpoint, sizes in r.board_where.items() if sizes.get("large")], ""]
 
 
 def _lag(r: Results) -> list[str]:

@@ -123,3 +123,12 @@ def test_the_results_mark_each_target_met_or_missed_with_its_ratio():
     lag = next(line for line in lines if line.startswith("| projection lag p99"))
     assert "| 0.21 | **missed** |" in commands  # 255.51 / 1,200
     assert "| 1.25 | met |" in lag  # 250 / 200
+
+
+def test_where_the_time_went_ranks_the_backends_waits_by_share():
+    where = {"cores": {"API workers": 1.2, "PostgreSQL": 0.5}, "cpus": 2.0, "samples": 900,
+             "waits": {"on a core (no wait)": 1.0, "Lock: relation": 8.0, "IO: WALSync": 1.0}}
+    text = report.where_text(where)
+    assert "API workers 1.20, PostgreSQL 0.50 (of 2)" in text
+    assert "10.0 on average (900 samples" in text
+    assert text.endswith("Lock: relation 80%, on a core (no wait) 10%, IO: WALSync 10%")
