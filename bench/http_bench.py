@@ -38,6 +38,7 @@ import math
 import os
 import platform
 import queue
+import shlex
 import shutil
 import signal
 import subprocess
@@ -469,8 +470,8 @@ def run(args: argparse.Namespace) -> Results:
     if args.seconds:
         plan = Plan(**{**plan.__dict__, "seconds": args.seconds})
     conn = {"host": args.host, "port": args.port, "user": args.user, "password": args.password}
-    results = Results(datetime.now(tz=UTC), os.getloadavg(), "python -m bench.http_bench "
-                      + " ".join(sys.argv[1:]), plan)
+    results = Results(datetime.now(tz=UTC), os.getloadavg(),
+                      shlex.join(["python", "-m", "bench.http_bench", *sys.argv[1:]]), plan)
     procs.require_tools(["wrk", "pgbench"])
     log(f"PostgreSQL {procs.require_postgres(conn)} at {args.host}:{args.port}; "
         f"{os.cpu_count()} CPUs, load average {results.load_start[0]:.2f}")

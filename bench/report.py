@@ -407,6 +407,12 @@ def _lag(r: Results) -> list[str]:
     if lag.get("unseen"):
         figures += (f" ({lag['unseen']:,} of them not yet visible {lag['give_up_s']} s after "
                     "the load stopped: counted as longer than any seen)")
+        if r.catch_up.get("rate") and load is not None:
+            figures += (f". After the load the projection worker applied "
+                        f"{r.catch_up['rate']:,.0f} events/s catching up, fewer than the "
+                        f"{load.rate:,.0f}/s that wrk's commands alone appended: under a "
+                        "sustained load like this one the views fall further behind the "
+                        "longer it lasts")
     lines = ["## Projection lag", "", f"{figures}; {lag['failed']} sampler failures"
              + (f" ({'; '.join(lag['failures'])})" if lag["failures"] else "") + ".", ""]
     if load is not None:
