@@ -32,6 +32,7 @@ and the command go to bench/RESULTS.md (--results to write elsewhere).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import http.client
 import json
 import math
@@ -98,8 +99,8 @@ def specs(plan: Plan, database: str | None) -> dict[str, Spec]:
             found[role] = Spec(name(events), "bench_http_1m", "public", events)
         elif events == 10_000:
             found[role] = Spec(name(events), "bench_http_10k", "public", events)
-        else:  # a schema beside the 1M ledger (100k) or the 10k one (--quick's 50k)
-            found[role] = Spec(name(events), "bench_http_1m" if plan is FULL else
+        else:  # a schema beside the 1M ledger (100k), or beside the 10k one (--quick's 50k)
+            found[role] = Spec(name(events), "bench_http_1m" if plan.large >= 1_000_000 else
                                "bench_http_10k", name(events), events)
     return found
 
@@ -468,7 +469,7 @@ def memory(spec: Spec, conn: dict[str, str]) -> dict[str, report.Peak]:
 def run(args: argparse.Namespace) -> Results:
     plan = QUICK if args.quick else FULL
     if args.seconds:
-        plan = Plan(**{**plan.__dict__, "seconds": args.seconds})
+        plan = dataclasses.replace(plan, seconds=args.seconds)
     conn = {"host": args.host, "port": args.port, "user": args.user, "password": args.password}
     results = Results(datetime.now(tz=UTC), os.getloadavg(),
                       shlex.join(["python", "-m", "bench.http_bench", *sys.argv[1:]]), plan)

@@ -12,6 +12,7 @@ here is secret), when it was seeded and how long each step took.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from psycopg import sql
 from api.cli_common import operator
 from api.composition import build_ledger
 from api.settings import Settings
+from bench.procs import CannotRun
 from bench.projections_data import Generator
 
 # Bump when the generator or the people seeded change: every kept ledger is then seeded again.
@@ -51,7 +53,8 @@ class Spec:
 
     @property
     def data_dir(self) -> Path:
-        return (OUT / self.name).resolve()
+        """Its key files, logs and action lists (one per database and schema)."""
+        return (OUT / f"{self.dbname}.{self.schema}").resolve()
 
 
 @dataclass
@@ -61,6 +64,7 @@ class Seeded:
     seeded_at: str
     steps: dict[str, float]  # seconds per step of the seeding that made it
     tokens: dict[str, Any]  # "leads": {agency_id: token}, "board": token, "scrutineer": token
+    log_key: str | None = None  # the log's signing key file (base64), for another checkout
     reused: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -108,14 +112,28 @@ def ensure(spec: Spec, conn: dict[str, str], log: Any = print) -> Seeded:
         found = _marker(db, spec)
         if found is not None:
             events = _head(db, spec)
-            kept = spec.data_dir.joinpath("log.key").exists()
-            if events <= found.events * RESEED_GROWTH and kept:
+            if events <= found.events * RESEED_GROWTH and _signing_key(db, found):
                 found.events, found.reused = events, True
                 return found
             log(f"{spec.name}: {events:,} events, more than {RESEED_GROWTH:.2f}x the "
-                f"{found.events:,} seeded, or its data directory is gone: seeding again")
+                f"{found.events:,} seeded, or its signing key is lost: seeding again")
         _drop_schema_contents(db, spec)
     return _seed(spec, conn, log)
+
+
+def _signing_key(db: psycopg.Connection[Any], seeded: Seeded) -> bool:
+    """The log's key file in the data directory, written from the marker if missing there (a
+    run from another checkout), or kept in the marker if only the file has it. False if
+    neither has it: the ledger's checkpoints can no longer be extended, it is seeded again."""
+    key = seeded.spec.data_dir / "log.key"
+    if seeded.log_key and not key.exists():
+        key.parent.mkdir(parents=True, exist_ok=True)
+        key.touch(mode=0o600)
+        key.write_bytes(base64.b64decode(seeded.log_key))
+    elif key.exists() and not seeded.log_key:
+        seeded.log_key = base64.b64encode(key.read_bytes()).decode()
+        _write_marker(db, seeded)
+    return key.exists()
 
 
 def _create_database(spec: Spec, conn: dict[str, str]) -> None:
@@ -137,7 +155,19 @@ def _marker(db: psycopg.Connection[Any], spec: Spec) -> Seeded | None:
     if marker.get("version") != GENERATOR_VERSION or marker.get("actions") != spec.actions:
         return None
     return Seeded(spec, marker["events"], marker["seeded_at"], marker["steps"],
-                  marker["tokens"])
+                  marker["tokens"], marker.get("log_key"))
+
+
+def _write_marker(db: psycopg.Connection[Any], seeded: Seeded) -> None:
+    schema = sql.Identifier(seeded.spec.schema)
+    db.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {}.bench_marker "
+                       "(id INTEGER PRIMARY KEY, value TEXT NOT NULL)").format(schema))
+    db.execute(sql.SQL("INSERT INTO {}.bench_marker VALUES (1, %s) ON CONFLICT (id) DO "
+                       "UPDATE SET value = excluded.value").format(schema),
+               (json.dumps({"version": GENERATOR_VERSION, "actions": seeded.spec.actions,
+                            "events": seeded.events, "seeded_at": seeded.seeded_at,
+                            "steps": seeded.steps, "tokens": seeded.tokens,
+                            "log_key": seeded.log_key}),))
 
 
 def _head(db: psycopg.Connection[Any], spec: Spec) -> int:
@@ -181,24 +211,16 @@ def _seed(spec: Spec, conn: dict[str, str], log: Any) -> Seeded:
         done = subprocess.run([ledger_command(), *command], check=False, env=env(spec, conn),
                               capture_output=True, text=True)
         if done.returncode:
-            raise RuntimeError(f"ledger {' '.join(command)} failed on {spec.name}:\n"
+            raise CannotRun(f"ledger {' '.join(command)} failed on {spec.name}:\n"
                                f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
         steps[step] = time.perf_counter() - started
         log(f"{spec.name}: {step} in {steps[step]:.1f} s")
     seeded = Seeded(spec, events, datetime.now(tz=UTC).isoformat(timespec="seconds"), steps,
                     tokens)
+    seeded.log_key = base64.b64encode((spec.data_dir / "log.key").read_bytes()).decode()
     with psycopg.connect(**conn, dbname=spec.dbname, autocommit=True) as db:
-        events = _head(db, spec)  # with the integrity log's first event
-        seeded.events = events
-        db.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {}.bench_marker "
-                           "(id INTEGER PRIMARY KEY, value TEXT NOT NULL)").format(
-            sql.Identifier(spec.schema)))
-        db.execute(sql.SQL("INSERT INTO {}.bench_marker VALUES (1, %s) ON CONFLICT (id) DO "
-                           "UPDATE SET value = excluded.value").format(
-            sql.Identifier(spec.schema)),
-            (json.dumps({"version": GENERATOR_VERSION, "actions": spec.actions,
-                         "events": events, "seeded_at": seeded.seeded_at, "steps": steps,
-                         "tokens": tokens}),))
+        seeded.events = _head(db, spec)  # with the integrity log's first event
+        _write_marker(db, seeded)
     return seeded
 
 
