@@ -72,6 +72,9 @@ class Outcome:
     position: int
     replayed: bool = False
     events: int = 0  # how many events this command appended (0 for a replay)
+    # The record as this command left it (None for a replay): its answer is rendered from
+    # it, not loaded again.
+    saved: LedgerAggregate | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,7 @@ class LedgerCore(Application[UUID]):
             raise
         position = max((r.notification.id for r in recordings), default=0)
         return Outcome(id=subject.id, version=subject.version, position=position,
-                       events=len(events))
+                       events=len(events), saved=subject)
 
     def already_recorded(self, events: list[Any]) -> bool:
         """Whether the store holds exactly these events (same aggregate, version and state):
@@ -194,7 +197,7 @@ class LedgerCore(Application[UUID]):
         last = events[-1]
         position = self.positions_of(last.originator_id).get(last.originator_version, 0)
         return Outcome(id=subject.id, version=subject.version, position=position,
-                       events=len(events))
+                       events=len(events), saved=subject)
 
     def replay_idempotent(self, actor: Actor, idem: Idempotency) -> Outcome | None:
         """The earlier outcome of this key, or None if it is new. Refuse a different request."""
