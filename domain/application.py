@@ -36,6 +36,7 @@ from domain.errors import (
     OutcomeUnknown,
     StaleVersion,
 )
+from domain.group_commit import GroupCommit
 from domain.guard import IdentifyingDataGuard
 from domain.idempotency import IdempotencyRecord, record_id
 from domain.protection import SealingMapper, TextCipher
@@ -95,6 +96,9 @@ class LedgerCore(Application[UUID]):
         self.text_cipher = text_cipher
         self.guard = guard or IdentifyingDataGuard()
         super().__init__(env=env)
+        # Concurrent commands' saves written in one transaction (domain/group_commit.py);
+        # through `self.save` looked up at each call.
+        self.group_commit = GroupCommit(lambda *events: self.save(*events))
         # The read side decodes with a mapper that leaves the tokens sealed (the views hold
         # them; the presentation reveals them).
         self.view_mapper: Mapper[UUID] = (
@@ -135,7 +139,8 @@ class LedgerCore(Application[UUID]):
         """Save the subject (and any others) atomically, with the idempotency record if any.
 
         A conflicting concurrent save raises ConcurrentWrite and records nothing (the library
-        inserts all events of one save in one transaction)."""
+        inserts all events of one save in one transaction). Saves of concurrent commands are
+        written together (domain/group_commit.py), each still checked against its versions."""
         extra: list[Aggregate] = list(others)
         for aggregate in (subject, *others):
             self.guard.check_events(aggregate.pending_events)
@@ -152,7 +157,7 @@ class LedgerCore(Application[UUID]):
         # key) they can be looked for in the store.
         events = [e for aggregate in (subject, *extra) for e in aggregate.collect_events()]
         try:
-            recordings = self.save(*events)
+            recordings = self.group_commit.save(events)
         except IntegrityError as error:
             if self.already_recorded(events):
                 return self._recorded(subject, events)
