@@ -14,12 +14,12 @@ from tests.scenarios import Scenario
 PROGRESS = {"narrative": "Training delivered", "rag": "green"}
 
 
-def posted_in_one_batch(api, *paths: str) -> list[Any]:
+def posted_in_one_batch(api, *paths: str, **headers: str) -> list[Any]:
     """POST a progress report to each path, all queued before any is written."""
     answers: list[Any] = [None] * len(paths)
 
     def post(i: int, path: str) -> None:
-        answers[i] = api.post("lead_a", path, PROGRESS)
+        answers[i] = api.post("lead_a", path, PROGRESS, **headers)
 
     threads = [threading.Thread(target=post, args=(i, p)) for i, p in enumerate(paths)]
     with api.ledger.group_commit.held():
@@ -46,6 +46,18 @@ def test_the_loser_of_two_on_one_version_in_a_batch_gets_409(api):
     _, answers = batch_of_four(api)
     assert sorted(a.status_code for a in answers) == [200, 200, 200, 409]
     assert {answers[0].status_code, answers[3].status_code} == {200, 409}
+
+
+def test_one_idempotency_key_twice_in_a_batch_records_once_and_answers_twice_alike(api):
+    scenario = Scenario(api.ledger)
+    action = scenario.assign(scenario.review([api.agency_a]), api.agency_a).id
+    path = f"/actions/{action}/progress"
+    answers = posted_in_one_batch(api, path, path, **{"Idempotency-Key": "report-1"})
+    assert [a.status_code for a in answers] == [200, 200]
+    assert sorted(a.headers.get("Idempotent-Replayed", "") for a in answers) == ["", "true"]
+    assert answers[0].headers["X-Ledger-Position"] == answers[1].headers["X-Ledger-Position"]
+    assert answers[0].content == answers[1].content
+    assert len(api.ledger.get_action(action).progress) == 1
 
 
 def test_a_coalesced_command_is_read_back_with_its_min_position(api):
