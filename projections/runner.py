@@ -30,13 +30,11 @@ from __future__ import annotations
 
 import gc
 import logging
-import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from domain import clock
@@ -383,74 +381,10 @@ class Outage:
             self.failures = 0
 
 
-class Writer:
-    """Writes a bulk run's rows on its transaction's connection in a thread of its own, one
-    batch behind the interpreter: the server copies (and indexes) a batch's rows while the
-    next batch is read, decoded and applied. At most one batch waits for it, so memory stays
-    bounded. The runner's thread touches the transaction only after `wait` (psycopg would
-    serialise the two anyway, but not in the order the run needs). An error in the writer is
-    raised in the runner's thread, by its next `put`, `wait` or `close`."""
-
-    def __init__(self) -> None:
-        self.queue: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=1)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._work, name="ledger-bulk-writer",
-                                       daemon=True)
-        self.thread.start()
-
-    def _work(self) -> None:
-        while (job := self.queue.get()) is not None:
-            try:
-                if self.error is None:  # after an error, the rest is only drained
-                    job()
-            except BaseException as error:  # noqa: BLE001 - raised in the runner's thread
-                self.error = error
-            finally:
-                self.queue.task_done()
-        self.queue.task_done()
-
-    def put(self, job: Callable[[], None]) -> None:
-        self._raise()
-        self.queue.put(job)
-
-    def wait(self) -> None:
-        """Until every job put so far is done."""
-        self.queue.join()
-        self._raise()
-
-    def close(self) -> None:
-        """Stop the thread once its jobs are done (raising the first error, if any)."""
-        if self.thread.is_alive():
-            self.queue.put(None)
-            self.thread.join()
-        self._raise()
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-
-class InlineWriter(Writer):
-    """Writes at once, in the runner's thread (SQLite: its writes hold the interpreter
-    lock, so a thread of their own would only take turns with the handlers)."""
-
-    def __init__(self) -> None:
-        self.error = None
-
-    def put(self, job: Callable[[], None]) -> None:
-        job()
-
-    def wait(self) -> None:
-        """Nothing is pending."""
-
-    def close(self) -> None:
-        """No thread."""
-
-
 class BulkRunner(Runner):
     """The runner with one unit of work per view over empty tables: each batch is applied to
-    it, nothing is read back, and the rows appended (audit entries, leaves) are written
-    batch by batch by a writer thread while the next batch is applied. When the units come
+    it, nothing is read back, and the rows appended (audit entries) are written batch by
+    batch. When the units come
     to hold more than BULK_ROWS rows together, the fullest is written (like a batch of the
     live runner) and followed by one over its tables as they now are (prefetching,
     upserting), so a rebuild's memory does not grow with the ledger. `catch_up` ends by
@@ -465,12 +399,10 @@ class BulkRunner(Runner):
         self.units = {v.name: Changes(self.tx, v.projection_class.tables, empty=True)
                       for v in self.views}
         self.projections = {v.name: v.projection for v in self.views}
-        self.writer = Writer() if read_side.db.dialect == "postgres" else InlineWriter()
 
     def _apply(self, view: View, items: list[Item], after: int, last: int) -> None:
         unit = self.units[view.name]
-        if not unit.empty:  # it reads the rows it will change: the writer must be done
-            self.writer.wait()
+        if not unit.empty:  # it reads the rows it will change
             view.projection.prefetch(unit, [e for _, _, e in items])
         view.projection.apply(unit, items)
         self.progress.positions[view.name] = last
@@ -482,13 +414,10 @@ class BulkRunner(Runner):
     def step(self, *, limit: int | None = None, stop_at: int | None = None) -> int:
         read = super().step(limit=limit, stop_at=stop_at)
         for unit in self.units.values():
-            taken = unit.take_appends()
-            if taken:
-                self.writer.put(partial(_insert, self.tx, taken))
+            _insert(self.tx, unit.take_appends())
         held = {name: unit.held() for name, unit in self.units.items()}
         while sum(held.values()) > BULK_ROWS:  # write the fullest unit and start it again
             name = max(held, key=held.__getitem__)
-            self.writer.wait()
             unit, projection = self.units[name], self.projections[name]
             unit.flush()
             projection.flushed(unit)
@@ -499,10 +428,7 @@ class BulkRunner(Runner):
     def catch_up(self, *, stop_at: int | None = None,
                  progress: Callable[[int, int], None] | None = None,
                  stop: threading.Event | None = None) -> None:
-        try:
-            super().catch_up(stop_at=stop_at, progress=progress, stop=stop)
-        finally:
-            self.writer.close()
+        super().catch_up(stop_at=stop_at, progress=progress, stop=stop)
         for view in self.views:
             advance(self.tx, view.name, 0, self.progress.positions[view.name])
             unit = self.units.pop(view.name)

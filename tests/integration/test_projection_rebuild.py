@@ -161,11 +161,10 @@ def test_a_store_failure_while_a_rebuild_writes_its_rows_leaves_the_views_as_the
     assert_as_they_were(side, head, before)
 
 
-def test_a_store_failure_while_a_batch_is_written_behind_the_runner_leaves_the_views_as_they_were(
+def test_a_store_failure_writing_a_batchs_audit_rows_leaves_the_views_as_they_were(
         ledger: Ledger, settings: Settings, side: ReadSide,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """The rows appended in a batch are written while the next is applied (on PostgreSQL in
-    a writer thread): its failure is the rebuild's."""
+    """The rows appended in a batch are written after it, in the rebuild's transaction."""
     _, head = history(ledger)
     Runner(side).catch_up()
     before = rows(side)
