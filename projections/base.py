@@ -25,7 +25,7 @@ Key = Any  # a scalar for one-column keys, a tuple otherwise
 
 
 class Changes:
-    """The unit of work of one view for one batch (or, in a rebuild, for all of them): cached
+    """The unit of work of one view for one batch (or, in a rebuild, for many): cached
     rows, counter deltas, appends."""
 
     def __init__(self, tx: Tx, tables: Sequence[Table], *, empty: bool = False) -> None:

@@ -384,10 +384,9 @@ class Outage:
 class BulkRunner(Runner):
     """The runner with one unit of work per view over empty tables: each batch is applied to
     it, nothing is read back, and the rows appended (audit entries) are written batch by
-    batch. When the units come
-    to hold more than BULK_ROWS rows together, the fullest is written (like a batch of the
-    live runner) and followed by one over its tables as they now are (prefetching,
-    upserting), so a rebuild's memory does not grow with the ledger. `catch_up` ends by
+    batch. When the units come to hold more than BULK_ROWS rows together, the fullest is
+    written (like a batch of the live runner) and followed by one over its tables as they
+    now are (prefetching, upserting), so a rebuild's memory does not grow with the ledger. `catch_up` ends by
     writing each unit with its tracking record. An event a view cannot apply raises (the
     caller applies the events again batch by batch, where the failure policy stops that
     view)."""
@@ -450,8 +449,8 @@ def run_in_bulk(read_side: ReadSide, names: Sequence[str], *, stop_at: int,
     left as they were), except an event a view cannot apply: then the same is done batch by
     batch, where the failure policy stops that view at that event and builds the others."""
     collecting = gc.isenabled()
-    # The units of work hold every row to the end: the cyclic collector would walk them all
-    # again and again (events are freed by reference counting anyway).
+    # The units of work hold up to BULK_ROWS rows: the cyclic collector would walk them all
+    # again and again (events and written units are freed by reference counting anyway).
     gc.disable()
     try:
         try:
