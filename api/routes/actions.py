@@ -77,9 +77,9 @@ def get_action(action_id: UUID, ledger: LedgerDep, actor: ReaderDep, response: R
 
 @router.get("/{action_id}/history", response_model=History, responses=READ_ERRORS)
 def action_history(action_id: UUID, ledger: LedgerDep, actor: ReaderDep) -> History:
-    _readable(actor, ledger.get_action(action_id), ledger)
-    return History(id=action_id, entries=[HistoryEntryOut.of(e) for e in
-                                           ledger.action_history(action_id)])
+    action, history = ledger.action_with_history(action_id)
+    _readable(actor, action, ledger)
+    return History(id=action_id, entries=[HistoryEntryOut.of(e) for e in history])
 
 
 @router.post("/{action_id}/progress", response_model=ActionOut, responses=WRITE_ERRORS)
