@@ -1,5 +1,7 @@
 """`make bench`: every benchmark, one after the other (they would disturb each other's
-figures if run at once). Needs the PostgreSQL test server (127.0.0.1:5432, database test)."""
+figures if run at once). Needs the PostgreSQL test server (127.0.0.1:5432, database test);
+the HTTP benchmark also needs wrk and pgbench, keeps its ledgers in bench_http_1m and
+bench_http_10k, and writes bench/RESULTS.md."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import sys
 BENCHMARKS = [
     [sys.executable, "-m", "bench.projections_bench"],
     [sys.executable, "bench/integrity_bench.py", "--stores", "sqlite", "postgres"],
+    [sys.executable, "-m", "bench.http_bench"],
 ]
 
 
