@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from api.commands import etag, run_command
+from api.commands import as_left, etag, run_command
 from api.deps import ContextDep, LedgerDep, ReaderDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.params import AsOfQuery, VersionQuery, aware
@@ -40,7 +40,7 @@ router.add_api_route("", board.board_actions, methods=["GET"], response_model=bo
 
 
 def _render(ledger: Ledger) -> Callable[[Outcome], ActionOut]:
-    return lambda o: ActionOut.of(ledger.get_action(o.id, version=o.version))
+    return lambda o: ActionOut.of(as_left(o, ledger.get_action))
 
 
 def _readable(actor: Actor, action: Action, ledger: Ledger) -> Action:
