@@ -278,10 +278,21 @@ class LedgerCore(Application[UUID]):
         return state
 
     def _history(self, cls: type[A], aggregate_id: UUID, what: str) -> list[HistoryEntry]:
-        self._load(cls, aggregate_id, what)  # 404 for unknown ids and wrong types
-        events = list(self.events.get(aggregate_id))
-        positions = self.positions_of(aggregate_id)
-        return [HistoryEntry(e, positions.get(e.originator_version)) for e in events]
+        return self._with_history(cls, aggregate_id, what)[1]
+
+    def _with_history(self, cls: type[A], aggregate_id: UUID,
+                      what: str) -> tuple[A, list[HistoryEntry]]:
+        """The aggregate now and its history, each event with its log position, from one
+        read of its events (404 for unknown ids and wrong types)."""
+        state: Any = None
+        entries = []
+        for stored, position in self.store.events_of(aggregate_id):
+            event = self.mapper.to_domain_event(stored)
+            state = event.mutate(state)
+            entries.append(HistoryEntry(event, position))
+        if not isinstance(state, cls):
+            raise NotFound(f"no {what} with id {aggregate_id}")
+        return state, entries
 
     @cached_property
     def store(self) -> EventStore:

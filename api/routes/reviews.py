@@ -82,14 +82,13 @@ def record_incident(body: IncidentIn, ledger: LedgerDep, settings: SettingsDep,
 
 @router.get("/{review_id}", response_model=ReviewOut, responses=READ_ERRORS)
 def get_review(review_id: UUID, ledger: LedgerDep, settings: SettingsDep, actor: ReaderDep,
-               response: Response, version: VersionQuery = None,
-               as_of: AsOfQuery = None) -> ReviewOut:
+               version: VersionQuery = None, as_of: AsOfQuery = None) -> Response:
     moment = aware(as_of)
     review = ledger.get_review(review_id, version=version, as_of=moment)
     actor.require_partnership(review.partnership, "read the reviews")
-    response.headers["ETag"] = etag(review.version)
     # As of a past moment, the deadlines are assessed as they stood on that day.
-    return _out(review, settings, moment.date() if moment else None)
+    return board.answer(_out(review, settings, moment.date() if moment else None),
+                        {"ETag": etag(review.version)})
 
 
 @router.get("/{review_id}/history", response_model=History, responses=READ_ERRORS)
