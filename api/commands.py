@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
@@ -11,6 +11,16 @@ from fastapi.responses import JSONResponse
 from api.observability import COMMANDS, CURRENT_SCOPE, EVENTS_APPENDED
 from domain.application import Context, LedgerCore, Outcome
 from domain.errors import ConcurrentWrite, DomainError
+
+A = TypeVar("A")
+
+
+def as_left(outcome: Outcome, load: Callable[..., A]) -> A:
+    """The record as the command left it: the aggregate it just saved, or for a replay the
+    record loaded at the outcome's version (the same state, so the same answer)."""
+    if outcome.saved is not None:
+        return outcome.saved  # type: ignore[return-value]
+    return load(outcome.id, version=outcome.version)
 
 
 def etag(version: int) -> str:
@@ -24,8 +34,8 @@ def run_command(
 ) -> JSONResponse:
     """Run the command once per Idempotency-Key; a retry gets the first response again.
 
-    The response body is the record as it stood right after the command (rendered from its
-    version), so a replay is byte-for-byte the first answer."""
+    The response body is the record as it stood right after the command (`as_left`), so a
+    replay is byte-for-byte the first answer."""
     name = command_name()
     try:
         outcome = _run(ledger, ctx, command)

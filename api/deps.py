@@ -30,7 +30,7 @@ from projections.service import ReadModels
 _bearer = HTTPBearer(auto_error=False, description="A token from `ledger users add`")
 
 
-def get_services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     """What the lifespan opened (api/composition.py). Routes never open parts themselves."""
     services: Services | None = getattr(request.app.state, "services", None)
     if services is None:
@@ -38,40 +38,45 @@ def get_services(request: Request) -> Services:
     return services
 
 
+# The dependencies that only pick a part, check a role or parse parameters are `async def`:
+# FastAPI runs a plain `def` dependency in the thread pool, a hop to another thread and back
+# for each one. Only those that read the store (the actor, a page's session) and the routes
+# themselves run there.
+
+async def get_services(request: Request) -> Services:
+    return services_of(request)
+
+
+async def get_settings(request: Request) -> Settings:
+    return services_of(request).settings
+
+
+async def get_ledger(request: Request) -> Ledger:
+    return services_of(request).ledger
+
+
+async def get_read_models(request: Request) -> ReadModels:
+    return services_of(request).read_models
+
+
+async def get_integrity(request: Request) -> IntegrityService:
+    return services_of(request).integrity
+
+
+async def get_board(request: Request) -> Board:
+    return services_of(request).read_models.board
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-def get_settings(services: ServicesDep) -> Settings:
-    return services.settings
-
-
-def get_ledger(services: ServicesDep) -> Ledger:
-    return services.ledger
-
-
-def get_read_models(services: ServicesDep) -> ReadModels:
-    return services.read_models
-
-
-def get_integrity(services: ServicesDep) -> IntegrityService:
-    return services.integrity
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 ReadModelsDep = Annotated[ReadModels, Depends(get_read_models)]
 IntegrityDep = Annotated[IntegrityService, Depends(get_integrity)]
-
-
-def get_board(models: ReadModelsDep) -> Board:
-    return models.board
-
-
 BoardDep = Annotated[Board, Depends(get_board)]
 
 
-def at_params(as_of: AsOfQuery = None, position: PositionQuery = None,
-              min_position: MinPositionQuery = None) -> At:
+async def at_params(as_of: AsOfQuery = None, position: PositionQuery = None,
+                    min_position: MinPositionQuery = None) -> At:
     """Which state of the ledger to answer from: now (after min_position), or the past."""
     if as_of is not None and position is not None:
         raise InvalidInput("give as_of or position, not both", field="as_of")
@@ -83,14 +88,13 @@ AtDep = Annotated[At, Depends(at_params)]
 
 def get_actor(
     request: Request,
-    ledger: LedgerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None:
         raise HTTPException(401, "an Authorization: Bearer <token> header is required",
                             headers=challenge)
-    actor = ledger.authenticate(credentials.credentials)
+    actor = services_of(request).ledger.authenticate(credentials.credentials)
     if actor is None:
         raise HTTPException(401, "the token is unknown, revoked, or its user is deactivated",
                             headers=challenge)
@@ -101,7 +105,7 @@ def get_actor(
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
-def reader(actor: ActorDep) -> Actor:
+async def reader(actor: ActorDep) -> Actor:
     actor.require(Permission.READ, "read the ledger")
     return actor
 
@@ -131,7 +135,7 @@ async def request_fingerprint(request: Request) -> str:
     return digest.hexdigest()
 
 
-def command_context(
+async def command_context(
     actor: ActorDep,
     fingerprint: Annotated[str, Depends(request_fingerprint)],
     if_match: Annotated[str | None, Header(alias="If-Match",
@@ -155,20 +159,20 @@ ContextDep = Annotated[Context, Depends(command_context)]
 
 # ---- the pages (people with a session cookie; the API above keeps bearer tokens) -----------
 
-def get_signer(services: ServicesDep) -> SessionSigner:
-    return services.sessions
+async def get_signer(request: Request) -> SessionSigner:
+    return services_of(request).sessions
 
 
 SignerDep = Annotated[SessionSigner, Depends(get_signer)]
 
 
-def page_session(request: Request, ledger: LedgerDep, signer: SignerDep) -> Actor | None:
+def page_session(request: Request, signer: SignerDep) -> Actor | None:
     """The person signed in to the pages, if their cookie is good, not idle too long, and its
     session still open in the ledger (not signed out, not expired, user still active)."""
     cookie = signer.read_cookie(request.cookies.get(SESSION_COOKIE))
     if cookie is None:
         return None
-    actor = ledger.session_actor(cookie.user_id, cookie.secret)
+    actor = services_of(request).ledger.session_actor(cookie.user_id, cookie.secret)
     if actor is None:
         return None
     request.state.actor = actor
@@ -182,7 +186,7 @@ def page_session(request: Request, ledger: LedgerDep, signer: SignerDep) -> Acto
 PageSessionDep = Annotated[Actor | None, Depends(page_session)]
 
 
-def page_reader(actor: PageSessionDep) -> Actor:
+async def page_reader(actor: PageSessionDep) -> Actor:
     if actor is None:
         raise SignInRequired()
     actor.require(Permission.READ, "read the ledger")

@@ -128,7 +128,10 @@ class Edge:
         try:
             refusal = self._refusal(scope)
             body = b""
-            if refusal is None:
+            # A request that declares no body (neither Content-Length nor Transfer-Encoding:
+            # a GET) has none (RFC 9112, 6.3): nothing to read, bound or replay.
+            reads_body = _declares_body(scope)
+            if refusal is None and reads_body:
                 try:
                     body = await self._read_body(receive)
                 except TooLarge:
@@ -145,7 +148,8 @@ class Edge:
                                     "headers": headers})
                 await send_with_id({"type": "http.response.body", "body": payload})
                 return
-            await self.app(scope, _replay(body, receive), send_with_id)
+            await self.app(scope, _replay(body, receive) if reads_body else receive,
+                           send_with_id)
         finally:
             if self.request_log is not None:
                 self.request_log.done(scope, status_seen[0] if status_seen else 500,
@@ -178,10 +182,11 @@ class Edge:
     async def _read_body(self, receive: Receive) -> bytes:
         chunks: list[bytes] = []
         size = 0
-        deadline = time.monotonic() + self.body_timeout
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
         while True:
             try:
-                message = await asyncio.wait_for(receive(), deadline - time.monotonic())
+                async with asyncio.timeout_at(deadline):  # no task per message (wait_for's)
+                    message = await receive()
             except TimeoutError:
                 raise TooSlow from None
             if message["type"] != "http.request":
@@ -221,6 +226,11 @@ class Edge:
         return _problem(422, "Invalid request", f"control characters are not allowed: {where}",
                         "validation",
                         [{"field": where, "reason": "control characters are not allowed"}])
+
+
+def _declares_body(scope: Scope) -> bool:
+    return any(name in (b"content-length", b"transfer-encoding")
+               for name, _ in scope.get("headers", []))
 
 
 def _request_id(scope: Scope) -> str:

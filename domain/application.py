@@ -36,6 +36,7 @@ from domain.errors import (
     OutcomeUnknown,
     StaleVersion,
 )
+from domain.group_commit import GroupCommit
 from domain.guard import IdentifyingDataGuard
 from domain.idempotency import IdempotencyRecord, record_id
 from domain.protection import SealingMapper, TextCipher
@@ -72,6 +73,9 @@ class Outcome:
     position: int
     replayed: bool = False
     events: int = 0  # how many events this command appended (0 for a replay)
+    # The record as this command left it (None for a replay): its answer is rendered from
+    # it, not loaded again.
+    saved: LedgerAggregate | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,9 @@ class LedgerCore(Application[UUID]):
         self.text_cipher = text_cipher
         self.guard = guard or IdentifyingDataGuard()
         super().__init__(env=env)
+        # Concurrent commands' saves written in one transaction (domain/group_commit.py);
+        # through `self.save` looked up at each call.
+        self.group_commit = GroupCommit(lambda *events: self.save(*events))
         # The read side decodes with a mapper that leaves the tokens sealed (the views hold
         # them; the presentation reveals them).
         self.view_mapper: Mapper[UUID] = (
@@ -132,7 +139,8 @@ class LedgerCore(Application[UUID]):
         """Save the subject (and any others) atomically, with the idempotency record if any.
 
         A conflicting concurrent save raises ConcurrentWrite and records nothing (the library
-        inserts all events of one save in one transaction)."""
+        inserts all events of one save in one transaction). Saves of concurrent commands are
+        written together (domain/group_commit.py), each still checked against its versions."""
         extra: list[Aggregate] = list(others)
         for aggregate in (subject, *others):
             self.guard.check_events(aggregate.pending_events)
@@ -149,7 +157,7 @@ class LedgerCore(Application[UUID]):
         # key) they can be looked for in the store.
         events = [e for aggregate in (subject, *extra) for e in aggregate.collect_events()]
         try:
-            recordings = self.save(*events)
+            recordings = self.group_commit.save(events)
         except IntegrityError as error:
             if self.already_recorded(events):
                 return self._recorded(subject, events)
@@ -171,7 +179,7 @@ class LedgerCore(Application[UUID]):
             raise
         position = max((r.notification.id for r in recordings), default=0)
         return Outcome(id=subject.id, version=subject.version, position=position,
-                       events=len(events))
+                       events=len(events), saved=subject)
 
     def already_recorded(self, events: list[Any]) -> bool:
         """Whether the store holds exactly these events (same aggregate, version and state):
@@ -194,7 +202,7 @@ class LedgerCore(Application[UUID]):
         last = events[-1]
         position = self.positions_of(last.originator_id).get(last.originator_version, 0)
         return Outcome(id=subject.id, version=subject.version, position=position,
-                       events=len(events))
+                       events=len(events), saved=subject)
 
     def replay_idempotent(self, actor: Actor, idem: Idempotency) -> Outcome | None:
         """The earlier outcome of this key, or None if it is new. Refuse a different request."""
@@ -270,10 +278,21 @@ class LedgerCore(Application[UUID]):
         return state
 
     def _history(self, cls: type[A], aggregate_id: UUID, what: str) -> list[HistoryEntry]:
-        self._load(cls, aggregate_id, what)  # 404 for unknown ids and wrong types
-        events = list(self.events.get(aggregate_id))
-        positions = self.positions_of(aggregate_id)
-        return [HistoryEntry(e, positions.get(e.originator_version)) for e in events]
+        return self._with_history(cls, aggregate_id, what)[1]
+
+    def _with_history(self, cls: type[A], aggregate_id: UUID,
+                      what: str) -> tuple[A, list[HistoryEntry]]:
+        """The aggregate now and its history, each event with its log position, from one
+        read of its events (404 for unknown ids and wrong types)."""
+        state: Any = None
+        entries = []
+        for stored, position in self.store.events_of(aggregate_id):
+            event = self.mapper.to_domain_event(stored)
+            state = event.mutate(state)
+            entries.append(HistoryEntry(event, position))
+        if not isinstance(state, cls):
+            raise NotFound(f"no {what} with id {aggregate_id}")
+        return state, entries
 
     @cached_property
     def store(self) -> EventStore:

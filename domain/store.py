@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, Notification
+from eventsourcing.persistence import ApplicationRecorder, Notification, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
@@ -92,6 +92,13 @@ class EventStore(ABC):
         """Make the events table refuse UPDATE, DELETE and TRUNCATE (PostgreSQL only); False
         when there is nothing to guard or the role may not."""
         return False
+
+    def events_of(self, aggregate_id: UUID) -> list[tuple[StoredEvent, int | None]]:
+        """Every stored event of one aggregate in version order, each with its log position
+        (PostgreSQL: in one read)."""
+        positions = self.positions_of(aggregate_id)
+        return [(row, positions.get(row.originator_version))
+                for row in self.recorder.select_events(aggregate_id)]
 
     # ---- per backend --------------------------------------------------------------------
     @abstractmethod
@@ -171,6 +178,16 @@ class PostgresStore(EventStore):
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
             cursor.execute(statement, (aggregate_id,))
             return {row["originator_version"]: row["notification_id"] for row in cursor}
+
+    def events_of(self, aggregate_id: UUID) -> list[tuple[StoredEvent, int | None]]:
+        statement = (f"SELECT originator_version, topic, state, notification_id FROM "
+                     f"{self._table()} WHERE originator_id = %s ORDER BY originator_version")
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+            cursor.execute(statement, (aggregate_id,), prepare=True)
+            return [(StoredEvent(originator_id=aggregate_id,
+                                 originator_version=row["originator_version"],
+                                 topic=row["topic"], state=bytes(row["state"])),
+                     row["notification_id"]) for row in cursor]
 
     def install_append_only_guard(self) -> bool:
         """A trigger (and revoked privileges) stop the application, a bug, or a careless

@@ -248,7 +248,8 @@ class User(LedgerAggregate):
 
 
 class TokenIndex(LedgerAggregate):
-    """Maps a token's hash to its user. The token itself is never stored."""
+    """Maps a token's hash to its user. The token itself is never stored. It has no event but
+    the first: authentication keeps it as first read (domain/use_cases/users.CurrentUsers)."""
 
     @staticmethod
     def create_id(*, token_hash: str, **_: Any) -> UUID:

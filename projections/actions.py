@@ -8,8 +8,8 @@ filters use the indexes on both stores).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
@@ -103,40 +103,73 @@ OPEN, CLAIMED, ASSURED, WITHDRAWN = "open", "completion_claimed", "assured", "wi
 RAGS = ("assured", "complete_awaiting_assurance", "overdue", "at_risk", "on_track", "withdrawn")
 
 
-def _rollups() -> list[tuple[Table, str]]:
-    """Each rollup table and the SELECT that derives its rows of some agencies (`{in}`) from
-    their actions' rows, per agency and partnership. In the order the agency list reads them
-    (a range of days or months, every agency): in the order a hash aggregate gave, each row
-    was on a page of its own."""
+def _counted() -> list[tuple[Table, str]]:
+    """Each counted rollup table and the SELECT of its rows for some actions (`{in}`), per
+    agency and partnership, each action counting `{sign}`: 1 to derive the rows, -1 to take
+    out what a batch's actions counted before it, 1 to add what they count after. In the order
+    the agency list reads them (a range of days or months, every agency): in the order a hash
+    aggregate gave, each row was on a page of its own."""
     counts = (f"SELECT agency_id, partnership, "
-              f"SUM(CASE WHEN status = '{ASSURED}' THEN 0 ELSE 1 END), "
-              f"SUM(CASE WHEN status = '{OPEN}' THEN 1 ELSE 0 END), "
-              f"SUM(CASE WHEN status = '{ASSURED}' THEN 1 ELSE 0 END), "
+              f"SUM(CASE WHEN status = '{ASSURED}' THEN 0 ELSE {{sign}} END), "
+              f"SUM(CASE WHEN status = '{OPEN}' THEN {{sign}} ELSE 0 END), "
+              f"SUM(CASE WHEN status = '{ASSURED}' THEN {{sign}} ELSE 0 END), "
               f"SUM(CASE WHEN status = '{ASSURED}' AND COALESCE(claimed_on, assured_on) <= "
-              f"due_on THEN 1 ELSE 0 END), SUM(escalated), "
-              f"SUM(CASE WHEN held_to_account > 0 THEN 1 ELSE 0 END) FROM {{{ACTIONS.name}}} "
+              f"due_on THEN {{sign}} ELSE 0 END), SUM(escalated * {{sign}}), "
+              f"SUM(CASE WHEN held_to_account > 0 THEN {{sign}} ELSE 0 END) "
+              f"FROM {{{ACTIONS.name}}} "
               f"WHERE status <> '{WITHDRAWN}' AND {{in}} GROUP BY agency_id, partnership")
-    escalations = (f"SELECT agency_id, partnership, COALESCE(escalation_level, "
-                   f"'lead_partners'), COUNT(*), MIN(escalated_on) FROM {{{ACTIONS.name}}} "
-                   f"WHERE escalated = 1 AND status <> '{WITHDRAWN}' AND {{in}} "
-                   f"GROUP BY agency_id, partnership, COALESCE(escalation_level, "
-                   f"'lead_partners')")
-    return [(AGENCY_ACTIONS, counts), (ESCALATIONS, escalations), *(
-        (table, (f"SELECT agency_id, partnership, {value}, COUNT(*) FROM {{{ACTIONS.name}}} "
-                f"WHERE status = '{OPEN}' AND {{in}} GROUP BY agency_id, partnership, {value} "
-                f"ORDER BY 3, 1, 2"))
+    return [(AGENCY_ACTIONS, counts), *(
+        (table, (f"SELECT agency_id, partnership, {value}, SUM({{sign}}) "
+                 f"FROM {{{ACTIONS.name}}} WHERE status = '{OPEN}' AND {{in}} "
+                 f"GROUP BY agency_id, partnership, {value} ORDER BY 3, 1, 2"))
         for table, value in ((DUE_DAYS, "due_on"), (DUE_MONTHS, "SUBSTR(due_on, 1, 7)"),
                              (UPDATED_DAYS, "updated_on"),
                              (UPDATED_MONTHS, "SUBSTR(updated_on, 1, 7)")))]
 
 
-ROLLUPS = _rollups()
+COUNTED = _counted()
+# The escalations rollup keeps since when the longest has waited (a minimum, which cannot be
+# taken out again): derived again for the agencies whose escalated actions a batch touched.
+ESCALATED = (f"SELECT agency_id, partnership, COALESCE(escalation_level, 'lead_partners'), "
+             f"COUNT(*), MIN(escalated_on) FROM {{{ACTIONS.name}}} "
+             f"WHERE escalated = 1 AND status <> '{WITHDRAWN}' AND {{in}} "
+             f"GROUP BY agency_id, partnership, COALESCE(escalation_level, 'lead_partners')")
 
 
-def _agencies_left(changes: Changes) -> set[str]:
-    """The agencies this unit of work moved actions away from (a merger), kept with it."""
-    left: set[str] = changes.__dict__.setdefault("agencies_left", set())
-    return left
+@dataclass
+class _Counted:
+    """What a unit of work took out of the rollups before its actions changed: the actions
+    whose stored rows it took out of the counted rollups, their agencies, and those of them
+    with an escalated action among them."""
+
+    actions: set[str] = field(default_factory=set)
+    agencies: set[str] = field(default_factory=set)
+    escalating: set[str] = field(default_factory=set)
+
+
+def _counted_of(changes: Changes) -> _Counted:
+    counted: _Counted = changes.__dict__.setdefault("counted", _Counted())
+    return counted
+
+
+def _chunks(keys: set[str]) -> Iterator[tuple[str, list[str]]]:
+    """`column IN (?, ...)` conditions over at most 500 keys each (SQLite caps the number of
+    parameters), with their keys."""
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), 500):
+        chunk = ordered[i:i + 500]
+        yield f"IN ({', '.join('?' * len(chunk))})", chunk
+
+
+def _add_counts(tx: Tx, table: Table, select: str, actions: set[str], sign: int) -> None:
+    """Add what these actions count (times `sign`) to a counted rollup's rows."""
+    key, counts = table.names[:len(table.key)], table.names[len(table.key):]
+    upsert = (f"INSERT INTO {{{table.name}}} AS t ({', '.join(table.names)}) {{select}} "
+              f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+              + ", ".join(f"{c} = t.{c} + excluded.{c}" for c in counts))
+    for within, chunk in _chunks(actions):
+        rows = select.replace("{sign}", str(sign)).replace("{in}", f"action_id {within}")
+        tx.execute(upsert.replace("{select}", rows), chunk)
 
 
 class ActionStatusProjection(ViewProjection):
@@ -150,9 +183,23 @@ class ActionStatusProjection(ViewProjection):
               ESCALATIONS, REVIEW_PARTNERSHIPS)
 
     def prefetch(self, changes: Changes, events: list[Any]) -> None:
-        changes.prefetch(ACTIONS.name, [uid(e.originator_id) for e in events])
+        """Read the rows the batch will change, and take what they count now out of the
+        rollups (flushed adds back what they count after)."""
+        actions = [uid(e.originator_id) for e in events]
+        changes.prefetch(ACTIONS.name, actions)
         changes.prefetch(REVIEW_PARTNERSHIPS.name, [
             uid(e.review_id) for e in events if getattr(e, "review_id", None) is not None])
+        counted = _counted_of(changes)
+        stored = {a for a in actions if a not in counted.actions
+                  and changes.get(ACTIONS.name, a) is not None}
+        if not stored:
+            return
+        rows = [row for row in (changes.get(ACTIONS.name, a) for a in stored) if row]
+        counted.agencies |= {row["agency_id"] for row in rows}
+        counted.escalating |= {row["agency_id"] for row in rows if row["escalated"]}
+        for table, select in COUNTED:  # before any row of the unit of work is written
+            _add_counts(changes.tx, table, select, stored, -1)
+        counted.actions |= stored
 
     @on(REVIEW + "IncidentRecorded")
     def review_recorded(self, ch: Changes, e: Any) -> None:
@@ -166,18 +213,35 @@ class ActionStatusProjection(ViewProjection):
             ch.update(ACTIONS.name, row["action_id"], **values(row))
 
     def flushed(self, changes: Changes) -> None:
-        """The agency rollups of the agencies whose actions changed, derived again from the
-        actions' rows (and of those a merger moved actions away from)."""
-        agencies = sorted({row["agency_id"] for row in changes.changed(ACTIONS.name)}
-                          | _agencies_left(changes))
+        """The rollups after the batch's rows are written. Over tables that were empty, every
+        row is derived; otherwise what the changed actions count now is added (prefetch took
+        out what they counted before), rows that count nothing any more are removed, and
+        the escalations of the agencies with an escalated action among them derived again."""
         tx = changes.tx
-        for i in range(0, len(agencies), 500):  # SQLite caps the number of parameters
-            chunk = agencies[i:i + 500]
-            within = f"agency_id IN ({', '.join('?' * len(chunk))})"
-            for table, select in ROLLUPS:
-                tx.execute(f"DELETE FROM {{{table.name}}} WHERE {within}", chunk)
+        changed = list(changes.changed(ACTIONS.name))
+        if changes.empty:
+            for table, select in (*COUNTED, (ESCALATIONS, ESCALATED)):
                 tx.execute(f"INSERT INTO {{{table.name}}} ({', '.join(table.names)}) "
-                           + select.replace("{in}", within), chunk)
+                           + select.replace("{sign}", "1").replace("{in}", "1 = 1"))
+            return
+        counted = _counted_of(changes)
+        actions = counted.actions | {row["action_id"] for row in changed}
+        agencies = counted.agencies | {row["agency_id"] for row in changed}
+        for table, select in COUNTED:
+            _add_counts(tx, table, select, actions, 1)
+            counts = table.names[len(table.key):]
+            nothing = " AND ".join(f"{c} = 0" for c in counts)
+            for within, chunk in _chunks(agencies):
+                tx.execute(f"DELETE FROM {{{table.name}}} WHERE agency_id {within} "
+                           f"AND {nothing}", chunk)
+        escalating = counted.escalating | {
+            row["agency_id"] for row in changed if row["escalated"]}
+        for within, chunk in _chunks(escalating):
+            condition = f"agency_id {within}"
+            tx.execute(f"DELETE FROM {{{ESCALATIONS.name}}} WHERE {condition}", chunk)
+            tx.execute(f"INSERT INTO {{{ESCALATIONS.name}}} ({', '.join(ESCALATIONS.names)}) "
+                       + ESCALATED.replace("{in}", condition), chunk)
+        changes.__dict__.pop("counted", None)  # a unit of work is flushed once
 
     @on(ACTION + "Assigned")
     def assigned(self, ch: Changes, e: Any) -> None:
@@ -257,13 +321,9 @@ class ActionStatusProjection(ViewProjection):
 
     @on(ACTION + "OwnerTransferred")
     def transferred(self, ch: Changes, e: Any) -> None:
-        """A merger: the action moves to the successor; the rollups of the agency it left
-        are derived again too when the batch is flushed."""
-        row = ch.get(ACTIONS.name, uid(e.originator_id))
-        if row is None:
-            return
-        _agencies_left(ch).add(row["agency_id"])
-        ch.update(ACTIONS.name, row["action_id"], agency_id=uid(e.to_agency_id))
+        """A merger: the action moves to the successor (the rollups follow it: prefetch took
+        it out of the agency it left)."""
+        ch.update(ACTIONS.name, uid(e.originator_id), agency_id=uid(e.to_agency_id))
 
     @on(ACTION + "ImpactEvaluated")
     def impact(self, ch: Changes, e: Any) -> None:

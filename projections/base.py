@@ -25,7 +25,7 @@ Key = Any  # a scalar for one-column keys, a tuple otherwise
 
 
 class Changes:
-    """The unit of work of one view for one batch (or, in a rebuild, for all of them): cached
+    """The unit of work of one view for one batch (or, in a rebuild, for many): cached
     rows, counter deltas, appends."""
 
     def __init__(self, tx: Tx, tables: Sequence[Table], *, empty: bool = False) -> None:
@@ -120,6 +120,19 @@ class Changes:
         """What adds a new row, never updated later (an audit entry), to `table`: inserted in
         bulk. Bound once for a batch."""
         return self._appends[table].append
+
+    def held(self) -> int:
+        """How many rows and counter rows this unit of work holds (a bulk run bounds it)."""
+        return (sum(len(rows) for rows in self._rows.values())
+                + sum(len(deltas) for deltas in self._deltas.values()))
+
+    def take_appends(self) -> list[tuple[Table, list[tuple[Any, ...]]]]:
+        """The new rows appended since the last call, each table's to be inserted as they
+        are (a bulk run writes them batch by batch); the unit of work forgets them."""
+        taken = [(self.tables[name], rows) for name, rows in self._appends.items() if rows]
+        for table, _ in taken:
+            self._appends[table.name] = []
+        return taken
 
     def changed(self, table: str) -> Iterator[dict[str, Any]]:
         """The rows of `table` this unit of work put or changed (and did not delete)."""

@@ -8,9 +8,10 @@ Merkle log is one of them (in the worker and with in-process projections): it ta
 stored rows the loop has read, not decoded events, as its leaves hash the stored bytes.
 
 A rebuild (and a point-in-time replay) is the same loop in bulk (`run_in_bulk`): batches of
-BULK_BATCH events, every view's batches inside one transaction (each a savepoint), the views
-emptied first and their secondary indexes made once at the end. It commits whole or not at
-all.
+BULK_BATCH events, every view's batches inside one transaction, the views emptied first and
+their secondary indexes made once at the end. The rows appended (audit entries) are written
+batch by batch, and the units of work hold at most BULK_ROWS rows together, so its memory
+does not grow with the ledger. It commits whole or not at all.
 
 Waiting for new events: on PostgreSQL, LISTEN on the channel the store NOTIFYs on every
 insert (the mechanism of the library's own subscription, used here as a wake-up so that reads
@@ -42,7 +43,7 @@ from domain.operations import ProjectionSkip
 from domain.store import PostgresStore
 from projections import VIEW_NAMES
 from projections.base import Changes, View
-from projections.db import OneTransaction, PostgresDb
+from projections.db import OneTransaction, PostgresDb, Table, Tx
 from projections.locks import ViewBusy, ViewLocks
 from projections.readside import ProjectionSettings, ReadSide
 from projections.tracking import (
@@ -66,6 +67,10 @@ LIVE_BATCH = 500
 # A rebuild's batch. Measured at 100k actions (bench/README.md): 20,000 and 50,000 within a
 # point of each other; the views' units of work hold one batch's rows at a time.
 BULK_BATCH = 20_000
+# The most rows a rebuild's units of work hold together (about 600 bytes a row, with their
+# text): beyond it, the fullest is written, so memory stays bounded whatever the ledger's size
+# (measured: 200,000 rows peaked at 294 MiB at 100k actions, 100,000 at 235 MiB).
+BULK_ROWS = 100_000
 
 Item = tuple[int, str, Any]  # (position, topic, decoded event | stored row | decoding error)
 
@@ -377,10 +382,14 @@ class Outage:
 
 
 class BulkRunner(Runner):
-    """The runner with one unit of work per view for the whole run, into empty tables: each
-    batch is applied to it (nothing is read back), and `catch_up` ends by writing each view
-    once, with its tracking record. An event a view cannot apply raises (the caller applies
-    the events again batch by batch, where the failure policy stops that view)."""
+    """The runner with one unit of work per view over empty tables: each batch is applied to
+    it, nothing is read back, and the rows appended (audit entries) are written batch by
+    batch. When the units come to hold more than BULK_ROWS rows together, the fullest is
+    written (like a batch of the live runner) and followed by one over its tables as they
+    now are (prefetching, upserting), so a rebuild's memory does not grow with the ledger. `catch_up` ends by
+    writing each unit with its tracking record. An event a view cannot apply raises (the
+    caller applies the events again batch by batch, where the failure policy stops that
+    view)."""
 
     def __init__(self, read_side: ReadSide, view_names: Iterable[str], *,
                  batch_size: int) -> None:
@@ -388,14 +397,32 @@ class BulkRunner(Runner):
         self.tx = read_side.db.tx  # type: ignore[attr-defined]  # a OneTransaction
         self.units = {v.name: Changes(self.tx, v.projection_class.tables, empty=True)
                       for v in self.views}
+        self.projections = {v.name: v.projection for v in self.views}
 
     def _apply(self, view: View, items: list[Item], after: int, last: int) -> None:
-        view.projection.apply(self.units[view.name], items)
+        unit = self.units[view.name]
+        if not unit.empty:  # it reads the rows it will change
+            view.projection.prefetch(unit, [e for _, _, e in items])
+        view.projection.apply(unit, items)
         self.progress.positions[view.name] = last
 
     def _advance_idle(self, views: list[View], last: int) -> None:
         for view in views:
             self.progress.positions[view.name] = last
+
+    def step(self, *, limit: int | None = None, stop_at: int | None = None) -> int:
+        read = super().step(limit=limit, stop_at=stop_at)
+        for unit in self.units.values():
+            _insert(self.tx, unit.take_appends())
+        held = {name: unit.held() for name, unit in self.units.items()}
+        while sum(held.values()) > BULK_ROWS:  # write the fullest unit and start it again
+            name = max(held, key=held.__getitem__)
+            unit, projection = self.units[name], self.projections[name]
+            unit.flush()
+            projection.flushed(unit)
+            self.units[name] = Changes(self.tx, projection.tables)
+            held[name] = 0
+        return read
 
     def catch_up(self, *, stop_at: int | None = None,
                  progress: Callable[[int, int], None] | None = None,
@@ -408,6 +435,11 @@ class BulkRunner(Runner):
             view.projection.flushed(unit)
 
 
+def _insert(tx: Tx, taken: list[tuple[Table, list[tuple[Any, ...]]]]) -> None:
+    for table, rows in taken:
+        tx.insert(table, rows)
+
+
 def run_in_bulk(read_side: ReadSide, names: Sequence[str], *, stop_at: int,
                 batch_size: int = BULK_BATCH,
                 progress: Callable[[int, int], None] | None = None) -> None:
@@ -417,8 +449,8 @@ def run_in_bulk(read_side: ReadSide, names: Sequence[str], *, stop_at: int,
     left as they were), except an event a view cannot apply: then the same is done batch by
     batch, where the failure policy stops that view at that event and builds the others."""
     collecting = gc.isenabled()
-    # The units of work hold every row to the end: the cyclic collector would walk them all
-    # again and again (events are freed by reference counting anyway).
+    # The units of work hold up to BULK_ROWS rows: the cyclic collector would walk them all
+    # again and again (events and written units are freed by reference counting anyway).
     gc.disable()
     try:
         try:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from api.commands import etag, run_command
+from api.commands import as_left, etag, run_command
 from api.deps import ContextDep, LedgerDep, ReaderDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.params import AsOfQuery, VersionQuery, aware
@@ -40,7 +40,7 @@ router.add_api_route("", board.board_actions, methods=["GET"], response_model=bo
 
 
 def _render(ledger: Ledger) -> Callable[[Outcome], ActionOut]:
-    return lambda o: ActionOut.of(ledger.get_action(o.id, version=o.version))
+    return lambda o: ActionOut.of(as_left(o, ledger.get_action))
 
 
 def _readable(actor: Actor, action: Action, ledger: Ledger) -> Action:
@@ -67,19 +67,18 @@ def assign_action(body: ActionIn, ledger: LedgerDep, ctx: ContextDep) -> Respons
 
 
 @router.get("/{action_id}", response_model=ActionOut, responses=READ_ERRORS)
-def get_action(action_id: UUID, ledger: LedgerDep, actor: ReaderDep, response: Response,
-               version: VersionQuery = None, as_of: AsOfQuery = None) -> ActionOut:
+def get_action(action_id: UUID, ledger: LedgerDep, actor: ReaderDep,
+               version: VersionQuery = None, as_of: AsOfQuery = None) -> Response:
     action = _readable(actor, ledger.get_action(action_id, version=version, as_of=aware(as_of)),
                        ledger)
-    response.headers["ETag"] = etag(action.version)
-    return ActionOut.of(action)
+    return board.answer(ActionOut.of(action), {"ETag": etag(action.version)})
 
 
 @router.get("/{action_id}/history", response_model=History, responses=READ_ERRORS)
-def action_history(action_id: UUID, ledger: LedgerDep, actor: ReaderDep) -> History:
-    _readable(actor, ledger.get_action(action_id), ledger)
-    return History(id=action_id, entries=[HistoryEntryOut.of(e) for e in
-                                           ledger.action_history(action_id)])
+def action_history(action_id: UUID, ledger: LedgerDep, actor: ReaderDep) -> Response:
+    action, history = ledger.action_with_history(action_id)
+    _readable(actor, action, ledger)
+    return board.answer(History(id=action_id, entries=[HistoryEntryOut.of(e) for e in history]))
 
 
 @router.post("/{action_id}/progress", response_model=ActionOut, responses=WRITE_ERRORS)

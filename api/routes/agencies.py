@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from api.commands import etag, run_command
+from api.commands import as_left, etag, run_command
 from api.deps import AtDep, BoardDep, ContextDep, LedgerDep, ReaderDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.params import AsOfQuery, VersionQuery, aware
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/agencies", tags=["agencies"])
 
 
 def _render(ledger: LedgerDep):
-    return lambda o: AgencyOut.of(ledger.get_agency(o.id, version=o.version))
+    return lambda o: AgencyOut.of(as_left(o, ledger.get_agency))
 
 
 @router.post("", status_code=201, response_model=AgencyOut, responses=WRITE_ERRORS)

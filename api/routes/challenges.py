@@ -9,7 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from api.commands import etag, run_command
+from api.commands import as_left, etag, run_command
 from api.deps import ContextDep, LedgerDep, ReaderDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.params import AsOfQuery, VersionQuery, aware
@@ -37,7 +37,7 @@ router.add_api_route("", board.board_challenges, methods=["GET"], response_model
 
 
 def _render(ledger: Ledger) -> Callable[[Outcome], ChallengeOut]:
-    return lambda o: ChallengeOut.of(ledger.get_challenge(o.id, version=o.version))
+    return lambda o: ChallengeOut.of(as_left(o, ledger.get_challenge))
 
 
 def _readable(actor: Actor, challenge: Challenge, ledger: Ledger | None = None) -> Challenge:

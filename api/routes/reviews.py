@@ -10,7 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from api.commands import etag, run_command
+from api.commands import as_left, etag, run_command
 from api.deps import ContextDep, IntegrityDep, LedgerDep, ReaderDep, SettingsDep
 from api.errors import READ_ERRORS, WRITE_ERRORS
 from api.params import AsOfQuery, VersionQuery, aware
@@ -62,7 +62,7 @@ def _out(review: Review, settings: Settings, today: date | None = None) -> Revie
 
 
 def _render(ledger: Ledger, settings: Settings) -> Callable[[Outcome], ReviewOut]:
-    return lambda o: _out(ledger.get_review(o.id, version=o.version), settings)
+    return lambda o: _out(as_left(o, ledger.get_review), settings)
 
 
 @router.post("", status_code=201, response_model=ReviewOut, responses=WRITE_ERRORS)
@@ -82,14 +82,13 @@ def record_incident(body: IncidentIn, ledger: LedgerDep, settings: SettingsDep,
 
 @router.get("/{review_id}", response_model=ReviewOut, responses=READ_ERRORS)
 def get_review(review_id: UUID, ledger: LedgerDep, settings: SettingsDep, actor: ReaderDep,
-               response: Response, version: VersionQuery = None,
-               as_of: AsOfQuery = None) -> ReviewOut:
+               version: VersionQuery = None, as_of: AsOfQuery = None) -> Response:
     moment = aware(as_of)
     review = ledger.get_review(review_id, version=version, as_of=moment)
     actor.require_partnership(review.partnership, "read the reviews")
-    response.headers["ETag"] = etag(review.version)
     # As of a past moment, the deadlines are assessed as they stood on that day.
-    return _out(review, settings, moment.date() if moment else None)
+    return board.answer(_out(review, settings, moment.date() if moment else None),
+                        {"ETag": etag(review.version)})
 
 
 @router.get("/{review_id}/history", response_model=History, responses=READ_ERRORS)
@@ -152,7 +151,7 @@ def record_finding(review_id: UUID, body: FindingIn, ledger: LedgerDep,
 
     def render(o: Outcome) -> RecordedFindingOut:
         # The version a finding was recorded at ends with it, so a replay finds it again.
-        review = ledger.get_review(o.id, version=o.version)
+        review = as_left(o, ledger.get_review)
         return RecordedFindingOut(finding=FindingOut.of(review.findings[-1]),
                                   review=_out(review, settings))
 
@@ -169,7 +168,7 @@ def record_recommendation(review_id: UUID, body: RecommendationIn, ledger: Ledge
                                             occurred_on=body.occurred_on).outcome
 
     def render(o: Outcome) -> RecordedRecommendationOut:
-        review = ledger.get_review(o.id, version=o.version)
+        review = as_left(o, ledger.get_review)
         return RecordedRecommendationOut(
             recommendation=RecommendationOut.of(review.recommendations[-1]),
             review=_out(review, settings))

@@ -166,3 +166,7 @@ class ActionUseCases(LedgerCore):
 
     def action_history(self, action_id: UUID) -> list[HistoryEntry]:
         return self._history(Action, action_id, "action")
+
+    def action_with_history(self, action_id: UUID) -> tuple[Action, list[HistoryEntry]]:
+        """The action now and its history, from one read."""
+        return self._with_history(Action, action_id, "action")

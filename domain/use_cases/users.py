@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -40,6 +41,50 @@ class IssuedToken:
     outcome: Outcome
     token: str  # shown once, never stored
     token_id: str
+
+
+class CurrentUsers:
+    """The users and token indexes this process has authenticated, kept current by their
+    events. A token's index is never changed once recorded, so it is kept as first read; a
+    user is checked against the store at every use (one indexed read: any event after the
+    version kept) and read again when it has moved. So a token revoked, a user deactivated,
+    a role, agency or partnership changed, by any process sharing the store, is seen by the
+    next request here, and nothing waits for an entry to expire. Unknown tokens are not
+    kept: one issued elsewhere is accepted at once."""
+
+    def __init__(self, ledger: UserUseCases) -> None:
+        self.ledger = ledger
+        self.tokens: dict[str, tuple[UUID, str]] = {}  # token hash -> (user id, token id)
+        self.users: dict[UUID, User] = {}  # shared by threads: read, never changed
+
+    def token(self, token: str) -> tuple[UUID, str] | None:
+        """The user id and token id a token was issued as, or None if none was."""
+        token_hash = hash_token(token)
+        known = self.tokens.get(token_hash)
+        if known is None:
+            try:
+                index = self.ledger.repository.get(token_index_id(token_hash))
+            except AggregateNotFoundError:
+                return None
+            if not isinstance(index, TokenIndex):
+                return None
+            known = self.tokens[token_hash] = (index.user_id, index.token_id)
+        return known
+
+    def user(self, user_id: UUID) -> User | None:
+        """The user as the store holds it now, or None if there is none."""
+        kept = self.users.get(user_id)
+        if kept is not None and not self.ledger.recorder.select_events(
+                user_id, gt=kept.version, limit=1):
+            return kept
+        try:
+            user = self.ledger.repository.get(user_id)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(user, User):
+            return None
+        self.users[user_id] = user
+        return user
 
 
 class UserUseCases(PartnershipChecks):
@@ -111,14 +156,19 @@ class UserUseCases(PartnershipChecks):
     def user_history(self, user_id: UUID) -> list[HistoryEntry]:
         return self._history(User, user_id, "user")
 
+    @cached_property
+    def current_users(self) -> CurrentUsers:
+        return CurrentUsers(self)
+
     def authenticate(self, token: str) -> Actor | None:
-        """The actor a bearer token stands for, or None if unknown, revoked or deactivated."""
-        try:
-            index: TokenIndex = self.repository.get(token_index_id(hash_token(token)))
-            user: User = self.repository.get(index.user_id)
-        except AggregateNotFoundError:
+        """The actor a bearer token stands for, or None if unknown, revoked or deactivated
+        (as the store holds them now: CurrentUsers)."""
+        known = self.current_users.token(token)
+        if known is None:
             return None
-        if not isinstance(index, TokenIndex) or not user.accepts(index.token_id):
+        user_id, token_id = known
+        user = self.current_users.user(user_id)
+        if user is None or not user.accepts(token_id):
             return None
         return user.as_actor()
 
@@ -178,11 +228,8 @@ class UserUseCases(PartnershipChecks):
     def session_actor(self, user_id: UUID, secret: str) -> Actor | None:
         """The actor a page session stands for, or None if it ended, expired or its user
         was deactivated."""
-        try:
-            user: User = self.repository.get(user_id)
-        except AggregateNotFoundError:
-            return None
-        if not isinstance(user, User) or not user.accepts_session(secret, clock.now()):
+        user = self.current_users.user(user_id)
+        if user is None or not user.accepts_session(secret, clock.now()):
             return None
         return user.as_actor()
 

@@ -202,6 +202,24 @@ def test_history_shows_actor_and_reason(
     assert last.position == ledger.head_position()
 
 
+def test_an_action_read_with_its_history_is_the_action_now(
+        ledger: Ledger, commissioned_review: Any) -> None:
+    action_id = assign(ledger, commissioned_review)
+    ledger.escalate_action(AS_MANAGER, action_id, reason="No progress since March")
+    action, history = ledger.action_with_history(action_id)
+    assert (action.version, action.escalated) == (2, ledger.get_action(action_id).escalated)
+    assert [e.position for e in history] == [
+        ledger.positions_of(action_id)[v] for v in (1, 2)]
+
+
+def test_history_of_an_unknown_or_other_record_is_not_found(
+        ledger: Ledger, commissioned_review: Any) -> None:
+    with pytest.raises(NotFound):
+        ledger.action_with_history(uuid4())
+    with pytest.raises(NotFound):
+        ledger.action_history(commissioned_review.review_id)
+
+
 def test_earlier_version_shows_the_earlier_state(
         ledger: Ledger, commissioned_review: Any) -> None:
     action_id = assign(ledger, commissioned_review)

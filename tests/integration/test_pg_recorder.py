@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from datetime import date
 
 import pytest
+from eventsourcing.persistence import IntegrityError
+from psycopg.pq import TransactionStatus
 from psycopg_pool import PoolTimeout
 
 from api.pg_recorder import LedgerRecorder
@@ -50,3 +52,23 @@ def test_an_insert_without_a_connection_is_not_sent_and_fails_fast(pg_ledger, mo
     with pytest.raises(NotSent):
         pg_ledger._save(AS_OPERATOR, agency)
     assert time.monotonic() - started < 1.0  # two tries 0.1 s apart, not ten 0.2 s apart
+
+
+def test_an_insert_is_committed_with_its_positions(pg_ledger):
+    outcome = pg_ledger.register_agency(AS_OPERATOR, **AGENCY)
+    assert outcome.position == pg_ledger.head_position() == 1
+    with pg_ledger.recorder.datastore.get_connection() as conn:  # seen by another session
+        assert conn.info.transaction_status == TransactionStatus.IDLE
+    assert pg_ledger.get_agency(outcome.id).name == AGENCY["name"]
+
+
+def test_a_refused_insert_records_nothing_and_the_next_write_is_taken(pg_ledger):
+    agency = Agency.register(actor=AS_OPERATOR.actor, occurred_on=date(2024, 1, 1), **AGENCY)
+    events = agency.collect_events()
+    pg_ledger.save(*events)
+    again = [pg_ledger.mapper.to_stored_event(e) for e in events]
+    with pytest.raises(IntegrityError):
+        pg_ledger.recorder.insert_events(again)
+    assert pg_ledger.head_position() == 1
+    renamed = pg_ledger.rename_agency(AS_OPERATOR, agency.id, name="Renamed", reason="r")
+    assert renamed.position == pg_ledger.head_position()  # the pool is usable again

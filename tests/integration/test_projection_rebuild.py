@@ -15,7 +15,7 @@ from api.settings import Settings
 from domain.actors import Actor, Role
 from domain.application import Context
 from domain.ledger import Ledger
-from projections import VIEWS
+from projections import VIEWS, runner
 from projections.base import Changes
 from projections.directory import Directory
 from projections.readside import ReadSide
@@ -157,6 +157,27 @@ def test_a_store_failure_while_a_rebuild_writes_its_rows_leaves_the_views_as_the
     monkeypatch.setattr(Changes, "flush", failing)
     with pytest.raises(sqlite3.OperationalError):
         rebuild(settings, ledger, read_side=side)
+    monkeypatch.undo()
+    assert_as_they_were(side, head, before)
+
+
+def test_a_store_failure_writing_a_batchs_audit_rows_leaves_the_views_as_they_were(
+        ledger: Ledger, settings: Settings, side: ReadSide,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows appended in a batch are written after it, in the rebuild's transaction."""
+    _, head = history(ledger)
+    Runner(side).catch_up()
+    before = rows(side)
+    written: list[int] = []
+
+    def failing(tx: object, taken: object) -> None:
+        written.append(1)
+        if len(written) == 2:
+            raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(runner, "_insert", failing)
+    with pytest.raises(sqlite3.OperationalError):
+        rebuild(settings, ledger, read_side=side, batch_size=1)
     monkeypatch.undo()
     assert_as_they_were(side, head, before)
 
