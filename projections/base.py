@@ -342,9 +342,17 @@ class View(TrackingRecorder):
         return self.projection_class.name
 
     def create_tables(self, tx: Tx) -> None:
+        """Create the tables and indexes that are missing. An index that exists is not named
+        again: PostgreSQL's CREATE INDEX IF NOT EXISTS takes its table's SHARE lock before it
+        looks, so a process starting beside a worker applying a batch (which writes the
+        rollups before the actions' rows) could deadlock with it."""
+        existing = self.db.existing_indexes(tx)
         for table in self.projection_class.tables:
-            for statement in table.ddl():
-                tx.execute(statement)
+            create, *indexes = table.ddl()
+            tx.execute(create)
+            for name, statement in zip(table.index_names(), indexes, strict=True):
+                if name not in existing:
+                    tx.execute(statement)
 
     def drop_tables(self, tx: Tx) -> None:
         for table in self.projection_class.tables:

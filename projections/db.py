@@ -240,6 +240,12 @@ class Db(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def existing_indexes(self, tx: Tx) -> set[str]:
+        """The names of the indexes the views' store holds (SQLite's catalog; PostgreSQL
+        overrides)."""
+        return {row["name"] for row in tx.query(
+            "SELECT name FROM sqlite_master WHERE type = 'index'")}
+
     def hold_setup_lock(self, tx: Tx) -> None:
         """Make `tx` the only one setting the views up until it ends: processes starting
         together on a new store (the API's and the worker) each create what is missing.
@@ -298,6 +304,9 @@ class OneTransaction(Db):
 
     def clear(self, tables: Iterable[Table]) -> list[str]:
         return self.db.clear(tables)
+
+    def existing_indexes(self, tx: Tx) -> set[str]:
+        return self.db.existing_indexes(tx)
 
     def after_load(self, table: Table) -> list[str]:
         return self.db.after_load(table)
@@ -540,6 +549,10 @@ class PostgresDb(Db):
 
     def table(self, name: str) -> str:
         return f'"{self.schema}".{name}'
+
+    def existing_indexes(self, tx: Tx) -> set[str]:
+        return {row["indexname"] for row in tx.query(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = ?", (self.schema,))}
 
     def hold_setup_lock(self, tx: Tx) -> None:
         # Two CREATE TABLE IF NOT EXISTS at once both create, and one fails on the catalog's

@@ -4,11 +4,13 @@ returns in milliseconds."""
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from api.settings import Settings
@@ -18,6 +20,7 @@ from domain.ledger import Ledger
 from projections.locks import ViewLocks
 from projections.readside import ReadSide
 from projections.runner import BackgroundProjections
+from tests.conftest import PG
 
 pytestmark = pytest.mark.postgres
 OPERATOR = Context(Actor("operator:test", Role.OPERATOR, name="op"))
@@ -207,3 +210,23 @@ def test_view_locks_are_released_before_their_session_ends(
         monkeypatch.undo()
         side.close()
     assert held_at_close == [0]
+
+
+def test_a_process_starting_beside_a_batch_being_applied_does_not_wait_for_it(
+        ledger: Ledger, tmp_path: Path, pg_schema: str) -> None:
+    """A worker applying a batch holds its views' tables (the rollups before the actions'
+    rows); an API process starting meanwhile must not queue behind it for a lock on a table
+    it only needs to find (two of them once deadlocked at startup)."""
+    settings = Settings(data_dir=tmp_path)
+    ReadSide(settings, ledger).close()  # the views exist
+    with psycopg.connect(host=PG["host"], port=PG["port"], dbname=PG["dbname"],
+                         user=PG["user"], password=PG["password"]) as writer:
+        writer.execute(f'LOCK TABLE "{pg_schema}".view_actions IN ROW EXCLUSIVE MODE')
+        started = threading.Thread(target=lambda: ReadSide(settings, ledger).close(),
+                                   daemon=True)
+        started.start()
+        started.join(timeout=20)
+        finished = not started.is_alive()
+        writer.rollback()  # lets a waiting setup go on, so the test ends either way
+    started.join(timeout=20)
+    assert finished, "setting the views up waited for a transaction writing them"
