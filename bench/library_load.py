@@ -1,6 +1,9 @@
 """The bare library under the command load (no HTTP): one process of `threads` threads, each
-calling the Ledger's `report_progress` use case (load the action, change it, save it) on its
-own slice of the actions, as the agency's lead. bench/http_bench.py starts several of these
+loading an action from the library's repository, recording a progress report on it (the
+aggregate's own method) and saving it with the library's `Application.save` (one
+transaction a command), on its own slice of the actions, as the agency's lead. With
+`--through use-case`, the Ledger's `report_progress` use case instead (its checks and the
+service's group commit: domain/group_commit.py). bench/http_bench.py starts several of these
 processes side by side; each prints one JSON line: the calls completed in the measured window
 and their latencies.
 
@@ -14,11 +17,13 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
 
 from api.composition import build_ledger
 from bench import http_seed
+from domain import clock
 from domain.application import Context
 from domain.ledger import Ledger
 
@@ -38,6 +43,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--through", choices=("library", "use-case"), default="library")
     args = parser.parse_args()
     conn = {"host": args.host, "port": args.port, "user": args.user, "password": args.password}
     spec = http_seed.Spec("library", args.dbname, args.schema, 0)
@@ -48,13 +54,31 @@ def main() -> None:
         mine = [(UUID(a), t) for i, (a, t) in enumerate(lines) if i % args.parts == args.part]
         actors = {t: ledger.authenticate(t) for t in {t for _, t in mine}}
         work = [(a, Context(actors[t])) for a, t in mine]  # type: ignore[arg-type]
-        print(json.dumps(run(ledger, work, args.threads, args.warmup, args.seconds)))
+        command = bare if args.through == "library" else use_case
+        print(json.dumps(run(ledger, work, args.threads, args.warmup, args.seconds, command)))
     finally:
         ledger.close()
 
 
+NARRATIVE = "Audit of referrals completed; training booked."
+
+
+def bare(ledger: Ledger, ctx: Context, action_id: UUID) -> None:
+    """The library's load-change-save."""
+    action = ledger.repository.get(action_id)
+    action.report_progress(actor=ctx.actor, occurred_on=clock.today(), narrative=NARRATIVE,
+                           rag="amber")
+    ledger.save(action)
+
+
+def use_case(ledger: Ledger, ctx: Context, action_id: UUID) -> None:
+    """The service's use case, as the HTTP route calls it."""
+    ledger.report_progress(ctx, action_id, rag="amber", narrative=NARRATIVE)
+
+
 def run(ledger: Ledger, work: list[tuple[UUID, Context]], threads: int, warmup: float,
-        seconds: float) -> dict[str, object]:
+        seconds: float, command: Callable[[Ledger, Context, UUID], None] = bare,
+        ) -> dict[str, object]:
     start = time.perf_counter() + warmup
     end = start + seconds
     latencies: list[list[float]] = [[] for _ in range(threads)]
@@ -70,8 +94,7 @@ def run(ledger: Ledger, work: list[tuple[UUID, Context]], threads: int, warmup: 
             if began >= end:
                 return
             try:
-                ledger.report_progress(ctx, action, rag="amber", narrative=(
-                    "Audit of referrals completed; training booked."))
+                command(ledger, ctx, action)
             except Exception as error:  # noqa: BLE001 - counted and reported, not hidden
                 errors[type(error).__name__] += 1
                 continue
