@@ -8,8 +8,9 @@ side by side in one run; writes bench/RESULTS.md. Not a test.
 Measured, in this order (the servers are stopped before the memory part):
   1. pgbench, 32 clients, one ~400-byte row per transaction into a scratch table: plain, and
      with the library's `LOCK TABLE ... IN EXCLUSIVE MODE` first (ceilings, printed beside);
-  2. the bare library: 2 processes x 16 threads calling the Ledger's report_progress use case
-     (load, change, save; bench/library_load.py) on the same actions, for the same duration;
+  2. the bare library: 2 processes x 16 threads doing the library's own load-change-save of a
+     progress report (repository.get, the aggregate's method, Application.save;
+     bench/library_load.py) on the same actions, for the same duration;
   3. commands over HTTP: `ledger serve --workers 2` and `ledger project` on the large ledger,
      wrk -c32 posting progress reports (POST /actions/{id}/progress) spread over 20,000 open
      actions, each with its agency lead's token (bench/wrk/ledger.lua);

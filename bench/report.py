@@ -316,8 +316,9 @@ def _commands(r: Results) -> list[str]:
         return []
     return ["## Commands", "", (f"POST /actions/{{id}}/progress over {r.plan.actions:,} open "
             f"actions of the {size_name(r.plan.large)} ledger, each with its agency lead's "
-            "token (20 leads); the library calls the same use case (report_progress: load, "
-            "change, save) on the same actions, without authenticating."), "",
+            "token (20 leads); the bare library does its own load-change-save of the same "
+            "progress report (repository.get, the aggregate's method, Application.save: one "
+            "transaction a command) on the same actions, without authenticating."), "",
             table(["what", "per second", "p50 ms", "p99 ms", "not 2xx / errors"], rows), "",
             *([f"During the HTTP run, {where_text(r.commands_where)}.", ""]
               if r.commands_where else [])]
