@@ -4,7 +4,8 @@ The views are rebuilt by replaying the events up to that point through the same 
 bulk (projections/runner.py, run_in_bulk), into a throwaway SQLite database in a temporary
 file (in memory, a copy of a large ledger's views took its size in RAM: 321 MiB for half
 of 300k actions); the same queries then run on it. Cost: O(events up to that point) (see
-the benchmark for a figure); the last few copies are kept, so paging through one as_of answer replays once.
+the benchmark for a figure); the last few copies are kept, so paging through one as_of
+answer replays once.
 
 A moment (as_of) is turned into a position by the ledger (Ledger.position_at: a binary search
 on the recorded times of the stored events, domain/store.py).
