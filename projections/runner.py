@@ -387,9 +387,9 @@ class BulkRunner(Runner):
     batch. When the units come to hold more than BULK_ROWS rows together, the fullest is
     written (like a batch of the live runner) and followed by one over its tables as they
     now are (prefetching, upserting), so a rebuild's memory does not grow with the ledger.
-    `catch_up` ends by writing each unit with its tracking record. An event a view cannot apply raises (the
-    caller applies the events again batch by batch, where the failure policy stops that
-    view)."""
+    `catch_up` ends by writing each unit with its tracking record. An event a view cannot
+    apply raises (the caller applies the events again batch by batch, where the failure
+    policy stops that view)."""
 
     def __init__(self, read_side: ReadSide, view_names: Iterable[str], *,
                  batch_size: int) -> None:
