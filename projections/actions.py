@@ -189,6 +189,8 @@ class ActionStatusProjection(ViewProjection):
         changes.prefetch(ACTIONS.name, actions)
         changes.prefetch(REVIEW_PARTNERSHIPS.name, [
             uid(e.review_id) for e in events if getattr(e, "review_id", None) is not None])
+        if changes.bulk:  # the rollups are derived when the run ends
+            return
         counted = _counted_of(changes)
         stored = {a for a in actions if a not in counted.actions
                   and changes.get(ACTIONS.name, a) is not None}
@@ -213,17 +215,18 @@ class ActionStatusProjection(ViewProjection):
             ch.update(ACTIONS.name, row["action_id"], **values(row))
 
     def flushed(self, changes: Changes) -> None:
-        """The rollups after the batch's rows are written. Over tables that were empty, every
-        row is derived; otherwise what the changed actions count now is added (prefetch took
-        out what they counted before), rows that count nothing any more are removed, and
-        the escalations of the agencies with an escalated action among them derived again."""
+        """The rollups after the batch's rows are written. At the end of a bulk run (whose
+        tables were emptied when it began), every row is derived from all the actions;
+        otherwise what the changed actions count now is added (prefetch took out what they
+        counted before), rows that count nothing any more are removed, and the escalations
+        of the agencies with an escalated action among them derived again."""
         tx = changes.tx
-        changed = list(changes.changed(ACTIONS.name))
-        if changes.empty:
+        if changes.bulk:
             for table, select in (*COUNTED, (ESCALATIONS, ESCALATED)):
                 tx.execute(f"INSERT INTO {{{table.name}}} ({', '.join(table.names)}) "
                            + select.replace("{sign}", "1").replace("{in}", "1 = 1"))
             return
+        changed = list(changes.changed(ACTIONS.name))
         counted = _counted_of(changes)
         actions = counted.actions | {row["action_id"] for row in changed}
         agencies = counted.agencies | {row["agency_id"] for row in changed}

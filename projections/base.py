@@ -28,12 +28,17 @@ class Changes:
     """The unit of work of one view for one batch (or, in a rebuild, for many): cached
     rows, counter deltas, appends."""
 
-    def __init__(self, tx: Tx, tables: Sequence[Table], *, empty: bool = False) -> None:
-        """`empty`: the tables held no rows when this unit of work began (a rebuild's): a row
-        not in the cache is absent, nothing is read back, and `flush` inserts."""
+    def __init__(self, tx: Tx, tables: Sequence[Table], *, empty: bool = False,
+                 bulk: bool = False) -> None:
+        """`empty`: the tables held no rows when this unit of work began: a row not in the
+        cache is absent, nothing is read back, and `flush` inserts. `bulk`: one of a bulk
+        run's units (a rebuild's), whose run began by emptying the tables: what a view
+        derives from its rows in SQL is derived once, when the run ends (`View.flushed` is
+        called only then), not kept up to date by each unit."""
         self.tx = tx
         self.tables = {t.name: t for t in tables}
         self.empty = empty
+        self.bulk = bulk
         self._rows: dict[str, dict[Key, dict[str, Any] | None]] = {t.name: {} for t in tables}
         self._dirty: dict[str, set[Key]] = {t.name: set() for t in tables}
         self._deltas: dict[str, dict[Key, dict[str, int]]] = {t.name: {} for t in tables}

@@ -385,18 +385,18 @@ class BulkRunner(Runner):
     """The runner with one unit of work per view over empty tables: each batch is applied to
     it, nothing is read back, and the rows appended (audit entries) are written batch by
     batch. When the units come to hold more than BULK_ROWS rows together, the fullest is
-    written (like a batch of the live runner) and followed by one over its tables as they
-    now are (prefetching, upserting), so a rebuild's memory does not grow with the ledger.
-    `catch_up` ends by writing each unit with its tracking record. An event a view cannot
-    apply raises (the caller applies the events again batch by batch, where the failure
-    policy stops that view)."""
+    written and followed by one over its tables as they now are (prefetching, upserting),
+    so a rebuild's memory does not grow with the ledger. `catch_up` ends by writing each
+    unit with its tracking record, and then what each view derives from its rows (once,
+    from all of them: `Changes.bulk`). An event a view cannot apply raises (the caller
+    applies the events again batch by batch, where the failure policy stops that view)."""
 
     def __init__(self, read_side: ReadSide, view_names: Iterable[str], *,
                  batch_size: int) -> None:
         super().__init__(read_side, view_names, batch_size=batch_size)
         self.tx = read_side.db.tx  # type: ignore[attr-defined]  # a OneTransaction
-        self.units = {v.name: Changes(self.tx, v.projection_class.tables, empty=True)
-                      for v in self.views}
+        self.units = {v.name: Changes(self.tx, v.projection_class.tables, empty=True,
+                                      bulk=True) for v in self.views}
         self.projections = {v.name: v.projection for v in self.views}
 
     def _apply(self, view: View, items: list[Item], after: int, last: int) -> None:
@@ -417,10 +417,8 @@ class BulkRunner(Runner):
         held = {name: unit.held() for name, unit in self.units.items()}
         while sum(held.values()) > BULK_ROWS:  # write the fullest unit and start it again
             name = max(held, key=held.__getitem__)
-            unit, projection = self.units[name], self.projections[name]
-            unit.flush()
-            projection.flushed(unit)
-            self.units[name] = Changes(self.tx, projection.tables)
+            self.units[name].flush()
+            self.units[name] = Changes(self.tx, self.projections[name].tables, bulk=True)
             held[name] = 0
         return read
 
