@@ -34,6 +34,7 @@ AUDIT = Table(
     indexes=("entity_id, position", "actor_user_id, position", "agency_id, position",
              f"actor_agency_id, position WHERE {_BY_STAFF_ELSEWHERE}",
              "event_type, position", "recorded_at"),
+    appended=True,
 )
 # Which agency an entity concerns (an action's owner, a challenge's addressee, a user's
 # agency), remembered from its first event for the events that follow.

@@ -42,6 +42,10 @@ class Table:
     # Column lists, e.g. "agency_id, status, due_on", each optionally with " WHERE " and the
     # rows it holds (a partial index, on both stores).
     indexes: tuple[str, ...] = ()
+    # Rows are only ever appended (the audit trail): on PostgreSQL a bulk run keeps its
+    # indexes, which the server maintains while the rows stream in behind the run
+    # (projections/write_behind.py), instead of making them after it.
+    appended: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -201,6 +205,9 @@ class OpenTx:
 class Db(ABC):
     dialect: str
     identity: str  # which store, for lock names: a file path or "schema@database"
+    # A bulk run's writes go to a thread of their own (projections/write_behind.py): only
+    # where a server works beside the interpreter.
+    writes_behind = False
 
     def __init__(self) -> None:
         self._sql_cache: dict[str, str] = {}
@@ -526,6 +533,7 @@ class PostgresDb(Db):
     pool, so a busy projection never starves the ledger's command connections."""
 
     dialect = "postgres"
+    writes_behind = True
 
     def __init__(self, conninfo: str, kwargs: dict[str, Any], schema: str, *,
                  max_size: int = 4, timeout: float = 1.0) -> None:
@@ -562,9 +570,10 @@ class PostgresDb(Db):
 
     def clear(self, tables: Iterable[Table]) -> list[str]:
         """One TRUNCATE and one DROP INDEX for all the tables (each a round trip and a
-        catalog change)."""
+        catalog change); a table of appended rows keeps its indexes (`Table.appended`)."""
         tables = list(tables)
-        indexes = [f'"{self.schema}".{i}' for t in tables for i in t.index_names()]
+        indexes = [f'"{self.schema}".{i}' for t in tables if not t.appended
+                   for i in t.index_names()]
         return [f"TRUNCATE {', '.join(self.table(t.name) for t in tables)}",
                 *([f"DROP INDEX IF EXISTS {', '.join(indexes)}"] if indexes else [])]
 

@@ -11,7 +11,9 @@ A rebuild (and a point-in-time replay) is the same loop in bulk (`run_in_bulk`):
 BULK_BATCH events, every view's batches inside one transaction, the views emptied first and
 their secondary indexes made once at the end. The rows appended (audit entries) are written
 batch by batch, and the units of work hold at most BULK_ROWS rows together, so its memory
-does not grow with the ledger. It commits whole or not at all.
+does not grow with the ledger. It commits whole or not at all. On PostgreSQL its writes go
+to a thread of their own (projections/write_behind.py), so that the server writes while the
+interpreter decodes.
 
 Waiting for new events: on PostgreSQL, LISTEN on the channel the store NOTIFYs on every
 insert (the mechanism of the library's own subscription, used here as a wake-up so that reads
@@ -56,6 +58,7 @@ from projections.tracking import (
     reset,
     set_position,
 )
+from projections.write_behind import writing_behind
 
 if TYPE_CHECKING:
     from domain.ledger import Ledger
@@ -386,10 +389,10 @@ class BulkRunner(Runner):
     it, nothing is read back, and the rows appended (audit entries) are written batch by
     batch. When the units come to hold more than BULK_ROWS rows together, the fullest is
     written and followed by one over its tables as they now are (prefetching, upserting),
-    so a rebuild's memory does not grow with the ledger. `catch_up` ends by writing each
-    unit with its tracking record, and then what each view derives from its rows (once,
-    from all of them: `Changes.bulk`). An event a view cannot apply raises (the caller
-    applies the events again batch by batch, where the failure policy stops that view)."""
+    so a rebuild's memory does not grow with the ledger. `catch_up` ends by writing each unit with its
+    tracking record, and then what each view derives from its rows (once, from all of them:
+    `Changes.bulk`). An event a view cannot apply raises (the caller applies the events
+    again batch by batch, where the failure policy stops that view)."""
 
     def __init__(self, read_side: ReadSide, view_names: Iterable[str], *,
                  batch_size: int) -> None:
@@ -468,18 +471,18 @@ def _in_one_transaction(read_side: ReadSide, names: Sequence[str], runner: type[
                         stop_at: int, batch_size: int,
                         progress: Callable[[int, int], None] | None) -> None:
     db = read_side.db
-    with db.transaction() as tx:
-        bulk = read_side.within(OneTransaction(db, tx))
+    with db.transaction() as tx, writing_behind(tx, db.writes_behind) as run_tx:
+        bulk = read_side.within(OneTransaction(db, run_tx))
         views = [bulk.views[n] for n in names]
         for view in views:
-            view.clear_tables(tx)
-            reset(tx, view.name)
+            view.clear_tables(run_tx)
+            reset(run_tx, view.name)
         runner(bulk, names, batch_size=batch_size).catch_up(stop_at=stop_at,
                                                             progress=progress)
         for view in views:
             for table in view.projection_class.tables:
                 for statement in db.after_load(table):
-                    tx.execute(statement)
+                    run_tx.execute(statement)
 
 
 # ---- the hooks the CLI and the API call ---------------------------------------------------
