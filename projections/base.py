@@ -24,21 +24,55 @@ from projections.db import Db, Table, Tx
 Key = Any  # a scalar for one-column keys, a tuple otherwise
 
 
+class Written:
+    """The keys a bulk run has written to each table, kept as a filter of fixed size (a bitmap
+    of their hashes, 512 KiB a table): a key it has not seen was never written, so a unit of
+    work after the run's first knows that row is absent without reading it, and inserts it
+    rather than upserting. A key it has seen was probably written: that row is read."""
+
+    BITS = 1 << 22
+
+    def __init__(self) -> None:
+        self._bits: dict[str, bytearray] = {}
+        self.final = False  # the run's last writes: nothing reads after them
+
+    def add(self, table: str, keys: Iterable[Key]) -> None:
+        if self.final:
+            return
+        bits = self._bits.get(table)
+        if bits is None:
+            bits = self._bits[table] = bytearray(self.BITS // 8)
+        mask = self.BITS - 1
+        for key in keys:
+            h = hash(key) & mask
+            bits[h >> 3] |= 1 << (h & 7)
+
+    def may_hold(self, table: str, key: Key) -> bool:
+        bits = self._bits.get(table)
+        if bits is None:
+            return False
+        h = hash(key) & (self.BITS - 1)
+        return bool(bits[h >> 3] & (1 << (h & 7)))
+
+
 class Changes:
     """The unit of work of one view for one batch (or, in a rebuild, for many): cached
     rows, counter deltas, appends."""
 
     def __init__(self, tx: Tx, tables: Sequence[Table], *, empty: bool = False,
-                 bulk: bool = False) -> None:
+                 bulk: bool = False, written: Written | None = None) -> None:
         """`empty`: the tables held no rows when this unit of work began: a row not in the
         cache is absent, nothing is read back, and `flush` inserts. `bulk`: one of a bulk
         run's units (a rebuild's), whose run began by emptying the tables: what a view
         derives from its rows in SQL is derived once, when the run ends (`View.flushed` is
-        called only then), not kept up to date by each unit."""
+        called only then), not kept up to date by each unit. `written`: the keys the bulk run
+        has written so far (and records those this unit writes): a key it has not seen is
+        absent without a read."""
         self.tx = tx
         self.tables = {t.name: t for t in tables}
         self.empty = empty
         self.bulk = bulk
+        self.written = written
         self._rows: dict[str, dict[Key, dict[str, Any] | None]] = {t.name: {} for t in tables}
         self._dirty: dict[str, set[Key]] = {t.name: set() for t in tables}
         self._deltas: dict[str, dict[Key, dict[str, int]]] = {t.name: {} for t in tables}
@@ -54,10 +88,13 @@ class Changes:
         spec = self.tables[table]
         cache = self._rows[table]
         wanted = [k for k in set(keys) if k not in cache]
-        if not wanted:
-            return
         for k in wanted:
             cache[k] = None
+        written = self.written
+        if written is not None:
+            wanted = [k for k in wanted if written.may_hold(table, k)]
+        if not wanted:
+            return
         (column,) = spec.key
         for row in self.tx.select_in(f"SELECT * FROM {{{table}}} WHERE {{in}}", column, wanted):
             cache[row[column]] = row
@@ -84,7 +121,8 @@ class Changes:
         if self.empty:
             return None
         complete = self._complete.get(table)
-        if complete is not None and key[complete[0]] in complete[1]:
+        if (complete is not None and key[complete[0]] in complete[1]) or (
+                self.written is not None and not self.written.may_hold(table, key)):
             cache[key] = None
             return None
         spec = self.tables[table]
@@ -151,6 +189,7 @@ class Changes:
         if self.empty:
             self._insert_all()
             return
+        written = self.written
         for spec in self.tables.values():
             dirty = self._dirty[spec.name]
             if dirty:
@@ -158,15 +197,23 @@ class Changes:
                 gone = [spec.key_values(k) for k in dirty if cache[k] is None]
                 if gone:
                     tx.delete_keys(spec, gone)
-                rows = [spec.values_of(row) for row in (cache[k] for k in dirty)
-                        if row is not None]
-                if rows:
-                    tx.upsert(spec, rows)
+                present = [k for k in dirty if cache[k] is not None]
+                new: list[Key] = []
+                if written is not None:  # rows never written are inserted, not upserted
+                    new = [k for k in present if not written.may_hold(spec.name, k)]
+                    if new:
+                        present = [k for k in present if written.may_hold(spec.name, k)]
+                        tx.insert(spec, [spec.values_of(cache[k]) for k in new])
+                        written.add(spec.name, new)
+                if present:
+                    tx.upsert(spec, [spec.values_of(cache[k]) for k in present])
             deltas = self._deltas[spec.name]
             if deltas:
                 rows = spec.counter_rows(deltas)
                 if rows:
                     tx.increment(spec, rows)
+                    if written is not None:
+                        written.add(spec.name, deltas)
             appends = self._appends[spec.name]
             if appends:
                 tx.insert(spec, appends)
@@ -175,12 +222,15 @@ class Changes:
         """Into empty tables: every row held, every counter row not all zero, the appends (what
         batch-by-batch flushes would have left, each table written once)."""
         for spec in self.tables.values():
-            rows = [spec.values_of(row) for row in self._rows[spec.name].values()
-                    if row is not None]
+            held = self._rows[spec.name]
+            rows = [spec.values_of(row) for row in held.values() if row is not None]
             rows += spec.counter_rows(self._deltas[spec.name])
             rows += self._appends[spec.name]
             if rows:
                 self.tx.insert(spec, rows)
+            if self.written is not None:
+                self.written.add(spec.name, held)
+                self.written.add(spec.name, self._deltas[spec.name])
 
 
 # ---- value conversions (one format on both stores, so text order is time order) ------------

@@ -13,7 +13,8 @@ their secondary indexes made once at the end. The rows appended (audit entries) 
 batch by batch, and the units of work hold at most BULK_ROWS rows together, so its memory
 does not grow with the ledger. It commits whole or not at all. On PostgreSQL its writes go
 to a thread of their own (projections/write_behind.py), so that the server writes while the
-interpreter decodes.
+interpreter decodes; the units after the first know which keys the run has written
+(`Written`), so a row it never wrote is neither read back nor upserted.
 
 Waiting for new events: on PostgreSQL, LISTEN on the channel the store NOTIFYs on every
 insert (the mechanism of the library's own subscription, used here as a wake-up so that reads
@@ -44,7 +45,7 @@ from domain.actors import Actor
 from domain.operations import ProjectionSkip
 from domain.store import PostgresStore
 from projections import VIEW_NAMES
-from projections.base import Changes, View
+from projections.base import Changes, View, Written
 from projections.db import OneTransaction, PostgresDb, Table, Tx
 from projections.locks import ViewBusy, ViewLocks
 from projections.readside import ProjectionSettings, ReadSide
@@ -388,8 +389,9 @@ class BulkRunner(Runner):
     """The runner with one unit of work per view over empty tables: each batch is applied to
     it, nothing is read back, and the rows appended (audit entries) are written batch by
     batch. When the units come to hold more than BULK_ROWS rows together, the fullest is
-    written and followed by one over its tables as they now are (prefetching, upserting),
-    so a rebuild's memory does not grow with the ledger. `catch_up` ends by writing each unit with its
+    written and followed by one over its tables as they now are (prefetching and upserting
+    the rows the run may have written, `Written`; inserting the others), so a rebuild's
+    memory does not grow with the ledger. `catch_up` ends by writing each unit with its
     tracking record, and then what each view derives from its rows (once, from all of them:
     `Changes.bulk`). An event a view cannot apply raises (the caller applies the events
     again batch by batch, where the failure policy stops that view)."""
@@ -398,8 +400,9 @@ class BulkRunner(Runner):
                  batch_size: int) -> None:
         super().__init__(read_side, view_names, batch_size=batch_size)
         self.tx = read_side.db.tx  # type: ignore[attr-defined]  # a OneTransaction
+        self.written = Written()
         self.units = {v.name: Changes(self.tx, v.projection_class.tables, empty=True,
-                                      bulk=True) for v in self.views}
+                                      bulk=True, written=self.written) for v in self.views}
         self.projections = {v.name: v.projection for v in self.views}
 
     def _apply(self, view: View, items: list[Item], after: int, last: int) -> None:
@@ -421,7 +424,8 @@ class BulkRunner(Runner):
         while sum(held.values()) > BULK_ROWS:  # write the fullest unit and start it again
             name = max(held, key=held.__getitem__)
             self.units[name].flush()
-            self.units[name] = Changes(self.tx, self.projections[name].tables, bulk=True)
+            self.units[name] = Changes(self.tx, self.projections[name].tables, bulk=True,
+                                       written=self.written)
             held[name] = 0
         return read
 
@@ -429,6 +433,7 @@ class BulkRunner(Runner):
                  progress: Callable[[int, int], None] | None = None,
                  stop: threading.Event | None = None) -> None:
         super().catch_up(stop_at=stop_at, progress=progress, stop=stop)
+        self.written.final = True
         for view in self.views:
             advance(self.tx, view.name, 0, self.progress.positions[view.name])
             unit = self.units.pop(view.name)

@@ -1,5 +1,5 @@
-"""A bulk run's writes behind it (projections/write_behind.py): what the rebuild relies on to
-read what it wrote."""
+"""A bulk run's writes behind it (projections/write_behind.py) and the keys it has written
+(projections/base.py, Written): what the rebuild relies on to read what it wrote."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from projections.base import Written
 from projections.db import Row, Table, Tx
 from projections.write_behind import WriteBehind, writing_behind
 
@@ -129,3 +130,12 @@ def test_without_a_server_beside_the_interpreter_the_transaction_is_used_as_it_i
     tx = Recording()
     with writing_behind(tx, False) as same:
         assert same is tx
+
+
+def test_a_key_never_written_is_known_absent() -> None:
+    written = Written()
+    written.add("view_t", ["a", ("b", 1)])
+    assert written.may_hold("view_t", "a")
+    assert written.may_hold("view_t", ("b", 1))
+    assert not written.may_hold("view_t", "c")
+    assert not written.may_hold("view_other", "a")
