@@ -476,7 +476,10 @@ def _in_one_transaction(read_side: ReadSide, names: Sequence[str], runner: type[
                         stop_at: int, batch_size: int,
                         progress: Callable[[int, int], None] | None) -> None:
     db = read_side.db
-    with db.transaction() as tx, writing_behind(tx, db.writes_behind) as run_tx:
+    # Batch by batch, a write the store refuses must fail its own batch (the failure policy
+    # finds the event): only the bulk run writes behind.
+    behind = db.writes_behind and runner is BulkRunner
+    with db.transaction() as tx, writing_behind(tx, behind) as run_tx:
         bulk = read_side.within(OneTransaction(db, run_tx))
         views = [bulk.views[n] for n in names]
         for view in views:
