@@ -99,34 +99,22 @@ def test_a_rebuild_leaves_every_view_table_its_primary_key(ledger: Ledger, setti
     assert ALL_TABLES <= keyed(side)
 
 
+def raises(self: object, ch: Changes, e: object) -> None:
+    raise RuntimeError("cannot apply this rename")
+
+
+def nameless(self: object, ch: Changes, e: object) -> None:
+    """A row the store refuses: the failure comes from the write (on PostgreSQL, on the bulk
+    run's writer thread), not the handler."""
+    ch.update("view_agencies", str(e.originator_id), name=None)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("renamed", [raises, nameless], ids=["handler-raises", "row-refused"])
 def test_a_rebuild_stops_a_view_at_the_event_it_cannot_apply_and_builds_the_others(
-        ledger: Ledger, settings: Settings, side: ReadSide,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        ledger: Ledger, settings: Settings, side: ReadSide, monkeypatch: pytest.MonkeyPatch,
+        renamed: object) -> None:
     rename, head = history(ledger)
-
-    def broken(self: object, ch: object, e: object) -> None:
-        raise RuntimeError("cannot apply this rename")
-
-    monkeypatch.setattr(Directory, "renamed", broken)
-    side.views["directory"].projection = Directory(side.views["directory"])
-    status = {v["view"]: v for v in rebuild(settings, ledger, read_side=side).values()}
-    assert (status["directory"]["state"], status["directory"]["failed_position"],
-            status["directory"]["position"]) == ("failed", rename, rename - 1)
-    assert all(v["position"] == head and v["state"] == "running"
-               for name, v in status.items() if name != "directory")
-
-
-def test_a_row_the_store_refuses_stops_its_view_at_the_event_and_the_others_are_built(
-        ledger: Ledger, settings: Settings, side: ReadSide,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The refusal comes from the write (on PostgreSQL, on the run's writer thread), not the
-    handler: batch by batch, the failure policy still finds the event."""
-    rename, head = history(ledger)
-
-    def nameless(self: object, ch: Changes, e: object) -> None:
-        ch.update("view_agencies", str(e.originator_id), name=None)  # type: ignore[attr-defined]
-
-    monkeypatch.setattr(Directory, "renamed", nameless)
+    monkeypatch.setattr(Directory, "renamed", renamed)
     side.views["directory"].projection = Directory(side.views["directory"])
     status = {v["view"]: v for v in rebuild(settings, ledger, read_side=side).values()}
     assert (status["directory"]["state"], status["directory"]["failed_position"],
