@@ -22,7 +22,11 @@ Measured, in this order (the servers are stopped before the memory part):
      one poll interval and one poll's round trip);
   5. Board queries over HTTP: wrk -c32 with a Board member's token against the large and the
      small ledger (both services up), endpoint by endpoint in alternation;
-  6. peak memory (the whole process tree's resident set, sampled every 20 ms, or the kernel's
+  6. the ceilings of a Board query here: the same server (uvicorn, 2 workers, h11) with
+     FastAPI endpoints that do almost nothing (bench/ceiling_app.py: a constant page, and one
+     query through an asynchronous pool), wrk -c32 as for the Board, the ledger's services
+     stopped;
+  7. peak memory (the whole process tree's resident set, sampled every 20 ms, or the kernel's
      max RSS of its largest process if higher) of `ledger rebuild`, `ledger init` (the Merkle
      log built from the first event: its tables are dropped first), `ledger export` and
      `ledger verify BUNDLE`, on a ~100k and the ~1M ledger.
@@ -427,7 +431,34 @@ def board(served: dict[str, tuple[Spec, Service]], conn: dict[str, str],
                 f"{run.p99_ms:.1f} ms, {run.failed} not 2xx")
 
 
-# ---- 6. memory -------------------------------------------------------------------------------
+# ---- 6. ceilings -----------------------------------------------------------------------------
+
+CEILINGS = {"a constant page (no I/O)": "/constant",
+            "one query through an asynchronous pool": "/one-query"}
+
+
+def ceilings(conn: dict[str, str], plan: Plan) -> dict[str, report.WrkRun]:
+    """Each endpoint of bench/ceiling_app.py under the Board's load."""
+    port = procs.free_port()
+    url = f"http://127.0.0.1:{port}"
+    dsn = psycopg.conninfo.make_conninfo(**conn, dbname="postgres")
+    command = [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--workers", "2",
+               "--http", "h11", "--port", str(port), "--no-access-log", "--log-level",
+               "warning"]
+    out: dict[str, report.WrkRun] = {}
+    log_file = Path(tempfile.gettempdir()) / "bench-ceiling.log"
+    with procs.started("ceiling app", command, {**os.environ, "CEILING_DSN": dsn},
+                       log_file) as app:
+        procs.wait_ready(url, [app])
+        for name, path in CEILINGS.items():
+            warm_up(url + path, ["get", "-"], plan.warmup)
+            out[name] = run = wrk(url + path, ["get", "-"], plan.board_seconds)
+            log(f"ceiling, {name}: {run.rate:,.0f}/s p50 {run.p50_ms:.1f} ms p99 "
+                f"{run.p99_ms:.1f} ms, {run.failed} not 2xx")
+    return out
+
+
+# ---- 7. memory -------------------------------------------------------------------------------
 
 def memory(spec: Spec, conn: dict[str, str]) -> dict[str, report.Peak]:
     env = http_seed.env(spec, conn)
@@ -515,6 +546,7 @@ def run(args: argparse.Namespace) -> Results:
         board({"large": (large, served), "small": (small, small_served)}, conn,
               {"large": seeded.tokens["board"], "small": results.ledgers["small"].tokens["board"]},
               plan, results)
+    results.ceilings = ceilings(conn, plan)
     if not args.skip_memory:
         for role in ("memory", "large"):
             results.memory[role] = memory(where[role], conn)

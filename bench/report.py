@@ -212,6 +212,8 @@ class Results:
     catch_up: dict[str, Any] = field(default_factory=dict)
     board_where: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     memory: dict[str, dict[str, Peak]] = field(default_factory=dict)  # size -> job -> peak
+    # What a FastAPI endpoint that does almost nothing serves here (bench/ceiling_app.py)
+    ceilings: dict[str, WrkRun] = field(default_factory=dict)
 
 
 TARGETS = {"commands": 1200, "commands_p99": 100, "http_over_library": 2.0, "board": 3000,
@@ -249,6 +251,9 @@ def checks(r: Results) -> list[Check]:
         spread = small.rate / big.rate if big.rate else math.inf
         out.append(at_most(f"`{endpoint}`: {size_name(r.plan.small)} over {large} req/s",
                            spread, t["board_spread"], "x", figure=f"{spread:.2f}x"))
+    for name, run in r.ceilings.items():
+        out.append(beside(f"ceiling: FastAPI, {name}",
+                          f"{run.rate:,.0f} req/s, p99 {_ms(run.p99_ms)} ms"))
     if "p99_ms" in r.lag:
         out += [at_most("projection lag p99", r.lag["p99_ms"], t["lag_p99"], "ms",
                         figure=_lag_ms(r.lag, "p99_ms") + " ms"),
@@ -373,9 +378,21 @@ def _board(r: Results) -> list[str]:
             "with five events)."), "",
             table(["endpoint", f"{big} req/s", "p50 ms", "p99 ms", f"{small} req/s", "p50 ms",
                    "p99 ms", f"req/s {big}/{small}", f"p99 {big}/{small}", "not 2xx"], rows), "",
+            *_ceilings(r),
             *_caught_up(r.catch_up, big),
             *[f"- `{endpoint}` at {big}: {where_text(sizes['large'])}"
               for endpoint, sizes in r.board_where.items() if sizes.get("large")], ""]
+
+
+def _ceilings(r: Results) -> list[str]:
+    if not r.ceilings:
+        return []
+    rows = [[name, f"{run.rate:,.0f}", _ms(run.p50_ms), _ms(run.p99_ms), str(run.failed)]
+            for name, run in r.ceilings.items()]
+    return [("The ceilings, under the same load: the same server (uvicorn, 2 workers, h11) "
+             "with FastAPI endpoints that do almost nothing (bench/ceiling_app.py), the "
+             "ledger's services stopped. A Board endpoint does strictly more."), "",
+            table(["FastAPI endpoint", "req/s", "p50 ms", "p99 ms", "not 2xx"], rows), ""]
 
 
 def _caught_up(caught: dict[str, Any], size: str) -> list[str]:

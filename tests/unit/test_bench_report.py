@@ -100,7 +100,8 @@ def results() -> report.Results:
              "load": run},
         board={"/board/agencies": {"large": run, "small": run}},
         memory={"memory": {"rebuild": report.Peak(0, 30, 200_000)},
-                "large": {"rebuild": report.Peak(0, 300, 250_000)}})
+                "large": {"rebuild": report.Peak(0, 300, 250_000)}},
+        ceilings={"a constant page (no I/O)": run})
 
 
 MACHINE = {"cpu": "Test CPU", "nproc": "2", "commit": "abc1234", "branch": "issue15b",
@@ -121,6 +122,15 @@ def test_the_results_mark_each_target_met_or_missed_with_its_ratio():
     lag = next(line for line in lines if line.startswith("| projection lag p99"))
     assert "| 0.21 | **missed** |" in commands  # 255.51 / 1,200
     assert "| 1.25 | met |" in lag  # 250 / 200
+
+
+def test_the_ceilings_are_printed_beside_the_board_targets_and_in_the_board_section():
+    text = report.render_results(results(), MACHINE, (0, 0, 0))
+    beside = next(line for line in text.splitlines()
+                  if line.startswith("| ceiling: FastAPI, a constant page (no I/O)"))
+    assert "256 req/s, p99 1,890 ms" in beside and beside.endswith("| (printed beside) | - | - |")
+    board = text[text.index("## Board queries"):]
+    assert "| a constant page (no I/O) | 256 | 0.8 | 1,890 | 8 |" in board
 
 
 def test_a_peak_more_than_a_fifth_higher_on_the_larger_ledger_is_not_flat():
