@@ -197,14 +197,16 @@ class Changes:
                 gone = [spec.key_values(k) for k in dirty if cache[k] is None]
                 if gone:
                     tx.delete_keys(spec, gone)
-                present = [k for k in dirty if cache[k] is not None]
+                # Rows the run never wrote (`written`) are inserted, the others upserted.
                 new: list[Key] = []
-                if written is not None:  # rows never written are inserted, not upserted
-                    new = [k for k in present if not written.may_hold(spec.name, k)]
-                    if new:
-                        present = [k for k in present if written.may_hold(spec.name, k)]
-                        tx.insert(spec, [spec.values_of(cache[k]) for k in new])
-                        written.add(spec.name, new)
+                present: list[Key] = []
+                for k in dirty:
+                    if cache[k] is not None:
+                        unseen = written is not None and not written.may_hold(spec.name, k)
+                        (new if unseen else present).append(k)
+                if written is not None and new:
+                    tx.insert(spec, [spec.values_of(cache[k]) for k in new])
+                    written.add(spec.name, new)
                 if present:
                     tx.upsert(spec, [spec.values_of(cache[k]) for k in present])
             deltas = self._deltas[spec.name]

@@ -223,6 +223,11 @@ class Runner:
     and every view of the read sides in `also` (the Merkle log's, which may live in another
     store)."""
 
+    # Whether a bulk run with this runner may write behind it (projections/write_behind.py).
+    # Batch by batch, a write the store refuses must fail its own batch, where the failure
+    # policy finds the event: no.
+    writes_behind = False
+
     def __init__(self, read_side: ReadSide, view_names: Iterable[str] | None = None, *,
                  batch_size: int = LIVE_BATCH, also: Sequence[ReadSide] = ()) -> None:
         self.read_side = read_side
@@ -396,6 +401,8 @@ class BulkRunner(Runner):
     `Changes.bulk`). An event a view cannot apply raises (the caller applies the events
     again batch by batch, where the failure policy stops that view)."""
 
+    writes_behind = True  # a write that fails raises; the caller goes batch by batch
+
     def __init__(self, read_side: ReadSide, view_names: Iterable[str], *,
                  batch_size: int) -> None:
         super().__init__(read_side, view_names, batch_size=batch_size)
@@ -476,9 +483,7 @@ def _in_one_transaction(read_side: ReadSide, names: Sequence[str], runner: type[
                         stop_at: int, batch_size: int,
                         progress: Callable[[int, int], None] | None) -> None:
     db = read_side.db
-    # Batch by batch, a write the store refuses must fail its own batch (the failure policy
-    # finds the event): only the bulk run writes behind.
-    behind = db.writes_behind and runner is BulkRunner
+    behind = db.writes_behind and runner.writes_behind
     with db.transaction() as tx, writing_behind(tx, behind) as run_tx:
         bulk = read_side.within(OneTransaction(db, run_tx))
         views = [bulk.views[n] for n in names]
